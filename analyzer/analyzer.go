@@ -1,0 +1,319 @@
+//go:build linux
+
+package analyzer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/kcmp"
+	"github.com/kcmpgraph/kcmpgraph/procscan"
+)
+
+// Options configure a run.
+type Options struct {
+	// Scan chooses what is read from /proc.
+	Scan procscan.Options
+	// Types are the object types to group; empty means all.
+	Types []kcmp.Type
+	// Comparer replaces the kcmp system call (tests); nil means kcmp.
+	Comparer Comparer
+}
+
+// Skip reasons the analyzer adds to the snapshot's stats.
+const (
+	SkipKcmpDenied   = "processes_kcmp_denied"
+	SkipFDsRaced     = "fds_dropped_changed"
+	SkipTasksVanshed = "tasks_vanished"
+)
+
+// ErrKcmpDenied is returned when kcmp works on this host but every
+// selected process refused it (EPERM): nothing could be compared.
+var ErrKcmpDenied = errors.New("kcmp not permitted on any selected process")
+
+// Run scans the live host and groups its kernel objects.
+func Run(ctx context.Context, opts Options) (*snapshot.Snapshot, error) {
+	start := time.Now()
+	types := opts.Types
+	if len(types) == 0 {
+		types = kcmp.AllTypes
+	}
+	probeErr := kcmp.Probe()
+	if opts.Comparer != nil {
+		probeErr = nil
+	}
+	var sentinel *kcmp.NullSentinel
+	if probeErr == nil && needsSentinel(types) {
+		var err error
+		sentinel, err = kcmp.NewNullSentinel()
+		if err != nil {
+			return nil, fmt.Errorf("analyzer: %w", err)
+		}
+		defer sentinel.Close()
+		opts.Scan.Exclude = append(append([]int(nil), opts.Scan.Exclude...), sentinel.PID())
+	}
+	res, err := procscan.Scan(ctx, opts.Scan)
+	if err != nil {
+		return nil, err
+	}
+	scanDone := time.Now()
+	snap, err := analyze(ctx, res, opts, types, sentinel, probeErr)
+	if err != nil {
+		return nil, err
+	}
+	end := time.Now()
+	snap.Stats.ScanSeconds = scanDone.Sub(start).Seconds()
+	snap.Stats.GroupSeconds = end.Sub(scanDone).Seconds()
+	snap.Stats.Seconds = end.Sub(start).Seconds()
+	snap.Host = hostInfo(opts, types, start)
+	return snap, nil
+}
+
+func needsSentinel(types []kcmp.Type) bool {
+	for _, t := range types {
+		if t.IsTask() {
+			return true
+		}
+	}
+	return false
+}
+
+// state is one analysis in progress.
+type state struct {
+	ctx      context.Context
+	procs    []*procscan.Process
+	eligible []bool // live, readable, kcmp-accessible user processes
+	parent   []int  // index of the parent process in procs, or -1
+	byPID    map[int]int
+	cmp      Comparer
+	tally    *tally
+	sentinel *kcmp.NullSentinel
+	skipped  map[string]int
+	warnings []string
+}
+
+func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kcmp.Type,
+	sentinel *kcmp.NullSentinel, probeErr error) (*snapshot.Snapshot, error) {
+	cmp := opts.Comparer
+	if cmp == nil {
+		cmp = SystemComparer{}
+	}
+	s := &state{ctx: ctx, procs: res.Processes, cmp: cmp, tally: newTally(), sentinel: sentinel,
+		byPID: map[int]int{}, skipped: map[string]int{}}
+	for k, v := range res.Skipped {
+		s.skipped[k] += v
+	}
+	s.eligible = make([]bool, len(s.procs))
+	s.parent = make([]int, len(s.procs))
+	for i, p := range s.procs {
+		s.byPID[p.PID] = i
+	}
+	for i, p := range s.procs {
+		s.parent[i] = -1
+		if pi, ok := s.byPID[p.PPID]; ok && p.PPID != p.PID {
+			s.parent[i] = pi
+		}
+	}
+	snap := &snapshot.Snapshot{Schema: snapshot.Schema, Exact: probeErr == nil, Null: map[string][]snapshot.Member{}}
+	want := map[kcmp.Type]bool{}
+	for _, t := range types {
+		want[t] = true
+	}
+
+	if probeErr != nil {
+		s.warnings = append(s.warnings, fmt.Sprintf(
+			"NOT EXACT: %v; open file descriptions are approximated by inode (a dup and a second open() look the same) and per-task sharing is not reported", probeErr))
+		for i, p := range s.procs {
+			s.eligible[i] = !p.KernelThread && !p.Zombie
+		}
+		if want[kcmp.File] {
+			snap.Groups = append(snap.Groups, s.approximateFileGroups()...)
+		}
+		if want[kcmp.EpollTFD] {
+			snap.Epoll = s.approximateEpoll()
+		}
+	} else {
+		s.checkAccess()
+		filesParent := s.filesParents(want[kcmp.File] || want[kcmp.EpollTFD] || want[kcmp.Files])
+		var fg *fileGroups
+		if want[kcmp.File] || want[kcmp.EpollTFD] {
+			fg = s.groupFiles(filesParent)
+		}
+		if want[kcmp.File] {
+			snap.Groups = append(snap.Groups, s.fileGroupsOut(fg, filesParent)...)
+		}
+		for _, t := range kcmp.TaskTypes {
+			if !want[t] {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("analyzer: %w", err)
+			}
+			groups, null := s.groupTasks(t, opts.Scan.Threads, filesParent)
+			snap.Groups = append(snap.Groups, groups...)
+			if len(null) > 0 {
+				snap.Null[t.String()] = null
+			}
+		}
+		if want[kcmp.EpollTFD] {
+			snap.Epoll = s.epollWatches(fg, filesParent)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("analyzer: %w", err)
+	}
+	snap.Processes = s.processesOut()
+	snap.Stats = snapshot.Stats{
+		Processes: len(res.Processes), Tasks: res.Tasks, FDs: res.FDs,
+		KcmpCalls: s.tally.calls, Errors: mergeCounts(res.Errors, s.tally.errors), Skipped: s.skipped,
+	}
+	snap.Warnings = append(s.warnings, partialWarnings(snap)...)
+	if snap.Groups == nil {
+		snap.Groups = []snapshot.Group{}
+	}
+	if snap.Epoll == nil {
+		snap.Epoll = []snapshot.Epoll{}
+	}
+	snap.Normalize()
+	return snap, nil
+}
+
+func mergeCounts(a, b map[string]int) map[string]int {
+	out := map[string]int{}
+	for k, v := range a {
+		out[k] += v
+	}
+	for k, v := range b {
+		out[k] += v
+	}
+	return out
+}
+
+// checkAccess marks the processes that can be compared: live user
+// processes that kcmp accepts. One call per process finds the ones kcmp
+// refuses (EPERM without CAP_SYS_PTRACE) before they fail inside a sort.
+func (s *state) checkAccess() {
+	cnt := newCounter(s.cmp)
+	defer s.tally.add(cnt)
+	for i, p := range s.procs {
+		if p.KernelThread || p.Zombie {
+			continue
+		}
+		_, err := cnt.task(kcmp.VM, p.PID, p.PID)
+		switch {
+		case err == nil:
+			s.eligible[i] = true
+		case isGone(err):
+			s.skipped[procscan.SkipVanished]++
+		default:
+			s.skipped[SkipKcmpDenied]++
+			p.Denied = append(p.Denied, "kcmp: "+errnoName(err))
+		}
+	}
+}
+
+// filesParents finds, for each process, the scanned parent whose fd table
+// it shares (KCMP_FILES, one call per process), or -1.
+func (s *state) filesParents(need bool) []int {
+	fp := make([]int, len(s.procs))
+	for i := range fp {
+		fp[i] = -1
+	}
+	if !need {
+		return fp
+	}
+	cnt := newCounter(s.cmp)
+	defer s.tally.add(cnt)
+	for i, p := range s.procs {
+		par := s.parent[i]
+		if !s.eligible[i] || par < 0 || !s.eligible[par] || len(p.FDs) == 0 {
+			continue
+		}
+		o, err := cnt.task(kcmp.Files, p.PID, s.procs[par].PID)
+		if err == nil && o == kcmp.Equal {
+			// Parents are resolved first only if the pid order says so;
+			// follow the chain to the owner of the table.
+			fp[i] = par
+		}
+	}
+	for i := range fp {
+		for fp[i] >= 0 && fp[fp[i]] >= 0 {
+			fp[i] = fp[fp[i]]
+		}
+	}
+	return fp
+}
+
+func isGone(err error) bool {
+	n := errnoName(err)
+	return n == "ESRCH" || n == "EBADF" || n == "ENOENT"
+}
+
+func (s *state) processesOut() []snapshot.Process {
+	out := make([]snapshot.Process, 0, len(s.procs))
+	for _, p := range s.procs {
+		sp := snapshot.Process{
+			PID: p.PID, PPID: p.PPID, Comm: p.Comm, Cmdline: p.Cmdline, Exe: p.Exe, State: p.State,
+			UID: p.UID, EUID: p.EUID, GID: p.GID, EGID: p.EGID, StartTime: p.StartTime,
+			KernelThread: p.KernelThread, Zombie: p.Zombie, Namespaces: p.Namespaces,
+			Cgroup: p.Cgroup, Root: p.Root, Tasks: p.Tasks, Denied: p.Denied,
+			FDs: make([]snapshot.FD, len(p.FDs)),
+		}
+		for i, fd := range p.FDs {
+			sp.FDs[i] = snapshot.FD{FD: fd.Num, Target: fd.Target, Dev: fd.Dev, Ino: fd.Ino, MntID: fd.MntID,
+				Flags: fd.Info.Flags, Pos: fd.Info.Pos, Mode: fd.Mode,
+				OwnerUID: int(fd.OwnerUID), OwnerGID: int(fd.OwnerGID)}
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
+// partialWarnings says what a reader must know about what was not seen.
+func partialWarnings(snap *snapshot.Snapshot) []string {
+	var w []string
+	denied := snap.Stats.Skipped[procscan.SkipFDsDenied] > 0 || snap.Stats.Skipped[procscan.SkipDenied] > 0 ||
+		snap.Stats.Skipped[SkipKcmpDenied] > 0
+	if denied {
+		n := 0
+		for _, p := range snap.Processes {
+			for _, d := range p.Denied {
+				if strings.HasPrefix(d, "fds:") || strings.HasPrefix(d, "kcmp:") {
+					n++
+					break
+				}
+			}
+		}
+		n += snap.Stats.Skipped[procscan.SkipDenied]
+		hint := "run as root or with CAP_SYS_PTRACE to see them"
+		if os.Geteuid() == 0 {
+			hint = "even root is refused: ptrace restrictions (Yama, LSM, non-dumpable or protected processes)"
+		}
+		w = append(w, fmt.Sprintf("partial result: %d processes could not be read or compared (%s); their sharing is not shown", n, hint))
+	}
+	return w
+}
+
+func hostInfo(opts Options, types []kcmp.Type, start time.Time) snapshot.Host {
+	h := snapshot.Host{TakenAt: start.UTC().Truncate(time.Millisecond), ClockTicks: 100, ProcRoot: opts.Scan.ProcRoot}
+	if h.ProcRoot == "" {
+		h.ProcRoot = "/proc"
+	}
+	h.Hostname, _ = os.Hostname()
+	if b, err := os.ReadFile(h.ProcRoot + "/sys/kernel/random/boot_id"); err == nil {
+		h.BootID = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile(h.ProcRoot + "/sys/kernel/osrelease"); err == nil {
+		h.Kernel = strings.TrimSpace(string(b))
+	}
+	h.Scope = snapshot.Scope{PIDs: opts.Scan.PIDs, Tree: opts.Scan.Tree, Users: opts.Scan.Users, Threads: opts.Scan.Threads}
+	for _, t := range types {
+		h.Scope.Types = append(h.Scope.Types, t.String())
+	}
+	return h
+}

@@ -1,0 +1,28 @@
+// Package analyzer groups identical kernel objects: it turns a procscan
+// result into a snapshot whose groups say which fds hold one open file
+// description and which tasks share an address space, fd table, fs info,
+// signal handler table, I/O context or SysV undo list, and what each epoll
+// instance watches.
+//
+// kcmp(2) gives a strict total order per object type, so candidates are
+// sorted with kcmp as the comparator and equal neighbours merged:
+// O(n log n) calls instead of O(n²). Before sorting, fds are split into
+// buckets by a key that is necessary for equality (device, inode, mount id,
+// and for eventfds the eventfd id); hints that cost one call each remove
+// most of the work: a process that shares its parent's fd table
+// (KCMP_FILES) needs no per-fd call at all, and a child's fd N is usually
+// its parent's fd N. Only what the hints leave is sorted, with a merge
+// sort that drops duplicates as it finds them. A comparison that fails
+// (the fd or task vanished) drops that member and sorts again; an
+// Unordered result falls back to pairwise comparison within the bucket.
+// No group is ever formed from anything but an Equal result.
+//
+// The NULL trap: kcmp reports two NULL objects as equal, and most tasks
+// have no I/O context and no undo list. A zombie sentinel child
+// (kcmp.NullSentinel) is sorted with the candidates; its class is the NULL
+// class, reported under "null" and never as sharing.
+//
+// Every kcmp call is counted per type; the counts go into the snapshot's
+// stats. The package does not read /proc itself (package procscan does)
+// and does not draw or judge anything.
+package analyzer

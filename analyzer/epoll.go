@@ -1,0 +1,173 @@
+//go:build linux
+
+package analyzer
+
+import (
+	"errors"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/kcmp"
+	"github.com/kcmpgraph/kcmpgraph/procscan"
+)
+
+// epollWatches resolves every watch of every epoll fd to the description
+// it watches, with KCMP_EPOLL_TFD. A watch is first tried against the fd
+// number it was registered under in the same process (one call, the usual
+// case); otherwise the distinct descriptions on the watched inode, which
+// grouping left sorted in kcmp order, are binary-searched: the epoll order
+// is the file order. Epoll fds of one description are resolved once.
+func (s *state) epollWatches(g *fileGroups, filesParent []int) []snapshot.Epoll {
+	cnt := newCounter(s.cmp)
+	defer s.tally.add(cnt)
+	holders := s.holderIndex(g, filesParent)
+	done := map[int][]snapshot.Watch{} // description root -> watches
+	var out []snapshot.Epoll
+	for pi, p := range s.procs {
+		if !s.eligible[pi] {
+			continue
+		}
+		owner := pi
+		if filesParent[pi] >= 0 {
+			owner = filesParent[pi]
+		}
+		for i := range p.FDs {
+			fd := &p.FDs[i]
+			if !fd.IsEpoll() || !fd.HasInfo {
+				continue
+			}
+			root := -1
+			if c, ok := g.byFD[[2]int{owner, fd.Num}]; ok && !g.dropped[c] {
+				root = g.uf.find(c)
+			}
+			watches, ok := done[root]
+			if !ok || root < 0 {
+				watches = s.resolveWatches(cnt, g, holders, owner, fd)
+				if root >= 0 {
+					done[root] = watches
+				}
+			}
+			out = append(out, snapshot.Epoll{PID: p.PID, FD: fd.Num, Watches: watches})
+		}
+	}
+	return out
+}
+
+func (s *state) resolveWatches(cnt *counter, g *fileGroups, holders map[int]snapshot.Member, owner int, ep *procscan.FD) []snapshot.Watch {
+	pid := s.procs[owner].PID
+	watches := make([]snapshot.Watch, 0, len(ep.Info.Watches))
+	seen := map[int]uint32{} // tfd -> registrations so far
+	for _, w := range ep.Info.Watches {
+		slot := kcmp.EpollSlot{EFD: uint32(ep.Num), TFD: uint32(w.TFD), TOff: seen[w.TFD]}
+		seen[w.TFD]++
+		out := snapshot.Watch{TFD: w.TFD, Events: w.Events}
+		if c := s.findWatched(cnt, g, owner, pid, slot, w); c >= 0 {
+			if h, ok := holders[g.uf.find(c)]; ok {
+				out.Holder = &h
+			}
+		}
+		watches = append(watches, out)
+	}
+	return watches
+}
+
+// findWatched returns the candidate holding the description behind the
+// watch, or -1.
+func (s *state) findWatched(cnt *counter, g *fileGroups, owner, pid int, slot kcmp.EpollSlot, w procscan.EpollWatch) int {
+	try := func(c int) (kcmp.Order, bool) {
+		cand := g.cands[c]
+		o, err := cnt.epoll(s.procs[cand.proc].PID, cand.fd, pid, slot)
+		if err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				return kcmp.Unordered, false // the watch went away
+			}
+			return kcmp.Unordered, true
+		}
+		return o, true
+	}
+	if c, ok := g.byFD[[2]int{owner, w.TFD}]; ok && !g.dropped[c] &&
+		g.cands[c].key.dev == w.Dev && g.cands[c].key.ino == w.Ino {
+		o, ok := try(c)
+		if !ok {
+			return -1
+		}
+		if o == kcmp.Equal {
+			return c
+		}
+	}
+	for _, b := range g.byInode[[2]uint64{w.Dev, w.Ino}] {
+		if !b.sorted {
+			for _, c := range b.distinct {
+				o, ok := try(c)
+				if !ok {
+					return -1
+				}
+				if o == kcmp.Equal {
+					return c
+				}
+			}
+			continue
+		}
+		lo, hi := 0, len(b.distinct)
+		for lo < hi {
+			mid := (lo + hi) / 2
+			o, ok := try(b.distinct[mid])
+			if !ok {
+				return -1
+			}
+			switch o {
+			case kcmp.Equal:
+				return b.distinct[mid]
+			case kcmp.Less:
+				lo = mid + 1
+			case kcmp.Greater:
+				hi = mid
+			default:
+				lo = hi // a failed call: this bucket cannot be searched
+			}
+		}
+	}
+	return -1
+}
+
+// approximateEpoll reports watches without kcmp: the holder is the fd with
+// the watched inode under the registered number in the same process, or
+// the lowest fd on that inode.
+func (s *state) approximateEpoll() []snapshot.Epoll {
+	type ik struct{ dev, ino uint64 }
+	lowest := map[ik]snapshot.Member{}
+	for pi, p := range s.procs {
+		if !s.eligible[pi] {
+			continue
+		}
+		for _, fd := range p.FDs {
+			k := ik{fd.Dev, fd.Ino}
+			if _, ok := lowest[k]; !ok {
+				lowest[k] = snapshot.Member{PID: p.PID, FD: fd.Num}
+			}
+		}
+	}
+	var out []snapshot.Epoll
+	for pi, p := range s.procs {
+		if !s.eligible[pi] {
+			continue
+		}
+		for i := range p.FDs {
+			fd := &p.FDs[i]
+			if !fd.IsEpoll() || !fd.HasInfo {
+				continue
+			}
+			e := snapshot.Epoll{PID: p.PID, FD: fd.Num, Watches: []snapshot.Watch{}}
+			for _, w := range fd.Info.Watches {
+				out := snapshot.Watch{TFD: w.TFD, Events: w.Events}
+				if h, ok := lowest[ik{w.Dev, w.Ino}]; ok {
+					out.Holder = &h
+				}
+				e.Watches = append(e.Watches, out)
+			}
+			out = append(out, e)
+		}
+	}
+	return out
+}

@@ -1,0 +1,102 @@
+//go:build linux
+
+package analyzer
+
+import (
+	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+)
+
+// fileGroupsOut turns the union-find into groups of {pid, fd}, adding the
+// fds of processes that share an owner's fd table: their fd N is the
+// owner's fd N.
+func (s *state) fileGroupsOut(g *fileGroups, filesParent []int) []snapshot.Group {
+	sets := map[int][]snapshot.Member{}
+	for c, cand := range g.cands {
+		if g.dropped[c] {
+			s.skipped[SkipFDsRaced]++
+			continue
+		}
+		r := g.uf.find(c)
+		sets[r] = append(sets[r], snapshot.Member{PID: s.procs[cand.proc].PID, FD: cand.fd})
+	}
+	for pi, owner := range filesParent {
+		if owner < 0 || !s.eligible[pi] {
+			continue
+		}
+		p := s.procs[pi]
+		for i := range p.FDs {
+			fd := &p.FDs[i]
+			c, ok := g.byFD[[2]int{owner, fd.Num}]
+			if !ok || g.dropped[c] || g.cands[c].key != keyOf(fd) {
+				// The tables were read at different moments and differ
+				// here: the fd changed in between.
+				s.skipped[SkipFDsRaced]++
+				continue
+			}
+			r := g.uf.find(c)
+			sets[r] = append(sets[r], snapshot.Member{PID: p.PID, FD: fd.Num})
+		}
+	}
+	var groups []snapshot.Group
+	for _, members := range sets {
+		if len(members) >= 2 {
+			groups = append(groups, snapshot.Group{Type: snapshot.TypeFile, Members: members})
+		}
+	}
+	return groups
+}
+
+// holderIndex maps each description (union-find root) to the lowest
+// {pid, fd} holding it, counting processes that share an fd table.
+func (s *state) holderIndex(g *fileGroups, filesParent []int) map[int]snapshot.Member {
+	low := map[int]snapshot.Member{}
+	consider := func(r int, m snapshot.Member) {
+		if cur, ok := low[r]; !ok || m.Less(cur) {
+			low[r] = m
+		}
+	}
+	for c, cand := range g.cands {
+		if g.dropped[c] {
+			continue
+		}
+		consider(g.uf.find(c), snapshot.Member{PID: s.procs[cand.proc].PID, FD: cand.fd})
+	}
+	for pi, owner := range filesParent {
+		if owner < 0 || !s.eligible[pi] {
+			continue
+		}
+		p := s.procs[pi]
+		for i := range p.FDs {
+			if c, ok := g.byFD[[2]int{owner, p.FDs[i].Num}]; ok && !g.dropped[c] && g.cands[c].key == keyOf(&p.FDs[i]) {
+				consider(g.uf.find(c), snapshot.Member{PID: p.PID, FD: p.FDs[i].Num})
+			}
+		}
+	}
+	return low
+}
+
+// approximateFileGroups groups fds by bucket key alone, for hosts without
+// kcmp: a dup and a second open() of one file cannot be told apart.
+func (s *state) approximateFileGroups() []snapshot.Group {
+	sets := map[bucketKey][]snapshot.Member{}
+	var order []bucketKey
+	for pi, p := range s.procs {
+		if !s.eligible[pi] {
+			continue
+		}
+		for i := range p.FDs {
+			k := keyOf(&p.FDs[i])
+			if _, ok := sets[k]; !ok {
+				order = append(order, k)
+			}
+			sets[k] = append(sets[k], snapshot.Member{PID: p.PID, FD: p.FDs[i].Num})
+		}
+	}
+	var groups []snapshot.Group
+	for _, k := range order {
+		if m := sets[k]; len(m) >= 2 {
+			groups = append(groups, snapshot.Group{Type: snapshot.TypeFile, Members: m})
+		}
+	}
+	return groups
+}

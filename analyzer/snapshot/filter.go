@@ -1,0 +1,141 @@
+package snapshot
+
+import "sort"
+
+// Selection picks part of a snapshot. Zero values select everything.
+type Selection struct {
+	// PIDs keeps these processes.
+	PIDs []int
+	// Tree keeps this process and all its descendants (by ppid).
+	Tree int
+	// Types keeps groups and null lists of these types ("epoll" keeps the
+	// epoll list); empty keeps all.
+	Types []string
+}
+
+// Empty reports whether the selection keeps everything.
+func (sel Selection) Empty() bool {
+	return len(sel.PIDs) == 0 && sel.Tree == 0 && len(sel.Types) == 0
+}
+
+// Descendants returns pid and every process below it in s, by ppid.
+func (s *Snapshot) Descendants(pid int) map[int]bool {
+	children := make(map[int][]int)
+	for _, p := range s.Processes {
+		if p.PID != p.PPID {
+			children[p.PPID] = append(children[p.PPID], p.PID)
+		}
+	}
+	out := map[int]bool{}
+	if s.Process(pid) == nil {
+		return out
+	}
+	stack := []int{pid}
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if out[p] {
+			continue
+		}
+		out[p] = true
+		stack = append(stack, children[p]...)
+	}
+	return out
+}
+
+// Select returns a copy of s restricted to sel. A group keeps its members
+// among the kept processes and is dropped when fewer than two remain; an
+// epoll watch whose holder was dropped is given the lowest kept holder of
+// the same description, or none. Stats are kept as they were: they
+// describe the run, not the selection.
+func (s *Snapshot) Select(sel Selection) *Snapshot {
+	if sel.Empty() {
+		c := *s
+		return &c
+	}
+	keepPID := func(int) bool { return true }
+	if len(sel.PIDs) > 0 || sel.Tree != 0 {
+		set := map[int]bool{}
+		for _, p := range sel.PIDs {
+			set[p] = true
+		}
+		if sel.Tree != 0 {
+			for p := range s.Descendants(sel.Tree) {
+				set[p] = true
+			}
+		}
+		keepPID = func(p int) bool { return set[p] }
+	}
+	keepType := func(string) bool { return true }
+	if len(sel.Types) > 0 {
+		set := map[string]bool{}
+		for _, t := range sel.Types {
+			set[t] = true
+		}
+		keepType = func(t string) bool { return set[t] }
+	}
+
+	out := *s
+	out.Processes = nil
+	for _, p := range s.Processes {
+		if keepPID(p.PID) {
+			out.Processes = append(out.Processes, p)
+		}
+	}
+	out.Groups = nil
+	fileGroupOf := map[Member][]Member{}
+	for _, g := range s.Groups {
+		var kept []Member
+		for _, m := range g.Members {
+			if keepPID(m.PID) {
+				kept = append(kept, m)
+			}
+		}
+		if g.Type == TypeFile {
+			sort.Slice(kept, func(i, j int) bool { return kept[i].Less(kept[j]) })
+			for _, m := range g.Members {
+				fileGroupOf[m] = kept
+			}
+		}
+		if len(kept) >= 2 && keepType(g.Type) {
+			out.Groups = append(out.Groups, Group{Type: g.Type, Members: kept})
+		}
+	}
+	out.Null = map[string][]Member{}
+	for t, list := range s.Null {
+		if !keepType(t) {
+			continue
+		}
+		var kept []Member
+		for _, m := range list {
+			if keepPID(m.PID) {
+				kept = append(kept, m)
+			}
+		}
+		if len(kept) > 0 {
+			out.Null[t] = kept
+		}
+	}
+	out.Epoll = nil
+	if keepType("epoll") {
+		for _, e := range s.Epoll {
+			if !keepPID(e.PID) {
+				continue
+			}
+			ne := Epoll{PID: e.PID, FD: e.FD, Watches: make([]Watch, len(e.Watches))}
+			for i, w := range e.Watches {
+				ne.Watches[i] = w
+				if w.Holder == nil || keepPID(w.Holder.PID) {
+					continue
+				}
+				ne.Watches[i].Holder = nil
+				if kept := fileGroupOf[*w.Holder]; len(kept) > 0 {
+					h := kept[0]
+					ne.Watches[i].Holder = &h
+				}
+			}
+			out.Epoll = append(out.Epoll, ne)
+		}
+	}
+	return &out
+}

@@ -1,0 +1,338 @@
+package snapshot
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Schema is the value of the "schema" field this package writes and reads.
+const Schema = "kcmpgraph.snapshot/v1"
+
+// Group type names, as written in snapshots (kcmp.Type.String()).
+const (
+	TypeFile    = "file"
+	TypeVM      = "vm"
+	TypeFiles   = "files"
+	TypeFS      = "fs"
+	TypeSighand = "sighand"
+	TypeIO      = "io"
+	TypeSysvsem = "sysvsem"
+)
+
+// GroupTypes lists the group types in the order outputs use.
+var GroupTypes = []string{TypeFile, TypeVM, TypeFiles, TypeFS, TypeSighand, TypeIO, TypeSysvsem}
+
+// IsTaskType reports whether members of groups of this type are tasks
+// ({pid, tid}) rather than fds ({pid, fd}).
+func IsTaskType(t string) bool {
+	switch t {
+	case TypeVM, TypeFiles, TypeFS, TypeSighand, TypeIO, TypeSysvsem:
+		return true
+	}
+	return false
+}
+
+// Snapshot is one scan of a host.
+type Snapshot struct {
+	Schema string `json:"schema"`
+	// Exact is false when kcmp could not be used and file groups were
+	// approximated by inode.
+	Exact     bool                `json:"exact"`
+	Host      Host                `json:"host"`
+	Processes []Process           `json:"processes"`
+	Groups    []Group             `json:"groups"`
+	Null      map[string][]Member `json:"null"`
+	Epoll     []Epoll             `json:"epoll"`
+	Stats     Stats               `json:"stats"`
+	// Warnings are one-line messages about the run a reader should see
+	// (inaccessible processes, degraded modes).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Host describes where and when the snapshot was taken.
+type Host struct {
+	Hostname string    `json:"hostname"`
+	BootID   string    `json:"boot_id"`
+	Kernel   string    `json:"kernel"`
+	TakenAt  time.Time `json:"taken_at"`
+	// ClockTicks is USER_HZ, the unit of Process.StartTime.
+	ClockTicks int `json:"clock_ticks"`
+	// ProcRoot is the proc mount that was scanned.
+	ProcRoot string `json:"proc_root"`
+	// Scope says what the scan was asked to cover.
+	Scope Scope `json:"scope"`
+}
+
+// Scope records the selection a scan was asked for.
+type Scope struct {
+	PIDs    []int    `json:"pids,omitempty"`
+	Tree    int      `json:"tree,omitempty"`
+	Users   []int    `json:"users,omitempty"`
+	Threads bool     `json:"threads"`
+	Types   []string `json:"types"`
+	Frozen  bool     `json:"frozen"`
+}
+
+// Process is one process (thread group) as read from /proc.
+type Process struct {
+	PID     int      `json:"pid"`
+	PPID    int      `json:"ppid"`
+	Comm    string   `json:"comm"`
+	Cmdline []string `json:"cmdline,omitempty"`
+	Exe     string   `json:"exe,omitempty"`
+	// State is the one-letter state from /proc/PID/stat.
+	State string `json:"state"`
+	UID   int    `json:"uid"`
+	EUID  int    `json:"euid"`
+	GID   int    `json:"gid"`
+	EGID  int    `json:"egid"`
+	// StartTime is in clock ticks since boot (Host.ClockTicks per second).
+	// With the pid and the boot id it identifies a process across pid reuse.
+	StartTime uint64 `json:"start_time"`
+	// KernelThread and Zombie mark tasks that hold no user objects; they
+	// are never grouped.
+	KernelThread bool `json:"kernel_thread,omitempty"`
+	Zombie       bool `json:"zombie,omitempty"`
+	// Namespaces maps a namespace type (mnt, pid, net, user, ipc, uts,
+	// cgroup, time) to its inode number.
+	Namespaces map[string]uint64 `json:"namespaces,omitempty"`
+	Cgroup     string            `json:"cgroup,omitempty"`
+	// Root is the target of /proc/PID/root as seen by the scanner.
+	Root  string `json:"root,omitempty"`
+	Tasks []int  `json:"tasks"`
+	FDs   []FD   `json:"fds"`
+	// Denied names what could not be read, with the errno ("fds: EACCES").
+	Denied []string `json:"denied,omitempty"`
+}
+
+// FD is one file descriptor of a process.
+type FD struct {
+	FD int `json:"fd"`
+	// Target is the /proc/PID/fd/N link text ("/etc/passwd",
+	// "socket:[5521]", "anon_inode:[eventfd]").
+	Target string `json:"target"`
+	// Dev and Ino identify the inode (st_dev, st_ino of the opened object).
+	Dev   uint64 `json:"dev"`
+	Ino   uint64 `json:"ino"`
+	MntID int    `json:"mnt_id"`
+	// Flags are the open flags from fdinfo (O_CLOEXEC belongs to the fd,
+	// the rest to the description). Pos is the offset when read.
+	Flags int   `json:"flags"`
+	Pos   int64 `json:"pos"`
+	// Mode, OwnerUID and OwnerGID describe the inode (st_mode, st_uid,
+	// st_gid).
+	Mode     uint32 `json:"mode"`
+	OwnerUID int    `json:"owner_uid"`
+	OwnerGID int    `json:"owner_gid"`
+}
+
+// Member is one holder of a kernel object: an fd of a process ({pid, fd})
+// for file groups, a task ({pid, tid}) for per-task types. TID is zero for
+// fd members; FD is meaningless for task members.
+type Member struct {
+	PID int
+	FD  int
+	TID int
+}
+
+// IsTask reports whether the member names a task rather than an fd.
+func (m Member) IsTask() bool { return m.TID != 0 }
+
+// String formats the member as pid:fd or pid/tid.
+func (m Member) String() string {
+	if m.IsTask() {
+		return fmt.Sprintf("%d/%d", m.PID, m.TID)
+	}
+	return fmt.Sprintf("%d:%d", m.PID, m.FD)
+}
+
+// Less orders members by pid, then fd or tid.
+func (m Member) Less(o Member) bool {
+	if m.PID != o.PID {
+		return m.PID < o.PID
+	}
+	if m.TID != o.TID {
+		return m.TID < o.TID
+	}
+	return m.FD < o.FD
+}
+
+type memberJSON struct {
+	PID *int `json:"pid"`
+	FD  *int `json:"fd,omitempty"`
+	TID *int `json:"tid,omitempty"`
+}
+
+// MarshalJSON writes {"pid","fd"} or {"pid","tid"}.
+func (m Member) MarshalJSON() ([]byte, error) {
+	if m.IsTask() {
+		return fmt.Appendf(nil, `{"pid":%d,"tid":%d}`, m.PID, m.TID), nil
+	}
+	return fmt.Appendf(nil, `{"pid":%d,"fd":%d}`, m.PID, m.FD), nil
+}
+
+// UnmarshalJSON reads a member; exactly one of fd and tid must be present.
+func (m *Member) UnmarshalJSON(b []byte) error {
+	var j memberJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	if j.PID == nil {
+		return fmt.Errorf("member has no pid")
+	}
+	switch {
+	case j.FD != nil && j.TID != nil:
+		return fmt.Errorf("member has both fd and tid")
+	case j.FD == nil && j.TID == nil:
+		return fmt.Errorf("member has neither fd nor tid")
+	case j.TID != nil && *j.TID == 0:
+		return fmt.Errorf("member has tid 0")
+	}
+	*m = Member{PID: *j.PID}
+	if j.FD != nil {
+		m.FD = *j.FD
+	} else {
+		m.TID = *j.TID
+	}
+	return nil
+}
+
+// Group lists the members that hold one kernel object, two or more.
+type Group struct {
+	Type    string   `json:"type"`
+	Members []Member `json:"members"`
+}
+
+// Epoll is one epoll file descriptor and what it watches.
+type Epoll struct {
+	PID     int     `json:"pid"`
+	FD      int     `json:"fd"`
+	Watches []Watch `json:"watches"`
+}
+
+// Watch is one registration in an epoll instance.
+type Watch struct {
+	// TFD is the fd number the target was registered under; it may be
+	// closed or reused since.
+	TFD int `json:"tfd"`
+	// Events is the registered event mask.
+	Events uint32 `json:"events"`
+	// Holder is the lowest {pid, fd} in the scan that holds the watched
+	// description now, or nil if no scanned fd holds it.
+	Holder *Member `json:"holder"`
+}
+
+// Stats is what the run cost and what it could not see.
+type Stats struct {
+	Processes int `json:"processes"`
+	Tasks     int `json:"tasks"`
+	FDs       int `json:"fds"`
+	// KcmpCalls counts kcmp calls by type name.
+	KcmpCalls map[string]int64 `json:"kcmp_calls"`
+	// Errors counts failures by errno name (EPERM, ESRCH, ...).
+	Errors map[string]int `json:"errors"`
+	// Skipped counts what was left out and why: processes or fds that
+	// vanished or were denied, kernel threads, zombies, members dropped by
+	// re-validation.
+	Skipped map[string]int `json:"skipped,omitempty"`
+	// Seconds is the wall time of the whole run; ScanSeconds and
+	// GroupSeconds split it into reading /proc and comparing.
+	Seconds      float64 `json:"seconds"`
+	ScanSeconds  float64 `json:"scan_seconds"`
+	GroupSeconds float64 `json:"group_seconds"`
+}
+
+// TotalKcmpCalls sums KcmpCalls.
+func (s Stats) TotalKcmpCalls() int64 {
+	var n int64
+	for _, c := range s.KcmpCalls {
+		n += c
+	}
+	return n
+}
+
+// Process returns the process with the given pid, or nil.
+func (s *Snapshot) Process(pid int) *Process {
+	i := sort.Search(len(s.Processes), func(i int) bool { return s.Processes[i].PID >= pid })
+	if i < len(s.Processes) && s.Processes[i].PID == pid {
+		return &s.Processes[i]
+	}
+	for i := range s.Processes { // unsorted input
+		if s.Processes[i].PID == pid {
+			return &s.Processes[i]
+		}
+	}
+	return nil
+}
+
+// FDByNumber returns the fd with the given number, or nil.
+func (p *Process) FDByNumber(fd int) *FD {
+	i := sort.Search(len(p.FDs), func(i int) bool { return p.FDs[i].FD >= fd })
+	if i < len(p.FDs) && p.FDs[i].FD == fd {
+		return &p.FDs[i]
+	}
+	for i := range p.FDs {
+		if p.FDs[i].FD == fd {
+			return &p.FDs[i]
+		}
+	}
+	return nil
+}
+
+// Normalize sorts everything into the canonical order: processes by pid,
+// fds by number, tasks ascending, members by (pid, fd/tid), groups by type
+// then first member, null lists by member, epoll entries by (pid, fd).
+// Two snapshots with the same content normalize to the same JSON.
+func (s *Snapshot) Normalize() {
+	sort.Slice(s.Processes, func(i, j int) bool { return s.Processes[i].PID < s.Processes[j].PID })
+	for i := range s.Processes {
+		p := &s.Processes[i]
+		sort.Slice(p.FDs, func(a, b int) bool { return p.FDs[a].FD < p.FDs[b].FD })
+		sort.Ints(p.Tasks)
+	}
+	typeRank := make(map[string]int, len(GroupTypes))
+	for i, t := range GroupTypes {
+		typeRank[t] = i
+	}
+	for i := range s.Groups {
+		g := &s.Groups[i]
+		sort.Slice(g.Members, func(a, b int) bool { return g.Members[a].Less(g.Members[b]) })
+	}
+	sort.SliceStable(s.Groups, func(i, j int) bool {
+		a, b := s.Groups[i], s.Groups[j]
+		if typeRank[a.Type] != typeRank[b.Type] {
+			return typeRank[a.Type] < typeRank[b.Type]
+		}
+		if len(a.Members) == 0 || len(b.Members) == 0 {
+			return len(a.Members) < len(b.Members)
+		}
+		return a.Members[0].Less(b.Members[0])
+	})
+	for _, l := range s.Null {
+		sort.Slice(l, func(a, b int) bool { return l[a].Less(l[b]) })
+	}
+	sort.Slice(s.Epoll, func(i, j int) bool {
+		a, b := s.Epoll[i], s.Epoll[j]
+		if a.PID != b.PID {
+			return a.PID < b.PID
+		}
+		return a.FD < b.FD
+	})
+}
+
+// FileGroupIndex indexes file groups: it maps each {pid, fd} member to the index
+// of its group in s.Groups.
+func (s *Snapshot) FileGroupIndex() map[Member]int {
+	idx := make(map[Member]int)
+	for i, g := range s.Groups {
+		if g.Type != TypeFile {
+			continue
+		}
+		for _, m := range g.Members {
+			idx[m] = i
+		}
+	}
+	return idx
+}

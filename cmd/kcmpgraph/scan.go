@@ -1,0 +1,47 @@
+//go:build linux
+
+package main
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+func newScanCmd() *cobra.Command {
+	var sel selectionFlags
+	var format, output string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "scan",
+		Short: "Scan the live host and write a snapshot of shared kernel objects",
+		Long: `scan reads /proc, compares kernel objects with kcmp(2) and writes a
+snapshot: the processes, their fds, and the groups of fds and tasks that
+hold one kernel object. Kernel threads, zombies and kcmpgraph itself are
+listed but never grouped. Processes that cannot be read (another user's,
+without root or CAP_SYS_PTRACE) are counted and reported as a warning.`,
+		Example: `  kcmpgraph scan -o host.json
+  kcmpgraph scan --tree 1234 --types file,vm
+  kcmpgraph scan --pid 1234,1250 --threads --format json | jq '.groups'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "json" {
+				return usagef("--format: %q is not supported (valid: json)", format)
+			}
+			snap, err := liveSnapshot(cmd.Context(), cmd.ErrOrStderr(), &sel, quiet)
+			if err != nil {
+				return err
+			}
+			return writeOutput(output, cmd.OutOrStdout(), 0o600, func(w io.Writer) error {
+				return snap.Encode(w)
+			})
+		},
+	}
+	sel.addPIDFlags(cmd)
+	sel.addTypesFlag(cmd)
+	sel.addLiveFlags(cmd)
+	cmd.Flags().StringVar(&format, "format", "json", "output format: json")
+	cmd.Flags().StringVarP(&output, "output", "o", "-", "write to this file (atomically); - is stdout")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not print warnings")
+	return cmd
+}

@@ -1,0 +1,159 @@
+package procscan
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// FDInfo is what kcmpgraph uses from /proc/PID/fdinfo/N.
+type FDInfo struct {
+	Pos   int64
+	Flags int // octal in the file
+	MntID int
+	Ino   uint64
+	// EventfdID is the eventfd's id (never changes for a description), or
+	// -1 when the fd is no eventfd or the kernel does not print it.
+	EventfdID int64
+	// Watches are an epoll instance's registrations, in the kernel's order.
+	Watches []EpollWatch
+}
+
+// EpollWatch is one "tfd:" line of an epoll fdinfo.
+type EpollWatch struct {
+	TFD    int
+	Events uint32
+	Data   uint64
+	// Ino and Dev identify the watched inode; Dev is converted from the
+	// kernel-internal encoding fdinfo prints to the user-space one, so it
+	// compares with FD.Dev.
+	Ino uint64
+	Dev uint64
+}
+
+// ErrFDInfoSyntax is wrapped by ParseFDInfo errors.
+var ErrFDInfoSyntax = errors.New("fdinfo syntax error")
+
+// ParseFDInfo parses the text of a /proc/PID/fdinfo/N file. Unknown lines
+// are ignored; a known line with a bad value is an error.
+func ParseFDInfo(data []byte) (FDInfo, error) {
+	info := FDInfo{EventfdID: -1}
+	for lineNo := 1; len(data) > 0; lineNo++ {
+		var line []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			line, data = data, nil
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon < 0 {
+			continue
+		}
+		key, val := line[:colon], bytes.TrimSpace(line[colon+1:])
+		var err error
+		switch string(key) {
+		case "pos":
+			info.Pos, err = strconv.ParseInt(string(val), 10, 64)
+		case "flags":
+			var v uint64
+			v, err = strconv.ParseUint(string(val), 8, 32)
+			info.Flags = int(v)
+		case "mnt_id":
+			var v uint64
+			v, err = strconv.ParseUint(string(val), 10, 31)
+			info.MntID = int(v)
+		case "ino":
+			info.Ino, err = strconv.ParseUint(string(val), 10, 64)
+		case "eventfd-id":
+			info.EventfdID, err = strconv.ParseInt(string(val), 10, 64)
+			if err == nil && info.EventfdID < 0 {
+				err = errors.New("negative id")
+			}
+		case "tfd":
+			var w EpollWatch
+			w, err = parseEpollWatch(line[colon+1:])
+			if err == nil {
+				info.Watches = append(info.Watches, w)
+			}
+		}
+		if err != nil {
+			return info, fmt.Errorf("%w: line %d (%q): %w", ErrFDInfoSyntax, lineNo, truncateBytes(line, 80), err)
+		}
+	}
+	return info, nil
+}
+
+func truncateBytes(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// parseEpollWatch parses the rest of a line
+// "tfd:        5 events:       19 data:                5  pos:0 ino:61af sdev:e".
+func parseEpollWatch(rest []byte) (EpollWatch, error) {
+	var w EpollWatch
+	fields := bytes.Fields(rest)
+	if len(fields) == 0 {
+		return w, errors.New("no tfd")
+	}
+	tfd, err := strconv.ParseUint(string(fields[0]), 10, 31)
+	if err != nil {
+		return w, fmt.Errorf("tfd: %w", err)
+	}
+	w.TFD = int(tfd)
+	var haveIno, haveDev bool
+	for i := 1; i < len(fields); i++ {
+		f := fields[i]
+		var key, val []byte
+		if c := bytes.IndexByte(f, ':'); c >= 0 {
+			key, val = f[:c], f[c+1:]
+			if len(val) == 0 && i+1 < len(fields) { // "events:       19"
+				i++
+				val = fields[i]
+			}
+		} else {
+			continue
+		}
+		switch string(key) {
+		case "events":
+			v, err := strconv.ParseUint(string(val), 16, 32)
+			if err != nil {
+				return w, fmt.Errorf("events: %w", err)
+			}
+			w.Events = uint32(v)
+		case "data":
+			v, err := strconv.ParseUint(string(val), 16, 64)
+			if err != nil {
+				return w, fmt.Errorf("data: %w", err)
+			}
+			w.Data = v
+		case "ino":
+			v, err := strconv.ParseUint(string(val), 16, 64)
+			if err != nil {
+				return w, fmt.Errorf("ino: %w", err)
+			}
+			w.Ino, haveIno = v, true
+		case "sdev":
+			v, err := strconv.ParseUint(string(val), 16, 32)
+			if err != nil {
+				return w, fmt.Errorf("sdev: %w", err)
+			}
+			w.Dev, haveDev = kernelDevToUser(uint32(v)), true
+		}
+	}
+	if !haveIno || !haveDev {
+		return w, errors.New("watch without ino or sdev")
+	}
+	return w, nil
+}
+
+// kernelDevToUser converts the kernel's internal dev_t (major<<20 | minor)
+// to the user-space encoding of st_dev (glibc's makedev).
+func kernelDevToUser(d uint32) uint64 {
+	major := uint64(d >> 20)
+	minor := uint64(d & 0xfffff)
+	return (minor & 0xff) | ((major & 0xfff) << 8) | ((minor &^ 0xff) << 12) | ((major &^ 0xfff) << 32)
+}

@@ -1,0 +1,322 @@
+//go:build linux
+
+package procscan
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/procfs"
+	"golang.org/x/sys/unix"
+)
+
+// reader reads processes; one per worker goroutine, so its buffers are
+// reused without locking.
+type reader struct {
+	fs     procfs.FS
+	root   string
+	mode   FDInfoMode
+	c      *counters
+	link   []byte
+	info   []byte
+	names  []string
+	statx  unix.Statx_t
+	nsPath []byte
+}
+
+func newReader(fs procfs.FS, root string, mode FDInfoMode, c *counters) *reader {
+	return &reader{fs: fs, root: root, mode: mode, c: c,
+		link: make([]byte, unix.PathMax+1), info: make([]byte, 4096)}
+}
+
+// readProcess reads one process; nil means it vanished or could not be
+// read at all (counted).
+func (r *reader) readProcess(pid int) *Process {
+	dir := filepath.Join(r.root, strconv.Itoa(pid))
+	data, err := os.ReadFile(filepath.Join(dir, "stat"))
+	if err != nil {
+		r.c.addErr(err)
+		if denied(err) {
+			r.c.skip(SkipDenied, 1)
+		} else {
+			r.c.skip(SkipVanished, 1)
+		}
+		return nil
+	}
+	st, err := ParseStat(data)
+	if err != nil {
+		r.c.addErr(err)
+		r.c.skip(SkipVanished, 1)
+		return nil
+	}
+	p := &Process{
+		PID: pid, PPID: st.PPID, Comm: st.Comm, State: st.State, StartTime: st.StartTime,
+		KernelThread: st.Flags&pfKthread != 0,
+		Zombie:       st.State == "Z" || st.State == "X",
+	}
+	proc := procfs.Proc{PID: pid}
+	if fsProc, err := r.fs.Proc(pid); err == nil {
+		proc = fsProc
+	} else {
+		r.c.addErr(err)
+		r.c.skip(SkipVanished, 1)
+		return nil
+	}
+	status, err := proc.NewStatus()
+	if err != nil {
+		if gone(err) {
+			r.c.addErr(err)
+			r.c.skip(SkipVanished, 1)
+			return nil
+		}
+		r.deny(p, "status", err)
+	} else {
+		p.UID, p.EUID = int(status.UIDs[0]), int(status.UIDs[1])
+		p.GID, p.EGID = int(status.GIDs[0]), int(status.GIDs[1])
+	}
+	p.Tasks = r.readTasks(p, dir)
+	if p.KernelThread {
+		return p
+	}
+	if cmd, err := proc.CmdLine(); err == nil {
+		p.Cmdline = cmd
+	} else if !gone(err) {
+		r.deny(p, "cmdline", err)
+	}
+	if p.Zombie {
+		return p
+	}
+	if exe, err := proc.Executable(); err == nil {
+		p.Exe = exe
+	} else if !gone(err) {
+		r.deny(p, "exe", err)
+	}
+	if root, err := os.Readlink(filepath.Join(dir, "root")); err == nil {
+		p.Root = root
+	} else if !gone(err) {
+		r.deny(p, "root", err)
+	}
+	if cgs, err := proc.Cgroups(); err == nil {
+		p.Cgroup = cgroupText(cgs)
+	} else if !gone(err) {
+		r.deny(p, "cgroup", err)
+	}
+	p.Namespaces = r.readNamespaces(p, dir)
+	r.readFDs(p, dir)
+	return p
+}
+
+func (r *reader) deny(p *Process, what string, err error) {
+	r.c.addErr(err)
+	p.Denied = append(p.Denied, what+": "+errnoName(err))
+}
+
+// cgroupText renders the cgroup membership: the v2 path alone when there
+// is only the unified hierarchy, else "id:controllers:path" lines joined
+// by ";".
+func cgroupText(cgs []procfs.Cgroup) string {
+	if len(cgs) == 1 && cgs[0].HierarchyID == 0 {
+		return cgs[0].Path
+	}
+	parts := make([]string, 0, len(cgs))
+	for _, cg := range cgs {
+		parts = append(parts, fmt.Sprintf("%d:%s:%s", cg.HierarchyID, strings.Join(cg.Controllers, ","), cg.Path))
+	}
+	return strings.Join(parts, ";")
+}
+
+func (r *reader) readTasks(p *Process, dir string) []int {
+	d, err := os.Open(filepath.Join(dir, "task"))
+	if err != nil {
+		if !gone(err) {
+			r.deny(p, "task", err)
+		}
+		return []int{p.PID}
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return []int{p.PID}
+	}
+	tasks := make([]int, 0, len(names))
+	for _, n := range names {
+		if t, err := strconv.Atoi(n); err == nil {
+			tasks = append(tasks, t)
+		}
+	}
+	if len(tasks) == 0 {
+		tasks = append(tasks, p.PID)
+	}
+	sort.Ints(tasks)
+	return tasks
+}
+
+func (r *reader) readNamespaces(p *Process, dir string) map[string]uint64 {
+	ns := make(map[string]uint64, len(NamespaceTypes))
+	for _, t := range NamespaceTypes {
+		n, err := unix.Readlink(filepath.Join(dir, "ns", t), r.link)
+		if err != nil {
+			if !gone(err) && !denied(err) {
+				r.c.addErr(err)
+			} else if denied(err) {
+				r.deny(p, "ns/"+t, err)
+			}
+			continue
+		}
+		if typ, ino, err := ParseNamespaceLink(r.link[:n]); err == nil && typ == t {
+			ns[t] = ino
+		}
+	}
+	if len(ns) == 0 {
+		return nil
+	}
+	return ns
+}
+
+// readFDs lists /proc/PID/fd and reads each fd with readlinkat and statx
+// relative to the directory, and fdinfo as the mode asks.
+func (r *reader) readFDs(p *Process, dir string) {
+	fdDir, err := unix.Open(filepath.Join(dir, "fd"), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if !gone(err) {
+			r.deny(p, "fds", err)
+		}
+		return
+	}
+	defer unix.Close(fdDir)
+	names, err := readDirNames(fdDir, r.names[:0])
+	r.names = names[:0]
+	if err != nil {
+		if !gone(err) {
+			r.deny(p, "fds", err)
+		}
+		return
+	}
+	infoDir := -1
+	defer func() {
+		if infoDir >= 0 {
+			unix.Close(infoDir)
+		}
+	}()
+	p.FDs = make([]FD, 0, len(names))
+	vanished := 0
+	for _, name := range names {
+		num, err := strconv.Atoi(name)
+		if err != nil || num < 0 {
+			continue
+		}
+		n, err := unix.Readlinkat(fdDir, name, r.link)
+		if err != nil {
+			if denied(err) {
+				// Access is decided per process: every other fd
+				// would fail the same way.
+				r.deny(p, "fds", err)
+				r.c.skip(SkipFDsDenied, len(names))
+				p.FDs = nil
+				return
+			}
+			r.fdError(p, err, &vanished)
+			continue
+		}
+		fd := FD{Num: num, Target: string(r.link[:n])}
+		err = unix.Statx(fdDir, name, unix.AT_NO_AUTOMOUNT,
+			unix.STATX_TYPE|unix.STATX_MODE|unix.STATX_INO|unix.STATX_UID|unix.STATX_GID|unix.STATX_MNT_ID, &r.statx)
+		if err != nil {
+			r.fdError(p, err, &vanished)
+			continue
+		}
+		fd.Dev = unix.Mkdev(r.statx.Dev_major, r.statx.Dev_minor)
+		fd.Ino = r.statx.Ino
+		fd.MntID = int(r.statx.Mnt_id)
+		fd.Mode = uint32(r.statx.Mode)
+		fd.OwnerUID, fd.OwnerGID = r.statx.Uid, r.statx.Gid
+		if r.mode == FDInfoAll || fd.IsAnon() {
+			if infoDir < 0 {
+				infoDir, err = unix.Open(filepath.Join(dir, "fdinfo"), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					infoDir = -1
+					r.fdError(p, err, &vanished)
+					continue
+				}
+			}
+			info, err := r.readFDInfo(infoDir, name)
+			switch {
+			case err == nil:
+				// A changed inode means the fd number was closed and
+				// reused between the two reads: drop it.
+				if info.Ino != fd.Ino {
+					vanished++
+					continue
+				}
+				fd.Info, fd.HasInfo = info, true
+			case errors.Is(err, ErrFDInfoSyntax):
+				r.c.addErr(err)
+			default:
+				r.fdError(p, err, &vanished)
+				continue
+			}
+		}
+		p.FDs = append(p.FDs, fd)
+	}
+	sort.Slice(p.FDs, func(i, j int) bool { return p.FDs[i].Num < p.FDs[j].Num })
+	r.c.skip(SkipFDsVanished, vanished)
+}
+
+func (r *reader) fdError(p *Process, err error, vanished *int) {
+	r.c.addErr(err)
+	if gone(err) {
+		*vanished++
+		return
+	}
+	r.c.skip(SkipFDsDenied, 1)
+	p.Denied = append(p.Denied, "fd: "+errnoName(err))
+}
+
+func (r *reader) readFDInfo(dirfd int, name string) (FDInfo, error) {
+	f, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return FDInfo{}, err
+	}
+	defer unix.Close(f)
+	total := 0
+	for {
+		if total == len(r.info) {
+			r.info = append(r.info, make([]byte, len(r.info))...)
+		}
+		n, err := unix.Read(f, r.info[total:])
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return FDInfo{}, err
+		}
+		if n == 0 {
+			break
+		}
+		total += n
+	}
+	return ParseFDInfo(r.info[:total])
+}
+
+// readDirNames lists a directory fd with getdents64.
+func readDirNames(fd int, names []string) ([]string, error) {
+	buf := make([]byte, 16384)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return names, err
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+	}
+}
