@@ -1,0 +1,63 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// run is the whole command line: main only maps its error to an exit
+// code, so tests run the CLI in-process, byte for byte.
+func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kcmpgraph",
+		Short: "Show which Linux processes share which kernel objects",
+		Long: `kcmpgraph finds the kernel objects that processes share — open file
+descriptions, address spaces, fd tables, fs info, signal handler tables,
+I/O contexts, SysV undo lists and epoll watches — with the kcmp(2) system
+call, exactly: a dup'd fd and a second open() of the same file are told
+apart, which lsof and lsfd cannot do.
+
+Type names: file vm files fs sighand io sysvsem epoll.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{err}
+	})
+	root.AddCommand(
+		newScanCmd(),
+	)
+	for _, c := range root.Commands() {
+		c.Args = wrapArgs(c.Args)
+	}
+	return root
+}
+
+// wrapArgs turns cobra's positional-argument errors into usage errors.
+func wrapArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	if check == nil {
+		return nil
+	}
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
