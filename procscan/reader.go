@@ -18,15 +18,14 @@ import (
 // reader reads processes; one per worker goroutine, so its buffers are
 // reused without locking.
 type reader struct {
-	fs     procfs.FS
-	root   string
-	mode   FDInfoMode
-	c      *counters
-	link   []byte
-	info   []byte
-	names  []string
-	statx  unix.Statx_t
-	nsPath []byte
+	fs    procfs.FS
+	root  string
+	mode  FDInfoMode
+	c     *counters
+	link  []byte
+	info  []byte
+	names []string
+	statx unix.Statx_t
 }
 
 func newReader(fs procfs.FS, root string, mode FDInfoMode, c *counters) *reader {
@@ -59,10 +58,8 @@ func (r *reader) readProcess(pid int) *Process {
 		KernelThread: st.Flags&pfKthread != 0,
 		Zombie:       st.State == "Z" || st.State == "X",
 	}
-	proc := procfs.Proc{PID: pid}
-	if fsProc, err := r.fs.Proc(pid); err == nil {
-		proc = fsProc
-	} else {
+	proc, err := r.fs.Proc(pid)
+	if err != nil {
 		r.c.addErr(err)
 		r.c.skip(SkipVanished, 1)
 		return nil

@@ -1,0 +1,225 @@
+package snapshot
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func readValid(t testing.TB) []byte {
+	t.Helper()
+	data, err := os.ReadFile("testdata/valid.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func TestLoadValid(t *testing.T) {
+	s, err := LoadFile("testdata/valid.json", LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Processes) != 2 || len(s.Groups) != 2 || len(s.Null["io"]) != 2 || len(s.Epoll) != 1 {
+		t.Fatalf("unexpected content: %+v", s)
+	}
+	if h := s.Epoll[0].Watches[0].Holder; h == nil || *h != (Member{PID: 1234, FD: 3}) {
+		t.Errorf("holder = %v", h)
+	}
+	if s.Epoll[0].Watches[1].Holder != nil {
+		t.Errorf("null holder decoded as %v", s.Epoll[0].Watches[1].Holder)
+	}
+	// Encode, reload: the same snapshot.
+	var buf bytes.Buffer
+	if err := s.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Parse(buf.Bytes(), "roundtrip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(s)
+	b, _ := json.Marshal(s2)
+	if !bytes.Equal(a, b) {
+		t.Errorf("round trip changed the snapshot:\n%s\n%s", a, b)
+	}
+}
+
+// mutate applies a JSON edit to the valid snapshot.
+func mutate(t *testing.T, edit func(m map[string]any)) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(readValid(t), &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func procs(m map[string]any) []any                { return m["processes"].([]any) }
+func proc(m map[string]any, i int) map[string]any { return procs(m)[i].(map[string]any) }
+func groups(m map[string]any) []any               { return m["groups"].([]any) }
+func group(m map[string]any, i int) map[string]any {
+	return groups(m)[i].(map[string]any)
+}
+func members(m map[string]any, i int) []any { return group(m, i)["members"].([]any) }
+
+func TestLoadRejects(t *testing.T) {
+	cases := []struct {
+		name   string
+		data   []byte
+		target error
+		want   string // substring of the message
+	}{
+		{"empty", []byte("  \n"), ErrInvalid, "empty file"},
+		{"not object", []byte("[1,2]"), ErrInvalid, "not a JSON object"},
+		{"truncated", readValid(t)[:200], ErrInvalid, "bad JSON"},
+		{"garbage", []byte("{\"schema\": \"kcmpgraph.snapshot/v1\", \"processes\": [}"), ErrInvalid, "t.json:1:"},
+		{"no schema", []byte(`{"processes": []}`), ErrSchema, "schema: missing"},
+		{"other schema", []byte(`{"schema": "kcmpgraph.snapshot/v2"}`), ErrSchema, `"kcmpgraph.snapshot/v2" is not supported`},
+		{"wrong type", mutate(t, func(m map[string]any) { proc(m, 0)["pid"] = "1234" }), ErrInvalid, "processes.pid: expected int"},
+		{"dup pid", mutate(t, func(m map[string]any) { proc(m, 1)["pid"] = 1234.0 }), ErrInvalid, "processes[1].pid: pid 1234 is listed twice"},
+		{"zero pid", mutate(t, func(m map[string]any) { proc(m, 0)["pid"] = 0.0 }), ErrInvalid, "processes[0].pid: pid 0 is not positive"},
+		{"negative fd", mutate(t, func(m map[string]any) {
+			proc(m, 0)["fds"].([]any)[0].(map[string]any)["fd"] = -1.0
+		}), ErrInvalid, "processes[0].fds[0].fd: fd -1 is negative"},
+		{"dup fd", mutate(t, func(m map[string]any) {
+			proc(m, 0)["fds"].([]any)[1].(map[string]any)["fd"] = 3.0
+		}), ErrInvalid, "fd 3 of pid 1234 is listed twice"},
+		{"unknown pid", mutate(t, func(m map[string]any) {
+			members(m, 0)[1].(map[string]any)["pid"] = 999.0
+		}), ErrInvalid, "groups[0].members[1]: pid 999 is not in processes"},
+		{"unknown fd", mutate(t, func(m map[string]any) {
+			members(m, 0)[1].(map[string]any)["fd"] = 42.0
+		}), ErrInvalid, "groups[0].members[1]: fd 42 is not an fd of pid 1250"},
+		{"one member", mutate(t, func(m map[string]any) {
+			group(m, 0)["members"] = members(m, 0)[:1]
+		}), ErrInvalid, "groups[0].members: a group needs two or more members, has 1"},
+		{"bad type", mutate(t, func(m map[string]any) { group(m, 0)["type"] = "<script>" }), ErrInvalid, `unknown group type "<script>"`},
+		{"tid in file group", mutate(t, func(m map[string]any) {
+			members(m, 0)[0] = map[string]any{"pid": 1234.0, "tid": 1234.0}
+		}), ErrInvalid, "a file member needs an fd, not a tid"},
+		{"both fd and tid", mutate(t, func(m map[string]any) {
+			members(m, 0)[0] = map[string]any{"pid": 1234.0, "tid": 1234.0, "fd": 3.0}
+		}), ErrInvalid, "member has both fd and tid"},
+		{"member twice", mutate(t, func(m map[string]any) {
+			members(m, 1)[0] = map[string]any{"pid": 1234.0, "fd": 3.0}
+		}), ErrInvalid, "groups[1].members[0]: 1234:3 is already a member of groups[0]"},
+		{"unknown task", mutate(t, func(m map[string]any) {
+			m["null"] = map[string]any{"io": []any{map[string]any{"pid": 1234.0, "tid": 77.0}}}
+		}), ErrInvalid, "null.io[0]: tid 77 is not a task of pid 1234"},
+		{"null of file", mutate(t, func(m map[string]any) {
+			m["null"] = map[string]any{"file": []any{}}
+		}), ErrInvalid, "null.file: not a per-task type"},
+		{"epoll unknown fd", mutate(t, func(m map[string]any) {
+			m["epoll"].([]any)[0].(map[string]any)["fd"] = 99.0
+		}), ErrInvalid, "epoll[0]: epoll fd 99 of pid 1234 is not in processes"},
+		{"holder unknown", mutate(t, func(m map[string]any) {
+			m["epoll"].([]any)[0].(map[string]any)["watches"].([]any)[0].(map[string]any)["holder"] = map[string]any{"pid": 1.0, "fd": 0.0}
+		}), ErrInvalid, "epoll[0].watches[0].holder: pid 1 is not in processes"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse(c.data, "t.json")
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !errors.Is(err, c.target) {
+				t.Errorf("error %v does not wrap %v", err, c.target)
+			}
+			var le *LoadError
+			if !errors.As(err, &le) {
+				t.Fatalf("error %T is not a *LoadError", err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, c.want) || !strings.HasPrefix(msg, "t.json") || strings.Contains(msg, "\n") {
+				t.Errorf("message %q: want one line starting with the file name, containing %q", msg, c.want)
+			}
+		})
+	}
+}
+
+func TestLoadSizeLimit(t *testing.T) {
+	data := readValid(t)
+	_, err := Load(bytes.NewReader(data), "big.json", LoadOptions{MaxBytes: int64(len(data) - 1)})
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "limit") {
+		t.Fatalf("err = %v, want ErrTooLarge", err)
+	}
+	if _, err := Load(bytes.NewReader(data), "ok.json", LoadOptions{MaxBytes: int64(len(data))}); err != nil {
+		t.Fatalf("exactly at the limit: %v", err)
+	}
+}
+
+func TestLoadFileErrors(t *testing.T) {
+	if _, err := LoadFile(filepath.Join(t.TempDir(), "missing.json"), LoadOptions{}); err == nil ||
+		!errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "cannot open") {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, err := LoadFile(t.TempDir(), LoadOptions{}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("directory: %v", err)
+	}
+}
+
+func TestSelect(t *testing.T) {
+	s, err := LoadFile("testdata/valid.json", LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := s.Select(Selection{PIDs: []int{1250}})
+	if len(one.Processes) != 1 || len(one.Groups) != 0 || len(one.Epoll) != 0 || len(one.Null["io"]) != 1 {
+		t.Errorf("pid 1250 alone: %+v", one)
+	}
+	if err := Validate(one); err != nil {
+		t.Errorf("selection is not a valid snapshot: %v", err)
+	}
+	tree := s.Select(Selection{Tree: 1234})
+	if len(tree.Processes) != 2 || len(tree.Groups) != 2 {
+		t.Errorf("tree 1234: %d processes, %d groups", len(tree.Processes), len(tree.Groups))
+	}
+	files := s.Select(Selection{Types: []string{"file"}})
+	if len(files.Groups) != 2 || len(files.Null) != 0 || len(files.Epoll) != 0 {
+		t.Errorf("types file: %+v", files)
+	}
+	// Dropping the holder's process moves the holder to the next holder
+	// of the same description.
+	s.Epoll[0].Watches[0].Holder = &Member{PID: 1250, FD: 3}
+	moved := s.Select(Selection{PIDs: []int{1234}})
+	if h := moved.Epoll[0].Watches[0].Holder; h == nil || *h != (Member{PID: 1234, FD: 3}) {
+		t.Errorf("holder after selection = %v, want 1234:3", h)
+	}
+	if err := Validate(moved); err != nil {
+		t.Errorf("selection is not a valid snapshot: %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(readValid(f))
+	f.Add([]byte(`{"schema":"kcmpgraph.snapshot/v1","processes":[{"pid":1,"tasks":[1],"fds":[{"fd":0}]}],"groups":[{"type":"file","members":[{"pid":1,"fd":0},{"pid":1,"fd":0}]}]}`))
+	f.Add([]byte(`{"schema":"kcmpgraph.snapshot/v1","null":{"io":[{"pid":1,"tid":0}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse(data, "fuzz.json")
+		if err != nil {
+			var le *LoadError
+			if !errors.As(err, &le) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("bad error %T %q", err, err)
+			}
+			return
+		}
+		// Anything accepted must survive a round trip and stay valid.
+		var buf bytes.Buffer
+		if err := s.Encode(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse(buf.Bytes(), "again"); err != nil {
+			t.Fatalf("accepted snapshot does not reload: %v", err)
+		}
+	})
+}

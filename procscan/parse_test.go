@@ -1,0 +1,128 @@
+package procscan
+
+import (
+	"errors"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestParseFDInfo(t *testing.T) {
+	epoll := "pos:\t0\nflags:\t02000002\nmnt_id:\t17\nino:\t1038\n" +
+		"tfd:        4 events:       19 data:                4  pos:0 ino:27f2 sdev:f\n" +
+		"tfd:        4 events:       1c data:     7ff000000006  pos:0 ino:40e sdev:800001\n"
+	info, err := ParseFDInfo([]byte(epoll))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Flags != 0o2000002 || info.MntID != 17 || info.Ino != 1038 || info.EventfdID != -1 || info.Pos != 0 {
+		t.Errorf("header fields: %+v", info)
+	}
+	if len(info.Watches) != 2 {
+		t.Fatalf("watches: %+v", info.Watches)
+	}
+	w := info.Watches[1]
+	// sdev 0x800001 is major 8, minor 1 in the kernel's encoding: 0x801 in
+	// user space.
+	if w.TFD != 4 || w.Events != 0x1c || w.Data != 0x7ff000000006 || w.Ino != 0x40e || w.Dev != 0x801 {
+		t.Errorf("second watch: %+v", w)
+	}
+	ev, err := ParseFDInfo([]byte("pos:\t0\nflags:\t02\nmnt_id:\t17\nino:\t1038\neventfd-count:                3\neventfd-id: 12\neventfd-semaphore: 0\n"))
+	if err != nil || ev.EventfdID != 12 {
+		t.Errorf("eventfd: %+v, %v", ev, err)
+	}
+	for name, bad := range map[string]string{
+		"pos":      "pos:\tx\n",
+		"flags":    "flags:\t9\n",
+		"tfd":      "tfd: x events: 1\n",
+		"no ino":   "tfd: 3 events: 1 data: 1 pos:0 sdev:f\n",
+		"bad sdev": "tfd: 3 events: 1 data: 1 pos:0 ino:1 sdev:zz\n",
+		"neg id":   "eventfd-id: -3\n",
+	} {
+		if _, err := ParseFDInfo([]byte(bad)); !errors.Is(err, ErrFDInfoSyntax) {
+			t.Errorf("%s: err = %v, want ErrFDInfoSyntax", name, err)
+		}
+	}
+	if info, err := ParseFDInfo([]byte("unknown: line\nnocolon\n\n")); err != nil || info.EventfdID != -1 {
+		t.Errorf("unknown lines: %+v, %v", info, err)
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	line := "4242 (evil) (x) Z\n<b>) S 17 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 98765 1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n"
+	st, err := ParseStat([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Comm != "evil) (x) Z\n<b>" || st.State != "S" || st.PPID != 17 || st.StartTime != 98765 || st.Flags != 4194560 {
+		t.Errorf("got %+v", st)
+	}
+	for _, bad := range []string{"", "1 (x", "1 (x) S 1", "1 (x) SS 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 1"} {
+		if _, err := ParseStat([]byte(bad)); !errors.Is(err, ErrStatSyntax) {
+			t.Errorf("ParseStat(%q) err = %v, want ErrStatSyntax", bad, err)
+		}
+	}
+}
+
+func TestParseNamespaceLink(t *testing.T) {
+	typ, ino, err := ParseNamespaceLink([]byte("mnt:[4026531841]"))
+	if err != nil || typ != "mnt" || ino != 4026531841 {
+		t.Errorf("got %q %d %v", typ, ino, err)
+	}
+	for _, bad := range []string{"", "mnt:[]", "mnt:4026531841", ":[1]", "mnt:[x]"} {
+		if _, _, err := ParseNamespaceLink([]byte(bad)); !errors.Is(err, ErrNamespaceSyntax) {
+			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+}
+
+func TestKernelDevToUser(t *testing.T) {
+	for _, c := range [][2]uint32{{0, 15}, {8, 1}, {259, 3}, {0, 300}, {4095, 1 << 19}} {
+		major, minor := c[0], c[1]
+		want := unix.Mkdev(major, minor)
+		if got := kernelDevToUser(major<<20 | minor); got != want {
+			t.Errorf("kernelDevToUser(%d:%d) = %#x, want %#x", major, minor, got, want)
+		}
+	}
+}
+
+func FuzzParseFDInfo(f *testing.F) {
+	f.Add([]byte("pos:\t0\nflags:\t02000002\nmnt_id:\t17\nino:\t1038\ntfd:        4 events:       19 data:                4  pos:0 ino:27f2 sdev:f\n"))
+	f.Add([]byte("eventfd-id: 1\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		info, err := ParseFDInfo(data)
+		if err != nil && !errors.Is(err, ErrFDInfoSyntax) {
+			t.Fatalf("error %v does not wrap ErrFDInfoSyntax", err)
+		}
+		if err == nil && info.EventfdID < -1 {
+			t.Fatalf("eventfd id %d", info.EventfdID)
+		}
+	})
+}
+
+func FuzzParseStat(f *testing.F) {
+	f.Add([]byte("1 (init) S 0 1 1 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 5 1000 10 0 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n"))
+	f.Add([]byte("2 ()) Z 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 1 1"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st, err := ParseStat(data)
+		if err != nil && !errors.Is(err, ErrStatSyntax) {
+			t.Fatalf("error %v does not wrap ErrStatSyntax", err)
+		}
+		if err == nil && (len(st.State) != 1 || st.PPID < 0) {
+			t.Fatalf("accepted bad stat: %+v", st)
+		}
+	})
+}
+
+func FuzzParseNamespaceLink(f *testing.F) {
+	f.Add([]byte("net:[4026531840]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		typ, _, err := ParseNamespaceLink(data)
+		if err != nil && !errors.Is(err, ErrNamespaceSyntax) {
+			t.Fatalf("error %v does not wrap ErrNamespaceSyntax", err)
+		}
+		if err == nil && typ == "" {
+			t.Fatal("empty type accepted")
+		}
+	})
+}
