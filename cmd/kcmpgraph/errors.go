@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
 // Exit codes, as DESIGN.md's CLI contract gives them.
@@ -46,7 +47,7 @@ func exitCode(err error, stderr io.Writer) int {
 	var ue usageError
 	var le *snapshot.LoadError
 	switch {
-	case errors.As(err, &ue), errors.As(err, &le):
+	case errors.As(err, &ue), errors.As(err, &le), errors.Is(err, procscan.ErrNoSuchProcess):
 		return exitUsage
 	}
 	return exitRuntime

@@ -10,6 +10,23 @@ import (
 	"path/filepath"
 )
 
+// checkOutput fails early, before a long scan, when path cannot be
+// written: its directory is missing or it is a directory.
+func checkOutput(path string) error {
+	if path == "" || path == "-" {
+		return nil
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return usagef("output %s is a directory", path)
+	}
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return usagef("cannot write %s: directory %s does not exist", path, dir)
+	}
+	return nil
+}
+
 // writeOutput writes what write produces to path atomically: a temporary
 // file in the same directory, fsync, rename. A failed write leaves no file
 // behind and the old file, if any, untouched. An empty path or "-" writes

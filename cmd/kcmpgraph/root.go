@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -17,7 +18,33 @@ var version = "dev"
 func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	root := newRootCmd(stdout, stderr)
 	root.SetArgs(args)
-	return root.ExecuteContext(ctx)
+	ran := false
+	markRun(root, &ran)
+	err := root.ExecuteContext(ctx)
+	if err != nil && !ran {
+		// Cobra rejected the command line before any command ran: an
+		// unknown command, a flag conflict, wrong arguments.
+		var ue usageError
+		if !errors.As(err, &ue) {
+			err = usageError{err}
+		}
+	}
+	return err
+}
+
+// markRun wraps every command's RunE so run can tell the command's own
+// errors from cobra's command-line errors.
+func markRun(cmd *cobra.Command, ran *bool) {
+	if cmd.RunE != nil {
+		inner := cmd.RunE
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			*ran = true
+			return inner(c, args)
+		}
+	}
+	for _, c := range cmd.Commands() {
+		markRun(c, ran)
+	}
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {

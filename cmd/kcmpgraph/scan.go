@@ -28,6 +28,9 @@ without root or CAP_SYS_PTRACE) are counted and reported as a warning.`,
 			if format != "json" {
 				return usagef("--format: %q is not supported (valid: json)", format)
 			}
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			snap, err := liveSnapshot(cmd.Context(), cmd.ErrOrStderr(), &sel, quiet)
 			if err != nil {
 				return err
