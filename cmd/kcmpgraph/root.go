@@ -69,6 +69,8 @@ Type names: file vm files fs sighand io sysvsem epoll.`,
 	})
 	root.AddCommand(
 		newScanCmd(),
+		newCmpCmd(),
+		newWhoCmd(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
