@@ -157,14 +157,27 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	why := errText(e.Err)
 	switch e.Type {
 	case File:
-		return fmt.Sprintf("kcmp file %d:%d vs %d:%d: %v", e.Pid1, e.Idx1, e.Pid2, e.Idx2, e.Err)
+		return fmt.Sprintf("kcmp file %d:%d vs %d:%d: %s", e.Pid1, e.Idx1, e.Pid2, e.Idx2, why)
 	case EpollTFD:
-		return fmt.Sprintf("kcmp epoll %d:%d vs watch tfd %d (#%d) of %d:%d: %v",
-			e.Pid1, e.Idx1, e.TFD, e.TOff, e.Pid2, e.Idx2, e.Err)
+		return fmt.Sprintf("kcmp epoll %d:%d vs watch tfd %d (#%d) of %d:%d: %s",
+			e.Pid1, e.Idx1, e.TFD, e.TOff, e.Pid2, e.Idx2, why)
 	}
-	return fmt.Sprintf("kcmp %s %d vs %d: %v", e.Type, e.Pid1, e.Pid2, e.Err)
+	return fmt.Sprintf("kcmp %s %d vs %d: %s", e.Type, e.Pid1, e.Pid2, why)
+}
+
+// errText names an errno and says what it means: "EPERM (operation not
+// permitted)".
+func errText(err error) string {
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		if name := unix.ErrnoName(errno); name != "" {
+			return name + " (" + errno.Error() + ")"
+		}
+	}
+	return err.Error()
 }
 
 func (e *Error) Unwrap() error { return e.Err }

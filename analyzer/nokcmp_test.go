@@ -1,0 +1,165 @@
+//go:build linux
+
+package analyzer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/kcmp"
+	"github.com/kcmpgraph/kcmpgraph/procscan"
+)
+
+// denyKcmp installs a seccomp filter on every thread of this process that
+// makes kcmp fail with ENOSYS, as container runtimes' default profiles do.
+func denyKcmp() error {
+	const (
+		auditArchX8664     = 0xc000003e
+		seccompRetAllow    = 0x7fff0000
+		seccompRetErrno    = 0x00050000
+		offsetNr           = 0
+		offsetArch         = 4
+		seccompFilterTsync = 1
+	)
+	if runtime.GOARCH != "amd64" {
+		return errors.New("filter written for amd64 only")
+	}
+	filter := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: offsetArch},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 1, Jf: 0, K: auditArchX8664},
+		{Code: unix.BPF_RET | unix.BPF_K, K: seccompRetAllow},
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: offsetNr},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: unix.SYS_KCMP},
+		{Code: unix.BPF_RET | unix.BPF_K, K: seccompRetErrno | uint32(unix.ENOSYS)},
+		{Code: unix.BPF_RET | unix.BPF_K, K: seccompRetAllow},
+	}
+	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return err
+	}
+	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, seccompFilterTsync, uintptr(unsafe.Pointer(&prog)))
+	runtime.KeepAlive(filter)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// TestNoKcmpChild runs only inside the child started by TestNoKcmpFallback:
+// it denies kcmp to itself, scans the pids it is given and prints the
+// snapshot.
+func TestNoKcmpChild(t *testing.T) {
+	pids := os.Getenv("KCMPGRAPH_TEST_NOKCMP_PIDS")
+	if pids == "" {
+		t.Skip("helper process for TestNoKcmpFallback")
+	}
+	if err := denyKcmp(); err != nil {
+		t.Fatalf("install seccomp filter: %v", err)
+	}
+	if err := kcmp.Probe(); !errors.Is(err, unix.ENOSYS) {
+		t.Fatalf("kcmp still usable under the filter: %v", err)
+	}
+	var opts Options
+	for _, s := range strings.Split(pids, ",") {
+		p, _ := strconv.Atoi(s)
+		opts.Scan.PIDs = append(opts.Scan.PIDs, p)
+	}
+	snap, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := snap.Encode(os.Stdout); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNoKcmpFallback(t *testing.T) {
+	requireKcmp(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	shared, err := os.Open(path) // one description, inherited by both
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shared.Close()
+	var pids []string
+	for range 2 {
+		other, err := os.Open(path) // one description each, same inode
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("sleep", "60")
+		cmd.ExtraFiles = []*os.File{shared, other}
+		cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Skipf("cannot start sleep: %v", err)
+		}
+		other.Close()
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		pids = append(pids, strconv.Itoa(cmd.Process.Pid))
+	}
+	child := exec.Command(os.Args[0], "-test.run=^TestNoKcmpChild$", "-test.v=false")
+	child.Env = append(os.Environ(), "KCMPGRAPH_TEST_NOKCMP_PIDS="+strings.Join(pids, ","))
+	var stderr bytes.Buffer
+	child.Stderr = &stderr
+	out, err := child.Output()
+	if err != nil {
+		t.Fatalf("child: %v\n%s\n%s", err, out, stderr.String())
+	}
+	// The test binary prints PASS after the snapshot.
+	js := out[:bytes.LastIndex(out, []byte("}"))+1]
+	snap, err := snapshot.Parse(js, "child")
+	if err != nil {
+		t.Fatalf("child's snapshot: %v\n%s", err, out)
+	}
+	if snap.Exact {
+		t.Error("snapshot without kcmp is marked exact")
+	}
+	if len(snap.Warnings) == 0 || !strings.Contains(snap.Warnings[0], "NOT EXACT") || !strings.Contains(snap.Warnings[0], "ENOSYS") {
+		t.Errorf("warnings %q do not say NOT EXACT and why", snap.Warnings)
+	}
+	a, _ := strconv.Atoi(pids[0])
+	b, _ := strconv.Atoi(pids[1])
+	// By inode, fds 3 and 4 of both sleeps look like one object: the
+	// approximation cannot tell the inherited description from the
+	// second opens, and says so.
+	if g := groupOf(snap, "file", snapshot.Member{PID: a, FD: 3}); g < 0 || len(snap.Groups[g].Members) != 4 {
+		t.Errorf("approximate file group of %d:3 = %v, want all four fds on the inode", a, snap.Groups)
+	} else if groupOf(snap, "file", snapshot.Member{PID: b, FD: 4}) != g {
+		t.Errorf("%d:4 not in the inode group", b)
+	}
+	for _, g := range snap.Groups {
+		if g.Type != "file" {
+			t.Errorf("per-task group %v reported without kcmp", g)
+		}
+	}
+	if n := snap.Stats.TotalKcmpCalls(); n != 0 {
+		t.Errorf("%d kcmp calls counted without kcmp", n)
+	}
+	// The same processes with kcmp: only fd 3 is shared.
+	exact, err := Run(context.Background(), Options{Scan: procscan.Options{PIDs: []int{a, b}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := groupOf(exact, "file", snapshot.Member{PID: a, FD: 3}); g < 0 || len(exact.Groups[g].Members) != 2 {
+		t.Errorf("exact group of %d:3 = %v, want {%d:3 %d:3}", a, exact.Groups, a, b)
+	}
+	if groupOf(exact, "file", snapshot.Member{PID: a, FD: 4}) >= 0 {
+		t.Errorf("second opens merged with kcmp available")
+	}
+}
