@@ -278,7 +278,7 @@ func (s *state) processesOut() []snapshot.Process {
 func partialWarnings(snap *snapshot.Snapshot) []string {
 	var w []string
 	denied := snap.Stats.Skipped[procscan.SkipFDsDenied] > 0 || snap.Stats.Skipped[procscan.SkipDenied] > 0 ||
-		snap.Stats.Skipped[SkipKcmpDenied] > 0
+		snap.Stats.Skipped[SkipKcmpDenied] > 0 || snap.Stats.Skipped[procscan.SkipFDTablesDenied] > 0
 	if denied {
 		n := 0
 		for _, p := range snap.Processes {

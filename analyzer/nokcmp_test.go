@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"unsafe"
 
@@ -105,7 +106,7 @@ func TestNoKcmpFallback(t *testing.T) {
 		}
 		cmd := exec.Command("sleep", "60")
 		cmd.ExtraFiles = []*os.File{shared, other}
-		cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGKILL}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL}
 		if err := cmd.Start(); err != nil {
 			t.Skipf("cannot start sleep: %v", err)
 		}

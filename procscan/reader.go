@@ -182,6 +182,7 @@ func (r *reader) readFDs(p *Process, dir string) {
 	if err != nil {
 		if !gone(err) {
 			r.deny(p, "fds", err)
+			r.c.skip(SkipFDTablesDenied, 1)
 		}
 		return
 	}

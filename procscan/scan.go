@@ -73,12 +73,15 @@ var ErrNoSuchProcess = errors.New("no such process")
 
 // Skip reasons counted in Result.Skipped.
 const (
-	SkipVanished     = "processes_vanished"
-	SkipDenied       = "processes_denied"
-	SkipFDsVanished  = "fds_vanished"
-	SkipFDsDenied    = "fds_denied"
-	SkipKernelThread = "kernel_threads"
-	SkipZombie       = "zombies"
+	SkipVanished    = "processes_vanished"
+	SkipDenied      = "processes_denied"
+	SkipFDsVanished = "fds_vanished"
+	SkipFDsDenied   = "fds_denied"
+	// SkipFDTablesDenied counts processes whose fd list could not be
+	// read at all (their fd count is unknown).
+	SkipFDTablesDenied = "fd_tables_denied"
+	SkipKernelThread   = "kernel_threads"
+	SkipZombie         = "zombies"
 )
 
 type counters struct {
