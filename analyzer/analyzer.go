@@ -13,6 +13,7 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
+	"github.com/kcmpgraph/kcmpgraph/procscan/freeze"
 )
 
 // Options configure a run.
@@ -23,7 +24,16 @@ type Options struct {
 	Types []kcmp.Type
 	// Comparer replaces the kcmp system call (tests); nil means kcmp.
 	Comparer Comparer
+	// Freeze stops the selected processes (SIGSTOP, with a watchdog that
+	// always resumes them) for a consistent snapshot. It needs a
+	// selection: freezing every process could stop the user's own session.
+	Freeze bool
+	// FreezeMax bounds the freeze; 0 means freeze.DefaultMax.
+	FreezeMax time.Duration
 }
+
+// ErrFreezeAll is returned when Freeze is asked without a selection.
+var ErrFreezeAll = errors.New("freeze needs a selection of processes (pids, tree or users): stopping every process could stop the terminal or ssh session in use")
 
 // Skip reasons the analyzer adds to the snapshot's stats.
 const (
@@ -57,7 +67,24 @@ func Run(ctx context.Context, opts Options) (*snapshot.Snapshot, error) {
 		defer sentinel.Close()
 		opts.Scan.Exclude = append(append([]int(nil), opts.Scan.Exclude...), sentinel.PID())
 	}
-	res, err := procscan.Scan(ctx, opts.Scan)
+	scanOpts := opts.Scan
+	var frozen *freeze.Freeze
+	if opts.Freeze {
+		if len(scanOpts.PIDs) == 0 && scanOpts.Tree == 0 && len(scanOpts.Users) == 0 {
+			return nil, ErrFreezeAll
+		}
+		pids, err := procscan.Select(scanOpts)
+		if err != nil {
+			return nil, err
+		}
+		frozen, err = freeze.Stop(ctx, pids, opts.FreezeMax)
+		if err != nil {
+			return nil, fmt.Errorf("analyzer: %w", err)
+		}
+		defer frozen.Thaw()
+		scanOpts.PIDs, scanOpts.Tree = pids, 0
+	}
+	res, err := procscan.Scan(ctx, scanOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -66,11 +93,21 @@ func Run(ctx context.Context, opts Options) (*snapshot.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	if frozen != nil {
+		if err := frozen.Check(); err != nil {
+			snap.Warnings = append(snap.Warnings, "the freeze outlasted its maximum and the processes were resumed before the scan ended: the snapshot may be inconsistent (raise the maximum)")
+		}
+		frozen.Thaw()
+		if n := len(frozen.AlreadyStopped()); n > 0 {
+			snap.Warnings = append(snap.Warnings, fmt.Sprintf("%d process(es) were already stopped and were left stopped", n))
+		}
+	}
 	end := time.Now()
 	snap.Stats.ScanSeconds = scanDone.Sub(start).Seconds()
 	snap.Stats.GroupSeconds = end.Sub(scanDone).Seconds()
 	snap.Stats.Seconds = end.Sub(start).Seconds()
 	snap.Host = hostInfo(opts, types, start)
+	snap.Host.Scope.Frozen = frozen != nil
 	return snap, nil
 }
 

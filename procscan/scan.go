@@ -213,6 +213,26 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
+// Select returns the pids a scan with opts would read, in ascending order
+// (the scanning process and opts.Exclude left out). A caller that must act
+// on the processes before reading them (freeze) uses it, then scans with
+// exactly these PIDs.
+func Select(opts Options) ([]int, error) {
+	root := opts.ProcRoot
+	if root == "" {
+		root = "/proc"
+	}
+	fs, err := procfs.NewFS(root)
+	if err != nil {
+		return nil, fmt.Errorf("procscan: open proc root %s: %w", root, err)
+	}
+	exclude := map[int]bool{os.Getpid(): true}
+	for _, p := range opts.Exclude {
+		exclude[p] = true
+	}
+	return selectPIDs(fs, root, opts, exclude)
+}
+
 // selectPIDs lists the pids to read, in ascending order.
 func selectPIDs(fs procfs.FS, root string, opts Options, exclude map[int]bool) ([]int, error) {
 	var pids []int
