@@ -38,7 +38,7 @@ func (s *state) epollWatches(g *fileGroups, filesParent []int) []snapshot.Epoll 
 				continue
 			}
 			root := -1
-			if c, ok := g.byFD[[2]int{owner, fd.Num}]; ok && !g.dropped[c] {
+			if c := g.candOf(s, owner, fd.Num); c >= 0 && !g.dropped[c] {
 				root = g.uf.find(c)
 			}
 			watches, ok := done[root]
@@ -77,7 +77,7 @@ func (s *state) resolveWatches(cnt *counter, g *fileGroups, holders map[int]snap
 func (s *state) findWatched(cnt *counter, g *fileGroups, owner, pid int, slot kcmp.EpollSlot, w procscan.EpollWatch) int {
 	try := func(c int) (kcmp.Order, bool) {
 		cand := g.cands[c]
-		o, err := cnt.epoll(s.procs[cand.proc].PID, cand.fd, pid, slot)
+		o, err := cnt.epoll(s.procs[cand.proc].PID, int(cand.fd), pid, slot)
 		if err != nil {
 			if errors.Is(err, unix.ENOENT) {
 				return kcmp.Unordered, false // the watch went away
@@ -86,7 +86,7 @@ func (s *state) findWatched(cnt *counter, g *fileGroups, owner, pid int, slot kc
 		}
 		return o, true
 	}
-	if c, ok := g.byFD[[2]int{owner, w.TFD}]; ok && !g.dropped[c] &&
+	if c := g.candOf(s, owner, w.TFD); c >= 0 && !g.dropped[c] &&
 		g.cands[c].key.dev == w.Dev && g.cands[c].key.ino == w.Ino {
 		o, ok := try(c)
 		if !ok {
@@ -96,15 +96,15 @@ func (s *state) findWatched(cnt *counter, g *fileGroups, owner, pid int, slot kc
 			return c
 		}
 	}
-	for _, b := range g.byInode[[2]uint64{w.Dev, w.Ino}] {
+	for _, b := range g.bucketsOfInode(w.Dev, w.Ino) {
 		if !b.sorted {
 			for _, c := range b.distinct {
-				o, ok := try(c)
+				o, ok := try(int(c))
 				if !ok {
 					return -1
 				}
 				if o == kcmp.Equal {
-					return c
+					return int(c)
 				}
 			}
 			continue
@@ -112,13 +112,13 @@ func (s *state) findWatched(cnt *counter, g *fileGroups, owner, pid int, slot kc
 		lo, hi := 0, len(b.distinct)
 		for lo < hi {
 			mid := (lo + hi) / 2
-			o, ok := try(b.distinct[mid])
+			o, ok := try(int(b.distinct[mid]))
 			if !ok {
 				return -1
 			}
 			switch o {
 			case kcmp.Equal:
-				return b.distinct[mid]
+				return int(b.distinct[mid])
 			case kcmp.Less:
 				lo = mid + 1
 			case kcmp.Greater:

@@ -17,7 +17,7 @@ func (s *state) fileGroupsOut(g *fileGroups, filesParent []int) []snapshot.Group
 			continue
 		}
 		r := g.uf.find(c)
-		sets[r] = append(sets[r], snapshot.Member{PID: s.procs[cand.proc].PID, FD: cand.fd})
+		sets[r] = append(sets[r], snapshot.Member{PID: s.procs[cand.proc].PID, FD: int(cand.fd)})
 	}
 	for pi, owner := range filesParent {
 		if owner < 0 || !s.eligible[pi] {
@@ -26,8 +26,8 @@ func (s *state) fileGroupsOut(g *fileGroups, filesParent []int) []snapshot.Group
 		p := s.procs[pi]
 		for i := range p.FDs {
 			fd := &p.FDs[i]
-			c, ok := g.byFD[[2]int{owner, fd.Num}]
-			if !ok || g.dropped[c] || g.cands[c].key != keyOf(fd) {
+			c := g.candOf(s, owner, fd.Num)
+			if c < 0 || g.dropped[c] || g.cands[c].key != keyOf(fd) {
 				// The tables were read at different moments and differ
 				// here: the fd changed in between.
 				s.skipped[SkipFDsRaced]++
@@ -59,7 +59,7 @@ func (s *state) holderIndex(g *fileGroups, filesParent []int) map[int]snapshot.M
 		if g.dropped[c] {
 			continue
 		}
-		consider(g.uf.find(c), snapshot.Member{PID: s.procs[cand.proc].PID, FD: cand.fd})
+		consider(g.uf.find(c), snapshot.Member{PID: s.procs[cand.proc].PID, FD: int(cand.fd)})
 	}
 	for pi, owner := range filesParent {
 		if owner < 0 || !s.eligible[pi] {
@@ -67,7 +67,7 @@ func (s *state) holderIndex(g *fileGroups, filesParent []int) map[int]snapshot.M
 		}
 		p := s.procs[pi]
 		for i := range p.FDs {
-			if c, ok := g.byFD[[2]int{owner, p.FDs[i].Num}]; ok && !g.dropped[c] && g.cands[c].key == keyOf(&p.FDs[i]) {
+			if c := g.candOf(s, owner, p.FDs[i].Num); c >= 0 && !g.dropped[c] && g.cands[c].key == keyOf(&p.FDs[i]) {
 				consider(g.uf.find(c), snapshot.Member{PID: p.PID, FD: p.FDs[i].Num})
 			}
 		}

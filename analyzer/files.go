@@ -3,9 +3,12 @@
 package analyzer
 
 import (
+	"cmp"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
@@ -20,32 +23,46 @@ type bucketKey struct {
 	eventfdID int64
 }
 
+func compareKeys(a, b bucketKey) int {
+	if c := cmp.Compare(a.dev, b.dev); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.ino, b.ino); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.mnt, b.mnt); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.eventfdID, b.eventfdID)
+}
+
 // fileCand is one fd that takes part in file grouping.
 type fileCand struct {
-	proc int // index into state.procs
-	fd   int // fd number
+	proc int32 // index into state.procs
+	fd   int32 // fd number
 	key  bucketKey
 }
 
-// fileBucket is the candidates of one key, and after grouping the distinct
-// descriptions among them in kcmp order (sorted is false if the kernel
-// gave no order and they were compared pairwise).
+// fileBucket is a range of the key-sorted candidate order, and after
+// grouping the distinct descriptions among them in kcmp order (sorted is
+// false if the kernel gave no order and they were compared pairwise).
 type fileBucket struct {
-	members  []int
-	hints    [][2]int // (child, parent) candidate pairs worth one call
-	distinct []int
+	lo, hi   int32
+	distinct []int32
 	sorted   bool
 }
 
-// fileGroups is the result of grouping open file descriptions.
+// fileGroups is the result of grouping open file descriptions. Memory is
+// a few flat arrays per fd: no per-fd map, no per-bucket allocation for
+// the (many) buckets of one fd.
 type fileGroups struct {
-	cands   []fileCand
-	uf      unionFind
-	dropped []bool
-	buckets map[bucketKey]*fileBucket
-	byFD    map[[2]int]int // (proc index, fd) -> candidate
-	// byInode lists the buckets of each (dev, ino), for epoll look-ups.
-	byInode map[[2]uint64][]*fileBucket
+	cands    []fileCand // in process order, fds ascending within a process
+	procBase []int32    // first candidate of each process, -1 if it has none
+	order    []int32    // candidates sorted by key
+	hint     []int32    // the parent's candidate worth one call, or -1
+	uf       unionFind
+	dropped  []bool
+	buckets  []fileBucket // in key order
 }
 
 func keyOf(fd *procscan.FD) bucketKey {
@@ -56,39 +73,81 @@ func keyOf(fd *procscan.FD) bucketKey {
 	return k
 }
 
+// candOf returns the candidate of fd number fd of process pi, or -1.
+func (g *fileGroups) candOf(s *state, pi, fd int) int {
+	base := g.procBase[pi]
+	if base < 0 {
+		return -1
+	}
+	fds := s.procs[pi].FDs
+	i, found := slices.BinarySearchFunc(fds, fd, func(f procscan.FD, n int) int { return cmp.Compare(f.Num, n) })
+	if !found {
+		return -1
+	}
+	return int(base) + i
+}
+
+// bucketsOfInode returns the buckets on one inode (several mounts or
+// eventfd ids), for epoll look-ups.
+func (g *fileGroups) bucketsOfInode(dev, ino uint64) []fileBucket {
+	lo := sort.Search(len(g.buckets), func(i int) bool {
+		k := g.cands[g.order[g.buckets[i].lo]].key
+		return k.dev > dev || (k.dev == dev && k.ino >= ino)
+	})
+	hi := lo
+	for hi < len(g.buckets) {
+		k := g.cands[g.order[g.buckets[hi].lo]].key
+		if k.dev != dev || k.ino != ino {
+			break
+		}
+		hi++
+	}
+	return g.buckets[lo:hi]
+}
+
 // groupFiles groups the fds of the eligible processes into open file
 // descriptions. filesParent[i] is the index of the process whose fd table
 // process i shares (found with KCMP_FILES), or -1.
 func (s *state) groupFiles(filesParent []int) *fileGroups {
-	g := &fileGroups{buckets: map[bucketKey]*fileBucket{}, byFD: map[[2]int]int{}, byInode: map[[2]uint64][]*fileBucket{}}
-	// Processes that share a table with another scanned process take no
-	// part: their fds are the owner's and join its groups at the end.
+	g := &fileGroups{procBase: make([]int32, len(s.procs))}
+	n := 0
 	for pi, p := range s.procs {
-		if !s.eligible[pi] || filesParent[pi] >= 0 {
+		g.procBase[pi] = -1
+		// Processes that share a table with another scanned process take
+		// no part: their fds are the owner's and join its groups later.
+		if s.eligible[pi] && filesParent[pi] < 0 && len(p.FDs) > 0 {
+			g.procBase[pi] = int32(n)
+			n += len(p.FDs)
+		}
+	}
+	g.cands = make([]fileCand, 0, n)
+	for pi, p := range s.procs {
+		if g.procBase[pi] < 0 {
 			continue
 		}
 		for i := range p.FDs {
-			fd := &p.FDs[i]
-			c := len(g.cands)
-			g.cands = append(g.cands, fileCand{proc: pi, fd: fd.Num, key: keyOf(fd)})
-			g.byFD[[2]int{pi, fd.Num}] = c
+			g.cands = append(g.cands, fileCand{proc: int32(pi), fd: int32(p.FDs[i].Num), key: keyOf(&p.FDs[i])})
 		}
 	}
-	g.uf = newUnionFind(len(g.cands))
-	g.dropped = make([]bool, len(g.cands))
-	for c := range g.cands {
-		k := g.cands[c].key
-		b := g.buckets[k]
-		if b == nil {
-			b = &fileBucket{}
-			g.buckets[k] = b
-			ik := [2]uint64{k.dev, k.ino}
-			g.byInode[ik] = append(g.byInode[ik], b)
+	g.uf = newUnionFind(n)
+	g.dropped = make([]bool, n)
+	g.order = make([]int32, n)
+	for i := range g.order {
+		g.order[i] = int32(i)
+	}
+	slices.SortFunc(g.order, func(a, b int32) int { return compareKeys(g.cands[a].key, g.cands[b].key) })
+	for lo := 0; lo < n; {
+		hi := lo + 1
+		for hi < n && g.cands[g.order[hi]].key == g.cands[g.order[lo]].key {
+			hi++
 		}
-		b.members = append(b.members, c)
+		g.buckets = append(g.buckets, fileBucket{lo: int32(lo), hi: int32(hi)})
+		lo = hi
 	}
 	// Fork hint: a child's fd N is most often its parent's fd N.
+	g.hint = make([]int32, n)
 	for c := range g.cands {
+		g.hint[c] = -1
 		cand := g.cands[c]
 		parent := s.parent[cand.proc]
 		if parent < 0 {
@@ -97,26 +156,26 @@ func (s *state) groupFiles(filesParent []int) *fileGroups {
 		if fp := filesParent[parent]; fp >= 0 {
 			parent = fp
 		}
-		pc, ok := g.byFD[[2]int{parent, cand.fd}]
-		if !ok || g.cands[pc].key != cand.key {
-			continue
+		if pc := g.candOf(s, parent, int(cand.fd)); pc >= 0 && g.cands[pc].key == cand.key {
+			g.hint[c] = int32(pc)
 		}
-		b := g.buckets[cand.key]
-		b.hints = append(b.hints, [2]int{c, pc})
 	}
 
-	var todo []*fileBucket
-	for _, b := range g.buckets {
-		if len(b.members) > 1 {
+	var todo []int
+	for b := range g.buckets {
+		bk := &g.buckets[b]
+		if bk.hi-bk.lo > 1 {
 			todo = append(todo, b)
 		} else {
-			b.distinct, b.sorted = b.members, true
+			bk.distinct, bk.sorted = g.order[bk.lo:bk.hi], true
 		}
 	}
 	// Largest first, so the workers finish together.
-	sort.Slice(todo, func(i, j int) bool { return len(todo[i].members) > len(todo[j].members) })
-	var next int
-	var mu sync.Mutex
+	sort.Slice(todo, func(i, j int) bool {
+		a, b := g.buckets[todo[i]], g.buckets[todo[j]]
+		return a.hi-a.lo > b.hi-b.lo
+	})
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), max(1, len(todo))) {
 		wg.Add(1)
@@ -125,42 +184,41 @@ func (s *state) groupFiles(filesParent []int) *fileGroups {
 			cnt := newCounter(s.cmp)
 			defer s.tally.add(cnt)
 			for {
-				mu.Lock()
-				if next >= len(todo) {
-					mu.Unlock()
+				i := int(next.Add(1) - 1)
+				if i >= len(todo) {
 					return
 				}
-				b := todo[next]
-				next++
-				mu.Unlock()
-				g.groupBucket(s, cnt, b)
+				g.groupBucket(s, cnt, &g.buckets[todo[i]])
 			}
 		}()
 	}
 	wg.Wait()
+	g.hint = nil
 	return g
 }
 
 // groupBucket groups one bucket: hints first, then a sort of what is left.
 // Buckets share no candidates, so workers need no lock on the union-find.
 func (g *fileGroups) groupBucket(s *state, cnt *counter, b *fileBucket) {
-	cmp := func(a, c int) (kcmp.Order, error) {
+	cmpFn := func(a, c int) (kcmp.Order, error) {
 		x, y := g.cands[a], g.cands[c]
-		return cnt.file(s.procs[x.proc].PID, x.fd, s.procs[y.proc].PID, y.fd)
+		return cnt.file(s.procs[x.proc].PID, int(x.fd), s.procs[y.proc].PID, int(y.fd))
 	}
 	alive := func(a int) bool {
 		x := g.cands[a]
 		pid := s.procs[x.proc].PID
-		_, err := cnt.file(pid, x.fd, pid, x.fd)
+		_, err := cnt.file(pid, int(x.fd), pid, int(x.fd))
 		return err == nil
 	}
-	for _, h := range b.hints {
-		if g.dropped[h[0]] || g.dropped[h[1]] {
+	members := g.order[b.lo:b.hi]
+	for _, m := range members {
+		c, h := int(m), int(g.hint[m])
+		if h < 0 || g.dropped[c] || g.dropped[h] {
 			continue
 		}
-		o, err := cmp(h[0], h[1])
+		o, err := cmpFn(c, h)
 		if err != nil {
-			for _, x := range h {
+			for _, x := range []int{c, h} {
 				if !alive(x) {
 					g.dropped[x] = true
 				}
@@ -168,52 +226,30 @@ func (g *fileGroups) groupBucket(s *state, cnt *counter, b *fileBucket) {
 			continue
 		}
 		if o == kcmp.Equal {
-			g.uf.union(h[0], h[1])
+			g.uf.union(c, h)
 		}
 	}
+	// One representative per set: the lowest live member (a set whose
+	// root was dropped lives on through its other members).
+	rep := map[int]int{}
 	var reps []int
-	for _, m := range b.members {
-		if !g.dropped[m] && g.uf.find(m) == m {
-			reps = append(reps, m)
+	for _, m := range members {
+		c := int(m)
+		if g.dropped[c] {
+			continue
+		}
+		r := g.uf.find(c)
+		if _, ok := rep[r]; !ok {
+			rep[r] = c
+			reps = append(reps, c)
 		}
 	}
-	// A root may have been dropped while its set lives on: use the
-	// lowest surviving member of each set as its representative.
-	if len(reps) == 0 || hasDroppedRoot(g, b) {
-		reps = survivingReps(g, b)
-	}
-	distinct, dropped, sorted := groupDistinct(reps, cmp, g.uf.union, alive)
+	distinct, dropped, sorted := groupDistinct(reps, cmpFn, g.uf.union, alive)
 	for _, d := range dropped {
 		g.dropped[d] = true
 	}
-	b.distinct, b.sorted = distinct, sorted
-}
-
-func hasDroppedRoot(g *fileGroups, b *fileBucket) bool {
-	for _, m := range b.members {
-		if g.dropped[m] && g.uf.find(m) == m {
-			return true
-		}
+	b.distinct, b.sorted = make([]int32, len(distinct)), sorted
+	for i, d := range distinct {
+		b.distinct[i] = int32(d)
 	}
-	return false
-}
-
-func survivingReps(g *fileGroups, b *fileBucket) []int {
-	best := map[int]int{}
-	var order []int
-	for _, m := range b.members {
-		if g.dropped[m] {
-			continue
-		}
-		r := g.uf.find(m)
-		if _, ok := best[r]; !ok {
-			best[r] = m
-			order = append(order, r)
-		}
-	}
-	reps := make([]int, 0, len(order))
-	for _, r := range order {
-		reps = append(reps, best[r])
-	}
-	return reps
 }

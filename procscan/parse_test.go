@@ -2,6 +2,7 @@ package procscan
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -123,6 +124,46 @@ func FuzzParseNamespaceLink(f *testing.F) {
 		}
 		if err == nil && typ == "" {
 			t.Fatal("empty type accepted")
+		}
+	})
+}
+
+func TestParseStatusIDs(t *testing.T) {
+	ids, err := ParseStatusIDs([]byte("Name:\tx\nUmask:\t0022\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\t6\t7\t8\nGroups:\t\n"))
+	if err != nil || ids.UID != [4]int{1000, 1001, 1002, 1003} || ids.GID != [4]int{5, 6, 7, 8} {
+		t.Errorf("got %+v, %v", ids, err)
+	}
+	for _, bad := range []string{"", "Uid:\t1\t2\t3\n", "Uid:\t1\t2\t3\tx\nGid:\t1\t1\t1\t1\n", "Uid:\t0\t0\t0\t0\n"} {
+		if _, err := ParseStatusIDs([]byte(bad)); !errors.Is(err, ErrStatusSyntax) {
+			t.Errorf("%q: err = %v, want ErrStatusSyntax", bad, err)
+		}
+	}
+}
+
+func TestParseCmdline(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                       "[]",
+		"/bin/sh\x00-c\x00x\x00": "[/bin/sh -c x]",
+		"nginx: worker":          "[nginx: worker]",
+		"a\x00\x00b\x00\x00":     "[a  b]",
+	} {
+		if got := fmt.Sprint(ParseCmdline([]byte(in))); got != want {
+			t.Errorf("ParseCmdline(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func FuzzParseStatusIDs(f *testing.F) {
+	f.Add([]byte("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ids, err := ParseStatusIDs(data)
+		if err != nil && !errors.Is(err, ErrStatusSyntax) {
+			t.Fatalf("error %v does not wrap ErrStatusSyntax", err)
+		}
+		for _, v := range append(ids.UID[:], ids.GID[:]...) {
+			if v < 0 {
+				t.Fatalf("negative id %d", v)
+			}
 		}
 	})
 }
