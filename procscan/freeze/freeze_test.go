@@ -124,6 +124,8 @@ func TestFreezerChild(t *testing.T) {
 	os.Stdout.WriteString("frozen\n")
 	switch mode {
 	case "panic":
+		// Wait for the parent to check the freeze, then fail.
+		os.Stdin.Read(make([]byte, 1))
 		panic("injected panic during a frozen scan")
 	case "sigterm":
 		<-ctx.Done()
@@ -146,6 +148,10 @@ func TestFreezerDies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			in, err := child.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
 			if err := child.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -165,6 +171,8 @@ func TestFreezerDies(t *testing.T) {
 				child.Process.Kill()
 			case "sigterm":
 				child.Process.Signal(syscall.SIGTERM)
+			case "panic":
+				in.Write([]byte("go\n"))
 			}
 			child.Wait()
 			waitRunning(t, pids, time.Second)
