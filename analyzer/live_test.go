@@ -1,0 +1,266 @@
+//go:build linux
+
+package analyzer
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
+)
+
+func fdm(n *fixture.Node, fd int) snapshot.Member { return snapshot.Member{PID: n.PID(), FD: fd} }
+
+func TestLiveFileDescriptions(t *testing.T) {
+	requireKcmp(t)
+	f := fixture.New(t)
+	root := f.Root()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "data")
+	check(t, os.WriteFile(path, []byte("x"), 0o600))
+	m := must[int](t)
+	mn := must[*fixture.Node](t)
+
+	a := m(root.Open(path, unix.O_RDONLY))
+	b := m(root.Open(path, unix.O_RDONLY)) // same inode, new description
+	aDup := m(root.Dup(a))
+	check(t, root.Dup2(a, 40))
+	aFcntl := m(root.DupFD(a, 50))
+	opath := m(root.Open(path, unix.O_PATH))
+	dirfd := m(root.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY))
+	pr, pw := must2(t)(root.Pipe())
+	sa, sb := must2(t)(root.Socketpair(unix.SOCK_STREAM))
+	ev1 := m(root.Eventfd())
+	ev2 := m(root.Eventfd())
+	tfd := m(root.Timerfd())
+	sfd := m(root.Signalfd())
+	mfd := m(root.Memfd("fixture"))
+	ep := m(root.EpollCreate())
+
+	reopen := m(root.Open(path, unix.O_RDONLY))
+	child := mn(root.Fork())
+	// The child closes its inherited copy and opens the file again under
+	// the same number: same inode, same number, another description — the
+	// fork hint's trap.
+	fresh := m(child.Open(path, unix.O_RDONLY))
+	check(t, child.Dup2(fresh, reopen))
+	check(t, child.Close(fresh))
+	// Two pidfds for one process: one pidfs inode, two descriptions.
+	pidfd1 := m(root.Pidfd(child.PID()))
+	pidfd2 := m(root.Pidfd(child.PID()))
+	// Pipe and socketpair ends end up in different processes: the
+	// child keeps the read end and socket b, the root the write end and
+	// socket a.
+	check(t, root.Close(pr))
+	check(t, child.Close(pw))
+	check(t, root.Close(sb))
+	check(t, child.Close(sa))
+	childOwn := m(child.Open(path, unix.O_RDONLY))
+
+	// A sibling forked now inherits the root's ends; then SCM_RIGHTS
+	// passes it a description from the child, which is not its ancestor.
+	other := mn(root.Fork())
+	recv := m(child.SendFD(b, other))
+
+	snap := scanTree(t, root.PID(), true)
+	checkAgainstOracle(t, snap, true)
+
+	same(t, snap, "file", fdm(root, a), fdm(root, aDup), fdm(root, 40), fdm(root, aFcntl), fdm(child, a))
+	same(t, snap, "file", fdm(root, b), fdm(child, b), fdm(other, recv))
+	distinct(t, snap, "file", fdm(root, a), fdm(root, b), fdm(child, childOwn), fdm(root, opath))
+	distinct(t, snap, "file", fdm(root, reopen), fdm(child, reopen))
+	same(t, snap, "file", fdm(root, pw), fdm(other, pw))
+	same(t, snap, "file", fdm(root, sa), fdm(other, sa))
+	for _, alone := range []snapshot.Member{fdm(child, pr), fdm(child, sb), fdm(child, childOwn)} {
+		if g := groupOf(snap, "file", alone); g >= 0 {
+			t.Errorf("%v is held only by the child but grouped: %v", alone, snap.Groups[g])
+		}
+	}
+	same(t, snap, "file", fdm(root, dirfd), fdm(child, dirfd))
+	// Anonymous inodes: one inode, many descriptions.
+	for _, fd := range []int{ev1, ev2, tfd, sfd, ep, mfd, opath} {
+		same(t, snap, "file", fdm(root, fd), fdm(child, fd))
+	}
+	distinct(t, snap, "file", fdm(root, ev1), fdm(root, ev2), fdm(root, tfd), fdm(root, sfd), fdm(root, ep))
+	same(t, snap, "file", fdm(root, pidfd1), fdm(other, pidfd1))
+	distinct(t, snap, "file", fdm(root, pidfd1), fdm(root, pidfd2))
+	if n := snap.Stats.KcmpCalls["file"]; n == 0 {
+		t.Error("no kcmp file calls counted")
+	}
+}
+
+func TestLiveEpollWatches(t *testing.T) {
+	requireKcmp(t)
+	f := fixture.New(t)
+	root := f.Root()
+	m := must[int](t)
+	mn := must[*fixture.Node](t)
+	ep := m(root.EpollCreate())
+	inner := m(root.EpollCreate())
+	pr, pw := must2(t)(root.Pipe())
+	ev := m(root.Eventfd())
+	registered := map[int]int{} // fd number -> registrations in ep
+	add := func(epfd, fd int) {
+		t.Helper()
+		check(t, root.EpollAdd(epfd, fd))
+		if epfd == ep {
+			registered[fd]++
+		}
+	}
+	add(ep, pr)
+	add(ep, ev)
+	add(ep, inner) // nested epoll
+	add(inner, pw)
+	// Stale registration: the watch stays while a dup holds the
+	// description, under a number that is now closed (and reused below).
+	evKeep := m(root.Dup(ev))
+	check(t, root.Close(ev))
+	// Registered twice under one number: register pw's dup as number N,
+	// move it away, and register a new file under the same number N.
+	n := m(root.Dup(pw))
+	add(ep, n)
+	moved := m(root.Dup(n))
+	check(t, root.Close(n))
+	n2 := m(root.Eventfd())
+	if n2 != n {
+		t.Fatalf("fd number %d not reused (got %d)", n, n2)
+	}
+	add(ep, n2)
+	// A child shares the epoll description; it must get the same answer.
+	child := mn(root.Fork())
+
+	snap := scanTree(t, root.PID(), false)
+	checkAgainstOracle(t, snap, false)
+	var entry *snapshot.Epoll
+	for i := range snap.Epoll {
+		if snap.Epoll[i].PID == root.PID() && snap.Epoll[i].FD == ep {
+			entry = &snap.Epoll[i]
+		}
+	}
+	if entry == nil {
+		t.Fatalf("no epoll entry for %d:%d in %+v", root.PID(), ep, snap.Epoll)
+	}
+	holder := func(w snapshot.Watch) snapshot.Member {
+		if w.Holder == nil {
+			return snapshot.Member{PID: -1}
+		}
+		return *w.Holder
+	}
+	lowest := func(ms ...snapshot.Member) snapshot.Member {
+		best := ms[0]
+		for _, x := range ms[1:] {
+			if x.Less(best) {
+				best = x
+			}
+		}
+		return best
+	}
+	want := map[snapshot.Member]bool{
+		lowest(fdm(root, pr), fdm(child, pr)):                                      true,
+		lowest(fdm(root, evKeep), fdm(child, evKeep)):                              true,
+		lowest(fdm(root, inner), fdm(child, inner)):                                true,
+		lowest(fdm(root, pw), fdm(root, moved), fdm(child, pw), fdm(child, moved)): true,
+		lowest(fdm(root, n2), fdm(child, n2)):                                      true,
+	}
+	if len(entry.Watches) != 5 {
+		t.Fatalf("watches = %+v, want 5", entry.Watches)
+	}
+	regs := map[int]int{}
+	for _, w := range entry.Watches {
+		h := holder(w)
+		if !want[h] {
+			t.Errorf("watch tfd %d: holder %v is not one of the expected %v", w.TFD, h, want)
+		}
+		delete(want, h)
+		regs[w.TFD]++
+	}
+	for fd, want := range registered {
+		if regs[fd] != want {
+			t.Errorf("fd number %d: %d watches, want %d registrations", fd, regs[fd], want)
+		}
+	}
+	// The child's epoll fd is the same description: the same watches.
+	for _, e := range snap.Epoll {
+		if e.PID == child.PID() && e.FD == ep && len(e.Watches) != len(entry.Watches) {
+			t.Errorf("child's epoll entry differs: %+v", e)
+		}
+	}
+}
+
+func TestLiveTasks(t *testing.T) {
+	requireKcmp(t)
+	f := fixture.New(t)
+	root := f.Root()
+	m := must[int](t)
+	mn := must[*fixture.Node](t)
+
+	tid := m(root.Thread())
+	tidOwn := m(root.ThreadUnshare(unix.CLONE_FILES | unix.CLONE_FS))
+	vmFiles := mn(root.Clone(unix.CLONE_VM | unix.CLONE_FILES))
+	fsOnly := mn(root.Clone(unix.CLONE_FS))
+	sighand := mn(root.Clone(unix.CLONE_VM | unix.CLONE_SIGHAND))
+	unshared := mn(root.Clone(unix.CLONE_VM | unix.CLONE_FILES | unix.CLONE_FS))
+	check(t, unshared.Unshare(unix.CLONE_FILES|unix.CLONE_FS))
+	plain := mn(root.Fork())
+	// I/O contexts: a node with an I/O priority has one; its CLONE_IO
+	// child shares it; a plain fork of it gets its own.
+	ioNode := mn(root.Fork())
+	check(t, ioNode.SetIOPrio(2, 4)) // best-effort, level 4
+	ioShared := mn(ioNode.Clone(unix.CLONE_IO))
+	ioOwn := mn(ioNode.Fork())
+	// SysV undo lists: allocated by semop with SEM_UNDO, shared by
+	// CLONE_SYSVSEM; a fork child starts without one.
+	semNode := mn(root.Fork())
+	check(t, semNode.SemUndo())
+	semShared := mn(semNode.Clone(unix.CLONE_SYSVSEM))
+	semFork := mn(semNode.Fork())
+
+	snap := scanTree(t, root.PID(), true)
+	checkAgainstOracle(t, snap, true)
+	r := root.PID()
+	for _, typ := range []string{"vm", "files", "fs", "sighand"} {
+		same(t, snap, typ, task(r, r), task(r, tid))
+	}
+	same(t, snap, "vm", task(r, r), task(r, tidOwn), task(vmFiles.PID(), vmFiles.PID()), task(sighand.PID(), sighand.PID()))
+	same(t, snap, "sighand", task(r, r), task(r, tidOwn), task(sighand.PID(), sighand.PID()))
+	distinct(t, snap, "files", task(r, r), task(r, tidOwn))
+	distinct(t, snap, "fs", task(r, r), task(r, tidOwn))
+	same(t, snap, "files", task(r, r), task(vmFiles.PID(), vmFiles.PID()))
+	same(t, snap, "fs", task(r, r), task(fsOnly.PID(), fsOnly.PID()))
+	distinct(t, snap, "vm", task(r, r), task(fsOnly.PID(), fsOnly.PID()), task(plain.PID(), plain.PID()))
+	same(t, snap, "vm", task(r, r), task(unshared.PID(), unshared.PID()))
+	distinct(t, snap, "files", task(r, r), task(unshared.PID(), unshared.PID()))
+	distinct(t, snap, "fs", task(r, r), task(unshared.PID(), unshared.PID()))
+
+	same(t, snap, "io", task(ioNode.PID(), ioNode.PID()), task(ioShared.PID(), ioShared.PID()))
+	distinct(t, snap, "io", task(ioNode.PID(), ioNode.PID()), task(ioOwn.PID(), ioOwn.PID()))
+	nullIO := map[snapshot.Member]bool{}
+	for _, x := range snap.Null["io"] {
+		nullIO[x] = true
+	}
+	if !nullIO[task(plain.PID(), plain.PID())] || !nullIO[task(semNode.PID(), semNode.PID())] {
+		t.Errorf("processes without an I/O priority missing from null.io: %v", snap.Null["io"])
+	}
+	if nullIO[task(ioNode.PID(), ioNode.PID())] || nullIO[task(ioOwn.PID(), ioOwn.PID())] {
+		t.Errorf("processes with an I/O context reported NULL: %v", snap.Null["io"])
+	}
+	// The NULL class is never a group.
+	if g := groupOf(snap, "io", task(plain.PID(), plain.PID())); g >= 0 {
+		t.Errorf("NULL io reported as sharing: %v", snap.Groups[g])
+	}
+	same(t, snap, "sysvsem", task(semNode.PID(), semNode.PID()), task(semShared.PID(), semShared.PID()))
+	nullSem := map[snapshot.Member]bool{}
+	for _, x := range snap.Null["sysvsem"] {
+		nullSem[x] = true
+	}
+	if !nullSem[task(semFork.PID(), semFork.PID())] || !nullSem[task(plain.PID(), plain.PID())] {
+		t.Errorf("fork children without an undo list missing from null.sysvsem: %v", snap.Null["sysvsem"])
+	}
+	if g := groupOf(snap, "sysvsem", task(plain.PID(), plain.PID())); g >= 0 {
+		t.Errorf("NULL sysvsem reported as sharing: %v", snap.Groups[g])
+	}
+}
