@@ -41,6 +41,7 @@ func TestUsageErrors(t *testing.T) {
 	wantUsageError(t, "if any flags in the group [pid tree] are set none of the others can be", "scan", "--pid", "1", "--tree", "1")
 	wantUsageError(t, "--format", "scan", "--format", "xml")
 	wantUsageError(t, `unknown command "extra" for "kcmpgraph scan"`, "scan", "extra")
+	wantUsageError(t, "--freeze needs --pid, --tree or --user", "scan", "--freeze")
 	wantUsageError(t, "does not exist", "scan", "--pid", "1", "-o", "/nonexistent/dir/out.json")
 }
 

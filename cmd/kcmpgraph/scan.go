@@ -22,7 +22,8 @@ listed but never grouped. Processes that cannot be read (another user's,
 without root or CAP_SYS_PTRACE) are counted and reported as a warning.`,
 		Example: `  kcmpgraph scan -o host.json
   kcmpgraph scan --tree 1234 --types file,vm
-  kcmpgraph scan --pid 1234,1250 --threads --format json | jq '.groups'`,
+  kcmpgraph scan --pid 1234,1250 --threads --format json | jq '.groups'
+  kcmpgraph scan --tree 1234 --freeze -o consistent.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "json" {
@@ -43,6 +44,7 @@ without root or CAP_SYS_PTRACE) are counted and reported as a warning.`,
 	sel.addPIDFlags(cmd)
 	sel.addTypesFlag(cmd)
 	sel.addLiveFlags(cmd)
+	sel.addFreezeFlags(cmd)
 	cmd.Flags().StringVar(&format, "format", "json", "output format: json")
 	cmd.Flags().StringVarP(&output, "output", "o", "-", "write to this file (atomically); - is stdout")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not print warnings")

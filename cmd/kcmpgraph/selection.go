@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,11 +22,13 @@ import (
 // selectionFlags are the flags that choose processes and types, shared by
 // scan, show, graph and audit.
 type selectionFlags struct {
-	pids    string
-	tree    int
-	users   []string
-	threads bool
-	types   string
+	pids      string
+	tree      int
+	users     []string
+	threads   bool
+	types     string
+	freeze    bool
+	freezeMax time.Duration
 }
 
 func (f *selectionFlags) addPIDFlags(cmd *cobra.Command) {
@@ -41,6 +44,11 @@ func (f *selectionFlags) addTypesFlag(cmd *cobra.Command) {
 func (f *selectionFlags) addLiveFlags(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVar(&f.users, "user", nil, "only processes of these users (names or uids, real uid)")
 	cmd.Flags().BoolVar(&f.threads, "threads", false, "compare every thread, not only thread-group leaders")
+}
+
+func (f *selectionFlags) addFreezeFlags(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.freeze, "freeze", false, "stop the selected processes (SIGSTOP) during the scan for a consistent snapshot; they are always resumed, even if kcmpgraph is killed (needs --pid, --tree or --user)")
+	cmd.Flags().DurationVar(&f.freezeMax, "freeze-max", 5*time.Second, "resume frozen processes after at most this long")
 }
 
 // parsePIDs parses a comma-separated pid list.
@@ -123,6 +131,12 @@ func (f *selectionFlags) liveOptions() (analyzer.Options, error) {
 	if f.tree < 0 {
 		return analyzer.Options{}, usagef("--tree: %d is not a pid", f.tree)
 	}
+	if f.freeze && len(pids) == 0 && f.tree == 0 && len(f.users) == 0 {
+		return analyzer.Options{}, usagef("--freeze needs --pid, --tree or --user: stopping every process could stop your own terminal or ssh session")
+	}
+	if f.freezeMax <= 0 && f.freeze {
+		return analyzer.Options{}, usagef("--freeze-max must be positive")
+	}
 	users, err := parseUsers(f.users)
 	if err != nil {
 		return analyzer.Options{}, err
@@ -138,7 +152,9 @@ func (f *selectionFlags) liveOptions() (analyzer.Options, error) {
 			Users:   users,
 			Threads: f.threads,
 		},
-		Types: types,
+		Types:     types,
+		Freeze:    f.freeze,
+		FreezeMax: f.freezeMax,
 	}, nil
 }
 
