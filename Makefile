@@ -14,6 +14,7 @@ all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kcmpgraph
+	$(GO) build -trimpath -o $(dir $(BIN))kcmpgraph-render ./cmd/kcmpgraph/render
 
 # Scan this host and write the sharing diagram.
 run: build

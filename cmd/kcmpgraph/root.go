@@ -71,6 +71,7 @@ Type names: file vm files fs sighand io sysvsem epoll.`,
 		newScanCmd(),
 		newCmpCmd(),
 		newWhoCmd(),
+		newGraphCmd(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)

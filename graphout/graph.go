@@ -1,0 +1,465 @@
+package graphout
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/gonum/graph"
+	"gonum.org/v1/gonum/graph/encoding"
+	"gonum.org/v1/gonum/graph/encoding/dot"
+	"gonum.org/v1/gonum/graph/multi"
+
+	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+)
+
+// Views.
+const (
+	// ViewProcesses draws processes; an object held by exactly two
+	// processes is an edge between them, one held by more is a hub node.
+	ViewProcesses = "processes"
+	// ViewObjects draws every shared object as a node of its own.
+	ViewObjects = "objects"
+)
+
+// Options shape a diagram. Zero values mean the defaults.
+type Options struct {
+	View string
+	// MaxNodes is the hard limit; past it Build refuses (default 2000).
+	MaxNodes int
+	// LabelNodes is the size past which edges carry no labels (default 150).
+	LabelNodes int
+	// NoCollapse keeps identical siblings as separate nodes.
+	NoCollapse bool
+}
+
+// ErrTooLarge is returned when a diagram would exceed Options.MaxNodes.
+var ErrTooLarge = errors.New("diagram too large")
+
+// typeColor gives each object type its edge colour; the legend lists them.
+var typeColor = map[string]string{
+	"file": "#1f77b4", "vm": "#d62728", "files": "#ff7f0e", "fs": "#2ca02c",
+	"sighand": "#9467bd", "io": "#8c564b", "sysvsem": "#e377c2", "epoll": "#7f7f7f",
+}
+
+var typeOrder = []string{"file", "vm", "files", "fs", "sighand", "io", "sysvsem", "epoll"}
+
+// Diagram is a built sharing graph, ready to be written as DOT.
+type Diagram struct {
+	g      *multi.UndirectedGraph
+	nodes  map[int64]*node
+	layout string
+	labels bool
+	legend []string
+	// Processes and Objects count the drawn nodes of each kind.
+	Processes, Objects int
+}
+
+type node struct {
+	id    int64
+	dotID string
+	label string // already quoted
+	shape string
+	// pidNS groups processes into clusters when the snapshot spans
+	// several PID namespaces.
+	pidNS uint64
+}
+
+func (n *node) ID() int64     { return n.id }
+func (n *node) DOTID() string { return n.dotID }
+func (n *node) Attributes() []encoding.Attribute {
+	return []encoding.Attribute{{Key: "label", Value: n.label}, {Key: "shape", Value: n.shape}}
+}
+
+type line struct {
+	f, t  *node
+	id    int64
+	typ   string
+	count int
+	label string // quoted, or ""
+}
+
+func (l *line) From() graph.Node         { return l.f }
+func (l *line) To() graph.Node           { return l.t }
+func (l *line) ID() int64                { return l.id }
+func (l *line) ReversedLine() graph.Line { r := *l; r.f, r.t = l.t, l.f; return &r }
+func (l *line) Attributes() []encoding.Attribute {
+	a := []encoding.Attribute{{Key: "color", Value: quote(typeColor[l.typ])}}
+	if l.typ == "epoll" {
+		a = append(a, encoding.Attribute{Key: "style", Value: "dashed"})
+	}
+	if l.label != "" {
+		a = append(a, encoding.Attribute{Key: "label", Value: l.label})
+	}
+	if l.count > 1 {
+		a = append(a, encoding.Attribute{Key: "penwidth", Value: strconv.FormatFloat(min(1+float64(l.count)/4, 4), 'f', 2, 64)})
+	}
+	return a
+}
+
+// objectName describes the object a group holds, for labels.
+func objectName(s *snapshot.Snapshot, g snapshot.Group) string {
+	if g.Type != snapshot.TypeFile {
+		return g.Type
+	}
+	m := g.Members[0]
+	if p := s.Process(m.PID); p != nil {
+		if fd := p.FDByNumber(m.FD); fd != nil {
+			return fd.Target
+		}
+	}
+	return "file"
+}
+
+// Build makes the diagram of a snapshot (select first with
+// snapshot.Select for --pid, --tree and --types).
+func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
+	if opts.View == "" {
+		opts.View = ViewProcesses
+	}
+	if opts.View != ViewProcesses && opts.View != ViewObjects {
+		return nil, fmt.Errorf("unknown view %q (valid: %s, %s)", opts.View, ViewProcesses, ViewObjects)
+	}
+	if opts.MaxNodes <= 0 {
+		opts.MaxNodes = 2000
+	}
+	if opts.LabelNodes <= 0 {
+		opts.LabelNodes = 150
+	}
+	type edgeGroup struct {
+		typ     string
+		name    string
+		members []int // pids, distinct, sorted
+		// sig identifies the group in sibling signatures: the group
+		// itself, or for epoll the process watched.
+		sig string
+	}
+	var groups []edgeGroup
+	for _, g := range s.Groups {
+		pids := map[int]bool{}
+		for _, m := range g.Members {
+			pids[m.PID] = true
+		}
+		eg := edgeGroup{typ: g.Type, name: objectName(s, g), sig: "g" + strconv.Itoa(len(groups))}
+		for p := range pids {
+			eg.members = append(eg.members, p)
+		}
+		sort.Ints(eg.members)
+		if len(eg.members) >= 2 || opts.View == ViewObjects {
+			groups = append(groups, eg)
+		}
+	}
+	// Epoll watches whose holder is another process: the watcher sees
+	// events of a description it may not hold itself.
+	watched := map[[2]int]bool{}
+	for _, e := range s.Epoll {
+		for _, w := range e.Watches {
+			if w.Holder == nil || w.Holder.PID == e.PID || watched[[2]int{e.PID, w.Holder.PID}] {
+				continue
+			}
+			watched[[2]int{e.PID, w.Holder.PID}] = true
+			members := []int{e.PID, w.Holder.PID}
+			sort.Ints(members)
+			groups = append(groups, edgeGroup{typ: "epoll", name: "epoll watch", members: members,
+				sig: "e" + strconv.Itoa(w.Holder.PID)})
+		}
+	}
+	d := &Diagram{g: multi.NewUndirectedGraph(), nodes: map[int64]*node{}}
+	if !s.Exact {
+		d.legend = append(d.legend, "NOT EXACT: kcmp was unavailable; file sharing is approximated by inode")
+	}
+
+	involved := map[int]bool{}
+	for _, g := range groups {
+		for _, p := range g.members {
+			involved[p] = true
+		}
+	}
+	// Ubiquitous objects (held by most processes of a large diagram) are
+	// summarised; in a small one every object is drawn.
+	limit := len(involved)/2 + 1
+	if len(involved) < 20 {
+		limit = len(involved) + 1
+	}
+	kept := groups[:0]
+	type summary struct {
+		name, typ string
+		objects   int
+		most      int
+	}
+	var summaries []*summary
+	byName := map[[2]string]*summary{}
+	for _, g := range groups {
+		if len(g.members) >= limit && len(g.members) > 2 {
+			k := [2]string{g.name, g.typ}
+			if byName[k] == nil {
+				byName[k] = &summary{name: g.name, typ: g.typ}
+				summaries = append(summaries, byName[k])
+			}
+			byName[k].objects++
+			byName[k].most = max(byName[k].most, len(g.members))
+			continue
+		}
+		kept = append(kept, g)
+	}
+	groups = kept
+	sort.SliceStable(summaries, func(i, j int) bool { return summaries[i].most > summaries[j].most })
+	for i, sm := range summaries {
+		if i == 6 {
+			d.legend = append(d.legend, fmt.Sprintf("not drawn: %d more objects held by most processes", len(summaries)-i))
+			break
+		}
+		what := sm.name
+		if sm.objects > 1 {
+			what = fmt.Sprintf("%s (%d objects)", sm.name, sm.objects)
+		}
+		d.legend = append(d.legend, fmt.Sprintf("not drawn: %s, %s, held by up to %d processes", what, sm.typ, sm.most))
+	}
+	involved = map[int]bool{}
+	memberOf := map[int][]int{}
+	for gi, g := range groups {
+		for _, p := range g.members {
+			involved[p] = true
+			memberOf[p] = append(memberOf[p], gi)
+		}
+	}
+
+	// Identical siblings collapse: same parent, same comm, same groups
+	// apart from the ones only they share among themselves.
+	rep := map[int]int{} // pid -> representative pid
+	count := map[int]int{}
+	{
+		type key struct {
+			ppid int
+			comm string
+			sig  uint64
+		}
+		byKey := map[key][]int{}
+		var pids []int
+		for p := range involved {
+			pids = append(pids, p)
+		}
+		sort.Ints(pids)
+		for _, p := range pids {
+			proc := s.Process(p)
+			if proc == nil || opts.NoCollapse {
+				rep[p] = p
+				continue
+			}
+			h := fnv.New64a()
+			var sigs []string
+			for _, gi := range memberOf[p] {
+				sigs = append(sigs, groups[gi].sig)
+			}
+			sort.Strings(sigs)
+			for _, sg := range sigs {
+				fmt.Fprintf(h, "%s,", sg)
+			}
+			k := key{proc.PPID, proc.Comm, h.Sum64()}
+			byKey[k] = append(byKey[k], p)
+		}
+		for _, ps := range byKey {
+			for _, p := range ps {
+				rep[p] = ps[0]
+			}
+			count[ps[0]] = len(ps)
+		}
+		for p, r := range rep {
+			if r == p && count[p] == 0 {
+				count[p] = 1
+			}
+		}
+	}
+	nsCount := map[uint64]bool{}
+	for p, r := range rep {
+		if p != r {
+			continue
+		}
+		proc := s.Process(p)
+		n := &node{id: int64(p), dotID: "p" + strconv.Itoa(p), shape: "box"}
+		label := []string{quote(strconv.Itoa(p)), quote("?")}
+		if proc != nil {
+			label[1] = quote(proc.Comm)
+			n.pidNS = proc.Namespaces["pid"]
+			nsCount[n.pidNS] = true
+		}
+		if count[p] > 1 {
+			label[0] = quote(fmt.Sprintf("%d +%d siblings", p, count[p]-1))
+			label[1] = quote(fmt.Sprintf("%s ×%d", labelText(label[1]), count[p]))
+		}
+		n.label = lines(label...)
+		d.nodes[n.id] = n
+		d.g.AddNode(n)
+		d.Processes++
+	}
+	nextObj := int64(-1)
+	pairs := map[[3]string]*line{}
+	var nextLine int64
+	for _, g := range groups {
+		var ends []int
+		seen := map[int]bool{}
+		for _, p := range g.members {
+			if r := rep[p]; !seen[r] {
+				seen[r] = true
+				ends = append(ends, r)
+			}
+		}
+		sort.Ints(ends)
+		switch {
+		case len(ends) == 2 && opts.View == ViewProcesses:
+			k := [3]string{strconv.Itoa(ends[0]), strconv.Itoa(ends[1]), g.typ}
+			if l := pairs[k]; l != nil {
+				l.count++
+				continue
+			}
+			l := &line{f: d.nodes[int64(ends[0])], t: d.nodes[int64(ends[1])], id: nextLine, typ: g.typ, count: 1}
+			nextLine++
+			pairs[k] = l
+			if g.typ == "file" {
+				l.label = quote(g.name)
+			} else {
+				l.label = quote(g.typ)
+			}
+			d.g.SetLine(l)
+		case len(ends) >= 2 || opts.View == ViewObjects:
+			o := &node{id: nextObj, dotID: "o" + strconv.FormatInt(-nextObj, 10), shape: "ellipse",
+				label: lines(quote(g.name), quote(fmt.Sprintf("%s, %d holders", g.typ, len(g.members))))}
+			nextObj--
+			d.nodes[o.id] = o
+			d.g.AddNode(o)
+			d.Objects++
+			for _, e := range ends {
+				l := &line{f: d.nodes[int64(e)], t: o, id: nextLine, typ: g.typ, count: 1}
+				nextLine++
+				d.g.SetLine(l)
+			}
+		}
+	}
+	for _, l := range pairs {
+		if l.count > 1 {
+			l.label = quote(fmt.Sprintf("%s ×%d", l.typ, l.count))
+		}
+	}
+	total := d.Processes + d.Objects
+	if total > opts.MaxNodes {
+		return nil, fmt.Errorf("%w: %d nodes, the limit is %d; narrow it with --tree PID, --pid LIST or --types (for example --types vm,files,sighand)",
+			ErrTooLarge, total, opts.MaxNodes)
+	}
+	d.labels = total <= opts.LabelNodes
+	if !d.labels {
+		for _, l := range pairs {
+			l.label = ""
+		}
+		d.legend = append(d.legend, fmt.Sprintf("edge labels left out: %d nodes", total))
+	}
+	d.layout = "dot"
+	if total > 120 {
+		d.layout = "sfdp"
+	}
+	if len(nsCount) > 1 {
+		d.legend = append(d.legend, "boxes with a frame: one PID namespace each")
+	} else {
+		for _, n := range d.nodes {
+			n.pidNS = 0
+		}
+	}
+	if total == 0 {
+		d.legend = append(d.legend, "no sharing between the selected processes")
+	}
+	return d, nil
+}
+
+// labelText strips the quotes quote added.
+func labelText(q string) string { return strings.TrimSuffix(strings.TrimPrefix(q, `"`), `"`) }
+
+// Layout returns the graphviz layout engine chosen for the diagram's size.
+func (d *Diagram) Layout() string { return d.layout }
+
+func (d *Diagram) legendText() string {
+	var parts []string
+	parts = append(parts, quoteN("kcmpgraph: boxes are processes (×N: identical siblings), ellipses are objects held by 3+ processes", 200))
+	var colors []string
+	for _, t := range typeOrder {
+		colors = append(colors, t+" "+colorName[t])
+	}
+	parts = append(parts, quoteN("edges: "+strings.Join(colors, ", ")+" (dashed)", 200))
+	for _, l := range d.legend {
+		parts = append(parts, quoteN(l, 120))
+	}
+	return lines(parts...)
+}
+
+var colorName = map[string]string{
+	"file": "blue", "vm": "red", "files": "orange", "fs": "green",
+	"sighand": "purple", "io": "brown", "sysvsem": "pink", "epoll": "grey",
+}
+
+type attrs []encoding.Attribute
+
+func (a attrs) Attributes() []encoding.Attribute { return a }
+
+// dotGraph adds graph attributes and PID-namespace clusters to the
+// multigraph for gonum's encoder.
+type dotGraph struct {
+	*multi.UndirectedGraph
+	d *Diagram
+}
+
+func (g dotGraph) DOTAttributers() (graph, node, edge encoding.Attributer) {
+	ga := attrs{
+		{Key: "layout", Value: d(g).layout},
+		{Key: "label", Value: d(g).legendText()},
+		{Key: "labelloc", Value: "b"},
+		{Key: "fontsize", Value: "10"},
+		{Key: "overlap", Value: "false"},
+		{Key: "outputorder", Value: "edgesfirst"},
+	}
+	return ga, attrs{{Key: "fontsize", Value: "10"}}, attrs{{Key: "fontsize", Value: "8"}}
+}
+
+func d(g dotGraph) *Diagram { return g.d }
+
+// cluster is one PID namespace's subgraph.
+type cluster struct {
+	*multi.UndirectedGraph
+	name  string
+	label string
+}
+
+func (c cluster) DOTID() string { return c.name }
+func (c cluster) DOTAttributers() (graph, node, edge encoding.Attributer) {
+	return attrs{{Key: "label", Value: c.label}}, attrs{}, attrs{}
+}
+
+// Structure returns the PID-namespace clusters, if there are several.
+func (g dotGraph) Structure() []dot.Multigraph {
+	byNS := map[uint64][]*node{}
+	for _, n := range g.d.nodes {
+		if n.pidNS != 0 {
+			byNS[n.pidNS] = append(byNS[n.pidNS], n)
+		}
+	}
+	var nss []uint64
+	for ns := range byNS {
+		nss = append(nss, ns)
+	}
+	sort.Slice(nss, func(i, j int) bool { return nss[i] < nss[j] })
+	var out []dot.Multigraph
+	for _, ns := range nss {
+		sub := multi.NewUndirectedGraph()
+		for _, n := range byNS[ns] {
+			sub.AddNode(n)
+		}
+		out = append(out, cluster{UndirectedGraph: sub, name: "cluster_ns" + strconv.FormatUint(ns, 10),
+			label: quote("pid namespace " + strconv.FormatUint(ns, 10))})
+	}
+	return out
+}
+
+// DOT writes the diagram in the DOT language.
+func (d *Diagram) DOT() ([]byte, error) {
+	return dot.MarshalMulti(dotGraph{UndirectedGraph: d.g, d: d}, "kcmpgraph", "", "  ")
+}

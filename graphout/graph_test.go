@@ -1,0 +1,175 @@
+package graphout
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/gonum/graph/encoding/dot"
+	"gonum.org/v1/gonum/graph/multi"
+
+	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func load(t *testing.T, name string) *snapshot.Snapshot {
+	t.Helper()
+	s, err := snapshot.LoadFile(filepath.Join("testdata", name), snapshot.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./graphout -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; diff it after go test ./graphout -update:\n%s", name, got)
+	}
+}
+
+func TestGoldenDOT(t *testing.T) {
+	for _, c := range []struct {
+		snap, golden string
+		opts         Options
+	}{
+		{"small.json", "small.dot", Options{}},
+		{"small.json", "small-objects.dot", Options{View: ViewObjects}},
+		{"workers.json", "workers.dot", Options{}},
+		{"workers.json", "workers-nocollapse.dot", Options{NoCollapse: true}},
+		{"namespaces.json", "namespaces.dot", Options{}},
+	} {
+		t.Run(c.golden, func(t *testing.T) {
+			d, err := Build(load(t, c.snap), c.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := d.DOT()
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, c.golden, b)
+		})
+	}
+}
+
+// TestHostileNames: every free-text field holds markup, quotes, escapes,
+// control characters, invalid UTF-8 and 4 KB of text. The DOT must parse
+// back with gonum's parser into the same nodes and edges, with the text
+// inert.
+func TestHostileNames(t *testing.T) {
+	s := load(t, "small.json")
+	hostile := []string{
+		`<b>bold</b>`, `"><script>alert(1)</script>`, "a\"b\\c\nd\re\tf\x1b[31m", "\xff\xfe\xfd",
+		"}; node [shape=none]; x -- y; {", strings.Repeat("Ω<&>", 1024), "\u2028\u2029", `\N\G\L`,
+	}
+	for i := range s.Processes {
+		s.Processes[i].Comm = hostile[i%len(hostile)]
+		for j := range s.Processes[i].FDs {
+			s.Processes[i].FDs[j].Target = hostile[(i+j+1)%len(hostile)]
+		}
+	}
+	d, err := Build(s, Options{View: ViewObjects})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := d.DOT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := multi.NewUndirectedGraph()
+	if err := dot.UnmarshalMulti(text, back); err != nil {
+		t.Fatalf("DOT with hostile names does not parse back: %v\n%s", err, text)
+	}
+	if got, want := back.Nodes().Len(), d.g.Nodes().Len(); got != want {
+		t.Errorf("parsed back %d nodes, built %d", got, want)
+	}
+	if got, want := back.Edges().Len(), d.g.Edges().Len(); got != want {
+		t.Errorf("parsed back %d edges, built %d", got, want)
+	}
+	for _, bad := range []string{"<script", "<b>", "\x1b", "\xff"} {
+		for _, line := range strings.Split(string(text), "\n") {
+			if strings.Contains(line, bad) && !strings.Contains(line, `label="`) {
+				t.Errorf("hostile text %q outside a quoted label: %q", bad, line)
+			}
+		}
+	}
+	if bytes.Contains(text, []byte("\x1b")) || bytes.Contains(text, []byte("\xff")) {
+		t.Error("raw control or invalid bytes in the DOT text")
+	}
+	if bytes.Contains(text, []byte("=<")) {
+		t.Error("an attribute value is an HTML label")
+	}
+	if bytes.Contains(text, []byte("URL")) || bytes.Contains(text, []byte("href")) {
+		t.Error("URL or href attribute in the DOT text")
+	}
+}
+
+func TestQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":  `"plain"`,
+		`a"b`:    `"a\"b"`,
+		`a\b`:    `"a\\b"`,
+		"a\nb":   `"a\\nb"`,
+		"\x1b":   `"\\x1b"`,
+		"\xff":   `"\\xff"`,
+		"\uFFFD": `"\\xfffd"`,
+		"<b>":    `"<b>"`,
+		"\u2028": `"\\x2028"`,
+	} {
+		if got := quote(in); got != want {
+			t.Errorf("quote(%q) = %s, want %s", in, got, want)
+		}
+	}
+	long := quote(strings.Repeat("x", 500))
+	if n := len([]rune(long)); n != maxLabelRunes+2 {
+		t.Errorf("long text quoted to %d runes, want %d", n, maxLabelRunes+2)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	s := load(t, "workers.json")
+	if _, err := Build(s, Options{NoCollapse: true, MaxNodes: 3}); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "--tree") {
+		t.Errorf("over the node limit: err = %v, want ErrTooLarge with a hint", err)
+	}
+	d, err := Build(s, Options{NoCollapse: true, LabelNodes: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := d.DOT()
+	if bytes.Contains(text, []byte("label=\"file")) {
+		t.Error("edge labels kept past LabelNodes")
+	}
+	if _, err := Build(s, Options{View: "tree"}); err == nil {
+		t.Error("unknown view accepted")
+	}
+}
+
+func TestNotExactIsSaid(t *testing.T) {
+	s := load(t, "small.json")
+	s.Exact = false
+	d, err := Build(s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := d.DOT()
+	if !bytes.Contains(text, []byte("NOT EXACT")) {
+		t.Error("a snapshot that is not exact is drawn without saying so")
+	}
+}

@@ -1,0 +1,141 @@
+//go:build linux
+
+package graphout
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"image/png"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// buildRenderer builds cmd/kcmpgraph/render into a temporary directory.
+func buildRenderer(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), RendererName)
+	out, err := exec.Command("go", "build", "-o", bin, "../cmd/kcmpgraph/render").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build renderer: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func hostileSnapshotSVG(t *testing.T) []byte {
+	t.Helper()
+	s := load(t, "small.json")
+	s.Processes[0].Comm = `"><script>alert(1)</script><a href="javascript:x">`
+	s.Processes[1].Comm = "<b>\x1b[31m\xff"
+	s.Processes[0].FDs[0].Target = "socket:[500]</text><image href=x onerror=alert(1)>"
+	s.Processes[0].FDs[1].Target = strings.Repeat("<&>\"'", 800)
+	d, err := Build(s, Options{View: ViewObjects})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := d.DOT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var svg bytes.Buffer
+	opts := RenderOptions{Renderer: buildRenderer(t), CacheDir: filepath.Join(t.TempDir(), "cache"), Timeout: 2 * time.Minute}
+	if err := Render(context.Background(), text, d.Layout(), &svg, opts); err != nil {
+		t.Fatal(err)
+	}
+	return svg.Bytes()
+}
+
+// TestSVGIsInert parses the SVG as XML: every element is one graphviz
+// writes, no attribute carries a link or an event handler, and the
+// hostile text is there only as character data.
+func TestSVGIsInert(t *testing.T) {
+	svg := hostileSnapshotSVG(t)
+	allowed := map[string]bool{"svg": true, "g": true, "title": true, "polygon": true, "path": true,
+		"text": true, "ellipse": true, "polyline": true}
+	dec := xml.NewDecoder(bytes.NewReader(svg))
+	dec.Strict = true
+	sawText := false
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG is not well-formed XML: %v", err)
+		}
+		switch el := tok.(type) {
+		case xml.StartElement:
+			if !allowed[el.Name.Local] {
+				t.Errorf("unexpected element <%s> in the SVG", el.Name.Local)
+			}
+			for _, a := range el.Attr {
+				n := strings.ToLower(a.Name.Local)
+				if n == "href" || strings.HasPrefix(n, "on") {
+					t.Errorf("attribute %s=%q on <%s>", a.Name.Local, a.Value, el.Name.Local)
+				}
+			}
+		case xml.CharData:
+			if strings.Contains(string(el), "<script>") {
+				sawText = true
+			}
+		}
+	}
+	if !sawText {
+		t.Error("the hostile comm is not in the SVG as text")
+	}
+}
+
+// TestSVGInBrowser renders the SVG in headless Chromium and checks the
+// screenshot shows a drawing.
+func TestSVGInBrowser(t *testing.T) {
+	browser, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium not installed (Debian package chromium; .ci/run installs it)")
+	}
+	svg := hostileSnapshotSVG(t)
+	dir := t.TempDir()
+	page := filepath.Join(dir, "sharing.svg")
+	if err := os.WriteFile(page, svg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(dir, "shot.png")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+filepath.Join(dir, "profile"), "--window-size=1200,900", "--screenshot="+shot, "file://"+page)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	b := img.Bounds()
+	dark := 0
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if r < 0xc000 || g < 0xc000 || bl < 0xc000 {
+				dark++
+			}
+		}
+	}
+	if dark < 500 {
+		t.Errorf("screenshot is nearly blank: %d drawn pixels", dark)
+	}
+	if os.Getenv("KCMPGRAPH_KEEP_SCREENSHOT") != "" {
+		data, _ := os.ReadFile(shot)
+		os.WriteFile(os.Getenv("KCMPGRAPH_KEEP_SCREENSHOT"), data, 0o644)
+	}
+}
