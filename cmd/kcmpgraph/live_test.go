@@ -1,0 +1,197 @@
+//go:build linux
+
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kcmpgraph/kcmpgraph/kcmp"
+	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
+)
+
+func requireKcmp(t *testing.T) {
+	t.Helper()
+	if err := kcmp.Probe(); err != nil {
+		t.Skipf("kcmp not available: %v", err)
+	}
+}
+
+func must[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func TestCmpLive(t *testing.T) {
+	requireKcmp(t)
+	f := fixture.New(t)
+	root := f.Root()
+	m, mn := must[int](t), must[*fixture.Node](t)
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := m(root.Open(path, unix.O_RDONLY))
+	b := m(root.Open(path, unix.O_RDONLY))
+	dup := m(root.Dup(a))
+	child := mn(root.Fork())
+	r, c := strconv.Itoa(root.PID()), strconv.Itoa(child.PID())
+
+	out, _, code := runCLI(t, "cmp", r, c)
+	if code != exitFound {
+		t.Errorf("cmp parent child: exit %d, want 1\n%s", code, out)
+	}
+	for _, want := range []string{"vm       different\n", "io       different: both have no I/O context — nothing shared\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("cmp output lacks %q:\n%s", want, out)
+		}
+	}
+	if out, _, code := runCLI(t, "cmp", r, r, "--fd", strconv.Itoa(a)+":"+strconv.Itoa(dup)); code != 0 || out != "file     same\n" {
+		t.Errorf("cmp of a dup: exit %d %q", code, out)
+	}
+	if out, _, code := runCLI(t, "cmp", r, c, "--fd", strconv.Itoa(a)+":"+strconv.Itoa(a)); code != 0 || out != "file     same\n" {
+		t.Errorf("cmp of an inherited fd: exit %d %q", code, out)
+	}
+	if out, _, code := runCLI(t, "cmp", r, r, "--fd", strconv.Itoa(a)+":"+strconv.Itoa(b)); code != exitFound || out != "file     different\n" {
+		t.Errorf("cmp of two opens: exit %d %q", code, out)
+	}
+	if _, stderr, code := runCLI(t, "cmp", r, "4194305", "--type", "vm"); code != exitUsage || !strings.Contains(stderr, "no such process") {
+		t.Errorf("cmp with a missing pid: exit %d %q", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, "cmp", r, r, "--fd", strconv.Itoa(a)+":999"); code != exitUsage || !strings.Contains(stderr, "fd not open") {
+		t.Errorf("cmp with a closed fd: exit %d %q", code, stderr)
+	}
+	wantUsageError(t, "--type file needs --fd", "cmp", r, c, "--type", "file")
+	wantUsageError(t, "use 'kcmpgraph who PID:FD'", "cmp", r, c, "--type", "epoll")
+	wantUsageError(t, `"x" is not a pid`, "cmp", "x", c)
+	wantUsageError(t, `--fd: "3" is not FD1:FD2`, "cmp", r, c, "--fd", "3")
+}
+
+func TestWhoLive(t *testing.T) {
+	requireKcmp(t)
+	f := fixture.New(t)
+	root := f.Root()
+	m, mn := must[int](t), must[*fixture.Node](t)
+	pr, pw, err := root.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1 := mn(root.Fork())
+	c2 := mn(root.Fork())
+	ep := m(c2.EpollCreate())
+	if err := c2.EpollAdd(ep, pr); err != nil {
+		t.Fatal(err)
+	}
+	other := m(c1.Dup(pr))
+	if err := root.Close(pr); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runCLI(t, "who", strconv.Itoa(c1.PID())+":"+strconv.Itoa(pr), "--tree", strconv.Itoa(root.PID()))
+	if code != 0 {
+		t.Fatalf("who: exit %d %s", code, stderr)
+	}
+	if !strings.Contains(out, "held by 3 fd(s) in 2 process(es)") {
+		t.Errorf("who holders:\n%s", out)
+	}
+	for _, want := range []string{
+		"  " + strconv.Itoa(c1.PID()) + " ", strconv.Itoa(other), "  " + strconv.Itoa(c2.PID()) + " ",
+		"watched by 1 epoll registration(s)", "fd " + strconv.Itoa(pr),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("who output lacks %q:\n%s", want, out)
+		}
+	}
+	// The write end is another description on the same inode: not listed.
+	if strings.Contains(out, "  "+strconv.Itoa(root.PID())+" ") {
+		t.Errorf("who lists the root, which holds only the other end:\n%s", out)
+	}
+	_ = pw
+	wantUsageError(t, "has no fd 999", "who", strconv.Itoa(c1.PID())+":999")
+	wantUsageError(t, `"1234" is not PID:FD`, "who", "1234")
+}
+
+func TestGraphCLI(t *testing.T) {
+	out, stderr, code := runCLI(t, "graph", "../../graphout/testdata/small.json")
+	if code != 0 || !strings.HasPrefix(out, "graph kcmpgraph {") {
+		t.Fatalf("graph of a snapshot: exit %d %s\n%s", code, stderr, out)
+	}
+	out, _, code = runCLI(t, "graph", "../../graphout/testdata/small.json", "--pid", "100,101", "--types", "file")
+	if code != 0 || strings.Contains(out, "p102") || !strings.Contains(out, "p101") {
+		t.Errorf("graph --pid --types:\n%s", out)
+	}
+	dir := t.TempDir()
+	if _, stderr, code := runCLI(t, "graph", "../../graphout/testdata/small.json", "-o", filepath.Join(dir, "g.dot")); code != 0 {
+		t.Errorf("graph -o: exit %d %s", code, stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "g.dot")); err != nil || !strings.HasPrefix(string(b), "graph kcmpgraph {") {
+		t.Errorf("graph -o wrote %q, %v", b, err)
+	}
+	wantUsageError(t, "--format", "graph", "../../graphout/testdata/small.json", "--format", "png")
+	wantUsageError(t, "--view", "graph", "../../graphout/testdata/small.json", "--view", "tree")
+	wantUsageError(t, "diagram too large", "graph", "../../graphout/testdata/small.json", "--max-nodes", "1")
+	wantUsageError(t, "missing.json: cannot open", "graph", "missing.json")
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"schema": "kcmpgraph.snapshot/v1", "processes": [{"pid": -4}]}`), 0o644)
+	wantUsageError(t, "bad.json: processes[0].pid: pid -4 is not positive", "graph", bad)
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("failed runs left files behind: %v", entries)
+	}
+}
+
+// TestUnprivilegedCLI runs the real binary as uid 65534: kcmp on root's
+// processes is refused with a clear message, and a scan of its own
+// processes works with a warning about the rest.
+func TestUnprivilegedCLI(t *testing.T) {
+	requireKcmp(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to switch to another uid")
+	}
+	dir := t.TempDir()
+	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	bin := filepath.Join(dir, "kcmpgraph")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	f := fixture.New(t)
+	mine := must[*fixture.Node](t)(f.Root().Fork())
+	if err := mine.Setuid(65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	asNobody := func(args ...string) (string, string, int) {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = "/"
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), code
+	}
+	_, stderr, code := asNobody("cmp", strconv.Itoa(f.Root().PID()), strconv.Itoa(mine.PID()), "--type", "vm")
+	if code != exitUsage || !strings.Contains(stderr, "not permitted") || !strings.Contains(stderr, "CAP_SYS_PTRACE") {
+		t.Errorf("cmp as nobody against root: exit %d %q", code, stderr)
+	}
+	out, stderr, code := asNobody("scan", "--tree", strconv.Itoa(f.Root().PID()), "--format", "json")
+	if code != 0 || !strings.Contains(out, `"pid":`+strconv.Itoa(mine.PID())) || !strings.Contains(stderr, "partial result") {
+		t.Errorf("scan as nobody: exit %d\nstderr %q", code, stderr)
+	}
+}
