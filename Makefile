@@ -46,8 +46,16 @@ fuzz:
 	  done; \
 	done
 
-# Go benchmarks of the hot paths.
-bench:
+PROCS ?= 1000
+FDS   ?= 100
+RUNS  ?= 5
+
+# A live forest of PROCS x FDS scanned by kcmpgraph, lsof, lsfd and a C
+# floor, interleaved RUNS times; results are appended to BENCHMARKS.md.
+# Then the Go benchmarks of the hot paths.
+bench: build
+	@command -v lsof >/dev/null && command -v lsfd >/dev/null || { apt-get update -qq && apt-get install -y -qq lsof util-linux; }
+	$(GO) run ./cmd/kcmpgraph/bench -procs $(PROCS) -fds $(FDS) -runs $(RUNS) -kcmpgraph $(BIN) -o BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:

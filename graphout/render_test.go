@@ -20,11 +20,15 @@ import (
 func buildRenderer(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), RendererName)
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/kcmpgraph/render").CombinedOutput()
+	out, err := runGo("build", "-o", bin, "../cmd/kcmpgraph/render")
 	if err != nil {
 		t.Fatalf("build renderer: %v\n%s", err, out)
 	}
 	return bin
+}
+
+func runGo(args ...string) ([]byte, error) {
+	return exec.Command("go", args...).CombinedOutput()
 }
 
 func hostileSnapshotSVG(t *testing.T) []byte {

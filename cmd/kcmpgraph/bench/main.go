@@ -1,0 +1,202 @@
+// Command kcmpgraph-bench is the driver behind "make bench": it grows a
+// live forest of processes with the test fixture, then runs, interleaved
+// and several times each, kcmpgraph scan, lsof -n -P, lsfd and a floor (a
+// C program that only reads every fd link and fdinfo, single-threaded),
+// and writes wall time (median, min, max), peak RSS and kcmp calls per fd
+// into BENCHMARKS.md with the exact command, kernel, CPU count and load.
+// The forest is always removed, on any exit.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
+)
+
+type tool struct {
+	name string
+	argv []string
+	wall []time.Duration
+	rss  []int64 // KiB
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "kcmpgraph-bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	procs := flag.Int("procs", 1000, "processes in the forest")
+	fds := flag.Int("fds", 100, "fds per process, about")
+	runs := flag.Int("runs", 5, "runs of each tool")
+	bin := flag.String("kcmpgraph", "bin/kcmpgraph", "kcmpgraph binary")
+	out := flag.String("o", "BENCHMARKS.md", "append the results to this file (- for stdout)")
+	flag.Parse()
+
+	floor, err := fixture.FloorBinary("")
+	if err != nil {
+		return err
+	}
+	f, err := fixture.Start(fixture.Options{})
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// Remove the forest on Ctrl-C and SIGTERM too; SIGKILL of this
+	// program kills the forest through PR_SET_PDEATHSIG.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		f.Close()
+		os.Exit(130)
+	}()
+	start := time.Now()
+	_, made, err := f.Root().Grow(fixture.GrowSpec{Procs: *procs, FDsPerProc: *fds, Seed: 1})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "forest: %d processes in %.1f s\n", made, time.Since(start).Seconds())
+
+	snapPath := filepath.Join(os.TempDir(), fmt.Sprintf("kcmpgraph-bench-%d.json", os.Getpid()))
+	defer os.Remove(snapPath)
+	tools := []*tool{
+		{name: "kcmpgraph scan", argv: []string{*bin, "scan", "--threads", "-q", "-o", snapPath}},
+		{name: "lsof -n -P", argv: []string{"lsof", "-n", "-P"}},
+		{name: "lsfd", argv: []string{"lsfd"}},
+		{name: "floor (C, 1 thread)", argv: []string{floor}},
+	}
+	for _, t := range tools {
+		if _, err := exec.LookPath(t.argv[0]); err != nil {
+			return fmt.Errorf("%s: %w (install it: apt-get install lsof util-linux)", t.argv[0], err)
+		}
+	}
+	for i := 0; i < *runs; i++ {
+		for _, t := range tools {
+			wall, rss, err := measure(t.argv)
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			t.wall = append(t.wall, wall)
+			t.rss = append(t.rss, rss)
+		}
+	}
+	var stats struct {
+		Stats struct {
+			FDs       int              `json:"fds"`
+			Processes int              `json:"processes"`
+			KcmpCalls map[string]int64 `json:"kcmp_calls"`
+		} `json:"stats"`
+	}
+	data, err := os.ReadFile(snapPath)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, &stats); err != nil {
+		return err
+	}
+	report := format(tools, *procs, *fds, *runs, stats.Stats.Processes, stats.Stats.FDs, stats.Stats.KcmpCalls)
+	if *out == "-" {
+		fmt.Print(report)
+		return nil
+	}
+	w, err := os.OpenFile(*out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := w.WriteString(report); err != nil {
+		w.Close()
+		return err
+	}
+	fmt.Fprint(os.Stderr, report)
+	return w.Close()
+}
+
+// measure runs argv with output discarded and returns its wall time and
+// peak RSS (from wait4's rusage).
+func measure(argv []string) (time.Duration, int64, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return 0, 0, err
+	}
+	if err != nil && argv[0] != "lsof" { // lsof exits 1 when some files vanish
+		return 0, 0, fmt.Errorf("%v: %s", err, strings.TrimSpace(errb.String()))
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return wall, ru.Maxrss, nil
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func medianInt(d []int64) int64 {
+	s := append([]int64(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func minmax(d []time.Duration) (time.Duration, time.Duration) {
+	lo, hi := d[0], d[0]
+	for _, x := range d {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return lo, hi
+}
+
+func format(tools []*tool, procs, fds, runs, scanned, scannedFDs int, calls map[string]int64) string {
+	var b strings.Builder
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(&b, "\n## %s — forest %d processes × %d fds\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), procs, fds)
+	fmt.Fprintf(&b, "Command: `make bench PROCS=%d FDS=%d RUNS=%d` (kcmpgraph-bench). Kernel %s, %d CPUs, load before: %s. "+
+		"Whole host scanned by every tool: %d processes, %d fds. %d runs each, interleaved.\n\n",
+		procs, fds, runs, strings.TrimSpace(string(kernel)), runtime.NumCPU(), strings.TrimSpace(string(load)), scanned, scannedFDs, runs)
+	fmt.Fprintf(&b, "| tool | wall median | min | max | peak RSS median |\n|---|---|---|---|---|\n")
+	for _, t := range tools {
+		lo, hi := minmax(t.wall)
+		fmt.Fprintf(&b, "| %s | %.3f s | %.3f s | %.3f s | %.1f MiB |\n", t.name, median(t.wall).Seconds(), lo.Seconds(), hi.Seconds(), float64(medianInt(t.rss))/1024)
+	}
+	k, lsof, lsfd, floor := tools[0], tools[1], tools[2], tools[3]
+	ratio := func(a, b *tool) float64 { return median(a.wall).Seconds() / median(b.wall).Seconds() }
+	fmt.Fprintf(&b, "\nRatios (medians): kcmpgraph/lsfd wall %.2f, kcmpgraph/floor wall %.2f, kcmpgraph/lsof wall %.2f, kcmpgraph/lsof peak RSS %.2f.\n",
+		ratio(k, lsfd), ratio(k, floor), ratio(k, lsof), float64(medianInt(k.rss))/float64(medianInt(lsof.rss)))
+	var names []string
+	var total int64
+	for n, c := range calls {
+		names = append(names, n)
+		total += c
+	}
+	sort.Strings(names)
+	var parts []string
+	for _, n := range names {
+		parts = append(parts, fmt.Sprintf("%s %d", n, calls[n]))
+	}
+	if scannedFDs > 0 {
+		fmt.Fprintf(&b, "kcmp calls: %s; file calls per fd %.2f, all calls per fd %.2f.\n",
+			strings.Join(parts, ", "), float64(calls["file"])/float64(scannedFDs), float64(total)/float64(scannedFDs))
+	}
+	return b.String()
+}
