@@ -51,3 +51,22 @@ func TestVersion(t *testing.T) {
 		t.Errorf("--version: %q exit %d", out, code)
 	}
 }
+
+func TestDiffCLI(t *testing.T) {
+	const before, after = "../../analyzer/diff/testdata/before.json", "../../analyzer/diff/testdata/after.json"
+	out, _, code := runCLI(t, "diff", after, after)
+	if code != 0 || !strings.Contains(out, "no differences") {
+		t.Errorf("diff of a snapshot with itself: exit %d\n%s", code, out)
+	}
+	out, _, code = runCLI(t, "diff", before, after)
+	if code != exitFound || !strings.Contains(out, "LEAK") {
+		t.Errorf("diff: exit %d\n%s", code, out)
+	}
+	out, _, code = runCLI(t, "diff", before, after, "--format", "json", "--ignore-stdio")
+	if code != exitFound || !strings.Contains(out, `"differences": `) {
+		t.Errorf("diff --format json: exit %d\n%s", code, out)
+	}
+	wantUsageError(t, "missing.json: cannot open", "diff", before, "missing.json")
+	wantUsageError(t, "--format", "diff", before, after, "--format", "xml")
+	wantUsageError(t, "accepts 2 arg(s)", "diff", before)
+}

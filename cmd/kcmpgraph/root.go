@@ -72,6 +72,7 @@ Type names: file vm files fs sighand io sysvsem epoll.`,
 		newCmpCmd(),
 		newWhoCmd(),
 		newGraphCmd(),
+		newDiffCmd(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)

@@ -5,9 +5,8 @@ package main
 import (
 	"os/user"
 	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 )
 
 // userNames caches uid -> name look-ups.
@@ -25,42 +24,5 @@ func (u userNames) name(uid int) string {
 	return n
 }
 
-// printable makes a string from /proc or a snapshot safe for a terminal:
-// control characters and invalid UTF-8 become escapes, so a crafted comm
-// or path cannot move the cursor, fake lines or change colours.
-func printable(s string) string {
-	clean := true
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && size == 1) || unicode.IsControl(r) || r == '\\' {
-			clean = false
-			break
-		}
-		i += size
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b.WriteString(`\x`)
-			b.WriteString(strconv.FormatUint(uint64(s[i]), 16))
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case unicode.IsControl(r):
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteRune(r)
-		}
-		i += size
-	}
-	return b.String()
-}
+// printable makes hostile text safe for a terminal (snapshot.Printable).
+func printable(s string) string { return snapshot.Printable(s) }
