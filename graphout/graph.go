@@ -54,6 +54,8 @@ type Diagram struct {
 	layout string
 	labels bool
 	legend []string
+	// ownLegend replaces the standard legend lines (diff diagrams).
+	ownLegend bool
 	// Processes and Objects count the drawn nodes of each kind.
 	Processes, Objects int
 }
@@ -66,12 +68,17 @@ type node struct {
 	// pidNS groups processes into clusters when the snapshot spans
 	// several PID namespaces.
 	pidNS uint64
+	color string // outline colour, "" for the default
 }
 
 func (n *node) ID() int64     { return n.id }
 func (n *node) DOTID() string { return n.dotID }
 func (n *node) Attributes() []encoding.Attribute {
-	return []encoding.Attribute{{Key: "label", Value: n.label}, {Key: "shape", Value: n.shape}}
+	a := []encoding.Attribute{{Key: "label", Value: n.label}, {Key: "shape", Value: n.shape}}
+	if n.color != "" {
+		a = append(a, encoding.Attribute{Key: "color", Value: quote(n.color)})
+	}
+	return a
 }
 
 type line struct {
@@ -380,6 +387,12 @@ func (d *Diagram) Layout() string { return d.layout }
 
 func (d *Diagram) legendText() string {
 	var parts []string
+	if d.ownLegend {
+		for _, l := range d.legend {
+			parts = append(parts, quoteN(l, 160))
+		}
+		return lines(parts...)
+	}
 	parts = append(parts, quoteN("kcmpgraph: boxes are processes (×N: identical siblings), ellipses are objects held by 3+ processes", 200))
 	var colors []string
 	for _, t := range typeOrder {

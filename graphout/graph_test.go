@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/graph/encoding/dot"
 	"gonum.org/v1/gonum/graph/multi"
 
+	"github.com/kcmpgraph/kcmpgraph/analyzer/diff"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 )
 
@@ -171,5 +172,29 @@ func TestNotExactIsSaid(t *testing.T) {
 	text, _ := d.DOT()
 	if !bytes.Contains(text, []byte("NOT EXACT")) {
 		t.Error("a snapshot that is not exact is drawn without saying so")
+	}
+}
+
+func TestDiffDOT(t *testing.T) {
+	before, err := snapshot.LoadFile("../analyzer/diff/testdata/before.json", snapshot.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := snapshot.LoadFile("../analyzer/diff/testdata/after.json", snapshot.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := BuildDiff(diff.Compare(before, after, "before.json", "after.json", diff.Options{IgnoreStdio: true}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := g.DOT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "diff.dot", text)
+	back := multi.NewUndirectedGraph()
+	if err := dot.UnmarshalMulti(text, back); err != nil {
+		t.Fatalf("diff DOT does not parse back: %v", err)
 	}
 }

@@ -66,6 +66,10 @@ func TestDiffCLI(t *testing.T) {
 	if code != exitFound || !strings.Contains(out, `"differences": `) {
 		t.Errorf("diff --format json: exit %d\n%s", code, out)
 	}
+	out, _, code = runCLI(t, "diff", before, after, "--format", "dot")
+	if code != exitFound || !strings.HasPrefix(out, "graph kcmpgraph {") || !strings.Contains(out, "#2ca02c") {
+		t.Errorf("diff --format dot: exit %d\n%s", code, out)
+	}
 	wantUsageError(t, "missing.json: cannot open", "diff", before, "missing.json")
 	wantUsageError(t, "--format", "diff", before, after, "--format", "xml")
 	wantUsageError(t, "accepts 2 arg(s)", "diff", before)

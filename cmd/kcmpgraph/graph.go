@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,10 +40,7 @@ kcmpgraph-render program installed next to kcmpgraph.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format == "" {
-				format = "dot"
-				if strings.HasSuffix(strings.ToLower(output), ".svg") {
-					format = "svg"
-				}
+				format = formatFromName(output, "dot")
 			}
 			if format != "dot" && format != "svg" {
 				return usagef("--format: %q is not supported (valid: dot, svg)", format)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // checkOutput fails early, before a long scan, when path cannot be
@@ -74,4 +75,18 @@ func writeOutput(path string, stdout io.Writer, mode os.FileMode, write func(io.
 		d.Close()
 	}
 	return nil
+}
+
+// formatFromName picks an output format from a file name's extension
+// (.svg, .dot, .json), or def.
+func formatFromName(path, def string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".svg":
+		return "svg"
+	case ".dot", ".gv":
+		return "dot"
+	case ".json":
+		return "json"
+	}
+	return def
 }
