@@ -69,6 +69,7 @@ Type names: file vm files fs sighand io sysvsem epoll.`,
 	})
 	root.AddCommand(
 		newScanCmd(),
+		newShowCmd(),
 		newCmpCmd(),
 		newWhoCmd(),
 		newGraphCmd(),

@@ -26,8 +26,15 @@ without root or CAP_SYS_PTRACE) are counted and reported as a warning.`,
   kcmpgraph scan --tree 1234 --freeze -o consistent.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "json" {
-				return usagef("--format: %q is not supported (valid: json)", format)
+			if format == "" {
+				// A table for a person at a terminal, JSON for files and pipes.
+				format = "json"
+				if (output == "" || output == "-") && isTerminal(cmd.OutOrStdout()) {
+					format = "table"
+				}
+			}
+			if format != "json" && format != "table" {
+				return usagef("--format: %q is not supported (valid: table, json)", format)
 			}
 			if err := checkOutput(output); err != nil {
 				return err
@@ -37,6 +44,9 @@ without root or CAP_SYS_PTRACE) are counted and reported as a warning.`,
 				return err
 			}
 			return writeOutput(output, cmd.OutOrStdout(), 0o600, func(w io.Writer) error {
+				if format == "table" {
+					return writeTable(w, snap, tableOptions{width: terminalWidth(w)})
+				}
 				return snap.Encode(w)
 			})
 		},
@@ -45,7 +55,7 @@ without root or CAP_SYS_PTRACE) are counted and reported as a warning.`,
 	sel.addTypesFlag(cmd)
 	sel.addLiveFlags(cmd)
 	sel.addFreezeFlags(cmd)
-	cmd.Flags().StringVar(&format, "format", "json", "output format: json")
+	cmd.Flags().StringVar(&format, "format", "", "table or json (default: table on a terminal, else json)")
 	cmd.Flags().StringVarP(&output, "output", "o", "-", "write to this file (atomically); - is stdout")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not print warnings")
 	return cmd

@@ -165,7 +165,10 @@ func liveSnapshot(ctx context.Context, stderr io.Writer, f *selectionFlags, quie
 	if err != nil {
 		return nil, err
 	}
+	progress := newScanProgress(stderr, quiet)
+	opts.Scan.Progress = progress.report
 	snap, err := analyzer.Run(ctx, opts)
+	progress.finish()
 	if err != nil {
 		return nil, err
 	}
