@@ -5,6 +5,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -73,4 +75,31 @@ func TestDiffCLI(t *testing.T) {
 	wantUsageError(t, "missing.json: cannot open", "diff", before, "missing.json")
 	wantUsageError(t, "--format", "diff", before, after, "--format", "xml")
 	wantUsageError(t, "accepts 2 arg(s)", "diff", before)
+}
+
+func TestAuditCLI(t *testing.T) {
+	const host = "../../analyzer/audit/testdata/host.json"
+	out, _, code := runCLI(t, "audit", host)
+	if code != exitFound || !strings.Contains(out, "== CRITICAL ==") {
+		t.Errorf("audit: exit %d\n%s", code, out)
+	}
+	if _, _, code := runCLI(t, "audit", host, "--rules", "KG006", "--fail-on", "medium"); code != 0 {
+		t.Errorf("only low findings with --fail-on medium: exit %d, want 0", code)
+	}
+	if _, _, code := runCLI(t, "audit", host, "--rules", "KG006", "--fail-on", "low"); code != exitFound {
+		t.Errorf("low findings with --fail-on low: exit %d, want 1", code)
+	}
+	dir := t.TempDir()
+	if _, stderr, code := runCLI(t, "audit", host, "-o", filepath.Join(dir, "r.sarif")); code != exitFound {
+		t.Errorf("audit -o r.sarif: exit %d %s", code, stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "r.sarif")); err != nil || !strings.Contains(string(b), `"version": "2.1.0"`) {
+		t.Errorf("SARIF file: %v\n%.200s", err, b)
+	}
+	bad := filepath.Join(dir, "allow.txt")
+	os.WriteFile(bad, []byte("KG002 comm=nginx\nKG007 comm=x\n"), 0o644)
+	wantUsageError(t, "allow.txt:2: unknown rule", "audit", host, "--allow", bad)
+	wantUsageError(t, `--fail-on: unknown severity "severe"`, "audit", host, "--fail-on", "severe")
+	wantUsageError(t, `unknown rule "KG999"`, "audit", host, "--rules", "KG999")
+	wantUsageError(t, "--format", "audit", host, "--format", "xml")
 }

@@ -74,6 +74,7 @@ Type names: file vm files fs sighand io sysvsem epoll.`,
 		newWhoCmd(),
 		newGraphCmd(),
 		newDiffCmd(),
+		newAuditCmd(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)

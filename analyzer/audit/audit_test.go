@@ -1,0 +1,208 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/owenrumney/go-sarif/v2/sarif"
+
+	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./analyzer/audit -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file:\n%s", name, got)
+	}
+}
+
+func host(t *testing.T) *snapshot.Snapshot {
+	t.Helper()
+	s, err := snapshot.LoadFile("testdata/host.json", snapshot.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestRulesFindTheirCases(t *testing.T) {
+	rep, err := Run(host(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Severity{}
+	for _, f := range rep.Findings {
+		if _, dup := got[f.Rule+f.Object]; dup {
+			t.Errorf("duplicate finding %s %s", f.Rule, f.Object)
+		}
+		got[f.Rule+f.Object] = f.Severity
+	}
+	want := map[string]Severity{
+		"KG001/etc/backup.key":    High,
+		"KG002socket:[700]":       Medium,
+		"KG003/sys/fs/cgroup":     Critical,
+		"KG004/etc/shadow":        Critical,
+		"KG004/dev/sda":           Critical,
+		"KG005vm":                 Critical,
+		"KG006/var/log/super.log": Low,
+		"KG006/sys/fs/cgroup":     Low,
+	}
+	for k, sev := range want {
+		if got[k] != sev {
+			t.Errorf("finding %s: severity %v, want %v", k, got[k], sev)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("findings %v, want exactly %v", got, want)
+	}
+	if rep.Worst() != Critical {
+		t.Errorf("worst = %v", rep.Worst())
+	}
+}
+
+func TestGoldenOutputs(t *testing.T) {
+	allow, err := LoadAllowList("testdata/allow.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(host(t), Options{Allow: allow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Allowed != 1 {
+		t.Errorf("allow-list removed %d findings, want 1", rep.Allowed)
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "host.txt", text.Bytes())
+	if bytes.ContainsAny(text.Bytes(), "\x1b") {
+		t.Error("raw escape in the text report")
+	}
+	js, _ := json.MarshalIndent(rep, "", "  ")
+	golden(t, "host.json.golden", append(js, '\n'))
+	var sf bytes.Buffer
+	if err := rep.WriteSARIF(&sf, "test"); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "host.sarif", sf.Bytes())
+}
+
+// TestSARIFStructure checks what the SARIF 2.1.0 schema requires of the
+// parts kcmpgraph writes, and that go-sarif reads the file back. (The
+// schema file itself is not available offline here.)
+func TestSARIFStructure(t *testing.T) {
+	rep, err := Run(host(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteSARIF(&buf, "test"); err != nil {
+		t.Fatal(err)
+	}
+	back, err := sarif.FromBytes(buf.Bytes())
+	if err != nil {
+		t.Fatalf("go-sarif cannot read it back: %v", err)
+	}
+	if back.Version != "2.1.0" || len(back.Runs) != 1 {
+		t.Fatalf("version %q, %d runs", back.Version, len(back.Runs))
+	}
+	run := back.Runs[0]
+	if run.Tool.Driver == nil || run.Tool.Driver.Name != "kcmpgraph" || len(run.Tool.Driver.Rules) != 6 {
+		t.Fatalf("driver %+v", run.Tool.Driver)
+	}
+	ids := map[string]bool{}
+	for _, r := range run.Tool.Driver.Rules {
+		ids[r.ID] = true
+	}
+	levels := map[string]bool{"none": true, "note": true, "warning": true, "error": true}
+	for _, r := range run.Results {
+		if r.RuleID == nil || !ids[*r.RuleID] {
+			t.Errorf("result with unknown rule %v", r.RuleID)
+		}
+		if r.Message.Text == nil || *r.Message.Text == "" {
+			t.Error("result without message text")
+		}
+		if r.Level == nil || !levels[*r.Level] {
+			t.Errorf("result level %v", r.Level)
+		}
+	}
+	if len(run.Results) != len(rep.Findings) {
+		t.Errorf("%d results for %d findings", len(run.Results), len(rep.Findings))
+	}
+}
+
+func TestOptions(t *testing.T) {
+	rep, err := Run(host(t), Options{Rules: []string{"kg004"}})
+	if err != nil || len(rep.Rules) != 1 || len(rep.Findings) != 2 {
+		t.Errorf("--rules kg004: %v, %d rules, %d findings", err, len(rep.Rules), len(rep.Findings))
+	}
+	rep, err = Run(host(t), Options{Disable: []string{"KG004", "KG005"}})
+	if err != nil || rep.Worst() != Critical || len(rep.Findings) != 5 {
+		t.Errorf("--disable: %v, %d findings", err, len(rep.Findings))
+	}
+	if _, err := Run(host(t), Options{Rules: []string{"KG999"}}); !errors.Is(err, ErrUnknownRule) {
+		t.Errorf("unknown rule: %v", err)
+	}
+	if _, err := ParseSeverity("severe"); !errors.Is(err, ErrUnknownSeverity) {
+		t.Errorf("bad severity: %v", err)
+	}
+	s := host(t)
+	s.Exact = false
+	rep, _ = Run(s, Options{})
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	if !strings.Contains(text.String(), "NOT EXACT") {
+		t.Error("text report of an inexact snapshot lacks the banner")
+	}
+}
+
+func TestAllowListErrors(t *testing.T) {
+	for text, want := range map[string]string{
+		"KG999 comm=x\n":          "a.txt:1: unknown rule",
+		"\n# c\nKG002 colour=red": "a.txt:3: unknown key \"colour\"",
+		"KG002 comm=[\n":          "a.txt:1: bad pattern",
+		"KG002 uid=root\n":        "a.txt:1: uid must be a number",
+		"KG002\n":                 "a.txt:1: entry for KG002 has no condition",
+		"KG002 comm\n":            "a.txt:1: \"comm\" is not key=value",
+	} {
+		_, err := ParseAllowList(strings.NewReader(text), "a.txt")
+		if !errors.Is(err, ErrAllowList) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %q", text, err, want)
+		}
+	}
+}
+
+func FuzzParseAllowList(f *testing.F) {
+	f.Add("KG002 comm=nginx target=socket:*\n# comment\nKG003 exe=/usr/bin/* uid=0\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		a, err := ParseAllowList(strings.NewReader(text), "fuzz")
+		if err != nil {
+			if !errors.Is(err, ErrAllowList) {
+				t.Fatalf("error %v does not wrap ErrAllowList", err)
+			}
+			return
+		}
+		a.allows(Finding{Rule: "KG002", Holders: []Holder{{Comm: "nginx", Target: "socket:[1]"}}})
+	})
+}

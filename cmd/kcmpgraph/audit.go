@@ -1,0 +1,131 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kcmpgraph/kcmpgraph/analyzer/audit"
+	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+)
+
+func newAuditCmd() *cobra.Command {
+	var sel selectionFlags
+	var format, output, failOn, allowFile string
+	var rules, disable []string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "audit [SNAPSHOT]",
+		Short: "Find descriptors and kernel objects shared across users, containers and privilege boundaries",
+		Long: `audit checks a snapshot (or the live host) for sharing that crosses a
+boundary: an open file a less privileged user could not have opened, a root
+daemon's socket or pipe in another user's hands, a description crossing a
+mount/PID/user namespace or cgroup (the runc CVE-2024-21626 class), a
+writable shadow/sudoers file, block device or /proc/PID/mem held by a
+non-root process, address spaces or fd tables shared across users, and
+files inherited across exec into another program.
+
+Rules: KG001 high, KG002 medium, KG003 medium/critical, KG004 critical,
+KG005 critical/high, KG006 low. An allow-list file names known-good
+sharing, one entry per line: a rule id and key=glob conditions (comm, exe,
+target, uid, user-ns) that must all match one holder, for example
+  KG002 comm=nginx target=socket:*
+
+Exit status: 0, or 1 when a finding at or above --fail-on exists; 2 for
+bad usage or input.`,
+		Example: `  kcmpgraph audit                               # the live host
+  kcmpgraph audit host.json --fail-on high
+  kcmpgraph audit host.json --format sarif -o kcmpgraph.sarif
+  kcmpgraph audit host.json --allow known-good.txt --disable KG006`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format == "" {
+				format = formatFromName(output, "text")
+				if strings.HasSuffix(strings.ToLower(output), ".sarif") {
+					format = "sarif"
+				}
+			}
+			if format != "text" && format != "json" && format != "sarif" {
+				return usagef("--format: %q is not supported (valid: text, json, sarif)", format)
+			}
+			threshold, err := audit.ParseSeverity(failOn)
+			if err != nil {
+				return usageError{errorsJoin("--fail-on", err)}
+			}
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			var allow *audit.AllowList
+			if allowFile != "" {
+				if allow, err = audit.LoadAllowList(allowFile); err != nil {
+					return usageError{err}
+				}
+			}
+			var snap *snapshot.Snapshot
+			if len(args) == 1 {
+				if snap, err = snapshot.LoadFile(args[0], snapshot.LoadOptions{}); err != nil {
+					return err
+				}
+				s, err := sel.offline()
+				if err != nil {
+					return err
+				}
+				snap = snap.Select(s)
+			} else if snap, err = liveSnapshot(cmd.Context(), cmd.ErrOrStderr(), &sel, quiet); err != nil {
+				return err
+			}
+			rep, err := audit.Run(snap, audit.Options{Rules: rules, Disable: disable, Allow: allow})
+			if err != nil {
+				if errors.Is(err, audit.ErrUnknownRule) {
+					return usageError{err}
+				}
+				return err
+			}
+			err = writeOutput(output, cmd.OutOrStdout(), 0o600, func(w io.Writer) error {
+				switch format {
+				case "json":
+					enc := json.NewEncoder(w)
+					enc.SetIndent("", "  ")
+					return enc.Encode(rep)
+				case "sarif":
+					return rep.WriteSARIF(w, version)
+				}
+				return rep.WriteText(w)
+			})
+			if err != nil {
+				return err
+			}
+			if rep.Worst() >= threshold {
+				return errFound
+			}
+			return nil
+		},
+	}
+	sel.addPIDFlags(cmd)
+	sel.addLiveFlags(cmd)
+	cmd.Flags().StringVar(&format, "format", "", "text, json or sarif (default: from the -o extension, else text)")
+	cmd.Flags().StringVarP(&output, "output", "o", "-", "write to this file (atomically); - is stdout")
+	cmd.Flags().StringVar(&failOn, "fail-on", "critical", "exit 1 when a finding at or above this severity exists: low, medium, high, critical")
+	cmd.Flags().StringSliceVar(&rules, "rules", nil, "run only these rules (ids, comma-separated)")
+	cmd.Flags().StringSliceVar(&disable, "disable", nil, "skip these rules")
+	cmd.Flags().StringVar(&allowFile, "allow", "", "allow-list file of known-good sharing")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not print warnings")
+	return cmd
+}
+
+func errorsJoin(what string, err error) error {
+	return &prefixedError{what: what, err: err}
+}
+
+type prefixedError struct {
+	what string
+	err  error
+}
+
+func (e *prefixedError) Error() string { return e.what + ": " + e.err.Error() }
+func (e *prefixedError) Unwrap() error { return e.err }
