@@ -30,6 +30,9 @@ type Options struct {
 	Freeze bool
 	// FreezeMax bounds the freeze; 0 means freeze.DefaultMax.
 	FreezeMax time.Duration
+	// NoVerify skips the final re-check of every group against the kernel
+	// (about one kcmp call per grouped member). Frozen scans never need it.
+	NoVerify bool
 }
 
 // ErrFreezeAll is returned when Freeze is asked without a selection.
@@ -89,7 +92,7 @@ func Run(ctx context.Context, opts Options) (*snapshot.Snapshot, error) {
 		return nil, err
 	}
 	scanDone := time.Now()
-	snap, err := analyze(ctx, res, opts, types, sentinel, probeErr)
+	snap, err := analyze(ctx, res, opts, types, sentinel, probeErr, frozen == nil && !opts.NoVerify)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +138,7 @@ type state struct {
 }
 
 func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kcmp.Type,
-	sentinel *kcmp.NullSentinel, probeErr error) (*snapshot.Snapshot, error) {
+	sentinel *kcmp.NullSentinel, probeErr error, verify bool) (*snapshot.Snapshot, error) {
 	cmp := opts.Comparer
 	if cmp == nil {
 		cmp = SystemComparer{}
@@ -199,6 +202,9 @@ func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kc
 		}
 		if want[kcmp.EpollTFD] {
 			snap.Epoll = s.epollWatches(fg, filesParent)
+		}
+		if verify {
+			snap.Groups = s.verifyGroups(snap.Groups)
 		}
 	}
 	if err := ctx.Err(); err != nil {
