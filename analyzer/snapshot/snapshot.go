@@ -229,7 +229,8 @@ type Stats struct {
 	Processes int `json:"processes"`
 	Tasks     int `json:"tasks"`
 	FDs       int `json:"fds"`
-	// KcmpCalls counts kcmp calls by type name.
+	// KcmpCalls counts kcmp calls by type name; "verify" counts the calls
+	// of the final re-check of every group on unfrozen processes.
 	KcmpCalls map[string]int64 `json:"kcmp_calls"`
 	// Errors counts failures by errno name (EPERM, ESRCH, ...).
 	Errors map[string]int `json:"errors"`
