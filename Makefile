@@ -3,8 +3,8 @@ GO        ?= go
 BIN       ?= bin/kcmpgraph
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
-STATICCHECK_VERSION ?= 2026.2.2
-STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
+STATICCHECK_VERSION ?= v0.8.2
+STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
 FUZZTIME  ?= 30s
 OUT       ?= sharing.svg
 
