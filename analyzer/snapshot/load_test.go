@@ -223,3 +223,10 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestLoadDeepNesting(t *testing.T) {
+	deep := `{"schema": "kcmpgraph.snapshot/v1", "x": ` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`
+	if _, err := Parse([]byte(deep), "deep.json"); !errors.Is(err, ErrInvalid) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("deeply nested snapshot: err = %v, want a one-line ErrInvalid", err)
+	}
+}
