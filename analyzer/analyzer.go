@@ -111,6 +111,9 @@ func Run(ctx context.Context, opts Options) (*snapshot.Snapshot, error) {
 	snap.Stats.Seconds = end.Sub(start).Seconds()
 	snap.Host = hostInfo(opts, types, start)
 	snap.Host.Scope.Frozen = frozen != nil
+	if frozen != nil {
+		snap.Host.Scope.FreezeMethod = frozen.Method()
+	}
 	return snap, nil
 }
 

@@ -73,6 +73,9 @@ type Scope struct {
 	Threads bool     `json:"threads"`
 	Types   []string `json:"types"`
 	Frozen  bool     `json:"frozen"`
+	// FreezeMethod is "cgroup" (the cgroup v2 freezer) or "sigstop" when
+	// Frozen.
+	FreezeMethod string `json:"freeze_method,omitempty"`
 }
 
 // Process is one process (thread group) as read from /proc.

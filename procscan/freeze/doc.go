@@ -3,10 +3,13 @@
 // SIGINT/SIGTERM (through the caller's context), when the freeze outlasts
 // its maximum, and even when the freezing process is killed with SIGKILL.
 //
-// Processes are stopped with SIGSTOP. Processes that were already stopped
-// when the freeze began stay stopped afterwards. A watchdog — a child forked
+// When the selection is exactly the processes of one cgroup v2 subtree,
+// the cgroup freezer stops them (cgroup.freeze), invisibly to their
+// parents; otherwise they are stopped with SIGSTOP. Processes (or a
+// cgroup) already stopped when the freeze began stay stopped afterwards. A watchdog — a child forked
 // without exec that runs only raw system calls, never Go code — holds the
-// list of pids to resume. It resumes them when told, when the maximum freeze
+// list of pids to resume, or the cgroup.freeze file to write "0" to. It
+// resumes them when told, when the maximum freeze
 // time passes, or when its parent dies (PR_SET_PDEATHSIG), whichever comes
 // first.
 //

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -31,11 +32,21 @@ const (
 // Freeze is a set of stopped processes. Thaw resumes them.
 type Freeze struct {
 	mu       sync.Mutex
-	stopped  []int // pids this freeze stopped and must resume
-	already  []int // pids that were stopped before; left alone
+	stopped  []int  // pids this freeze stopped and must resume
+	already  []int  // pids that were stopped before; left alone
+	cgroup   string // the cgroup v2 directory frozen instead, if any
 	watchdog int
 	thawed   bool
 	deadline time.Time
+}
+
+// Method says how the processes were stopped: "cgroup" (the cgroup v2
+// freezer; invisible to their parents) or "sigstop".
+func (f *Freeze) Method() string {
+	if f.cgroup != "" {
+		return "cgroup"
+	}
+	return "sigstop"
 }
 
 // ErrTooLong is returned by Check when the freeze passed its maximum and
@@ -51,6 +62,25 @@ func Stop(ctx context.Context, pids []int, max time.Duration) (*Freeze, error) {
 		max = DefaultMax
 	}
 	f := &Freeze{deadline: time.Now().Add(max)}
+	// When the selection is exactly one cgroup's subtree, its freezer
+	// stops it without the SIGSTOP that parents and shells see. A cgroup
+	// that is frozen already stays as it is.
+	if dir := cgroupFor(pids); dir != "" {
+		if frozen, err := cgroupFrozen(dir); err == nil && frozen {
+			f.already = append(f.already, pids...)
+			return f, nil
+		}
+		wd, err := startWatchdog(nil, filepath.Join(dir, "cgroup.freeze"), max)
+		if err != nil {
+			return nil, fmt.Errorf("freeze: start watchdog: %w", err)
+		}
+		f.watchdog, f.cgroup = wd, dir
+		if err := freezeCgroup(dir, f.deadline); err != nil {
+			f.Thaw()
+			return nil, err
+		}
+		return f, nil
+	}
 	var targets []int32
 	for _, pid := range pids {
 		if pid == os.Getpid() {
@@ -71,7 +101,7 @@ func Stop(ctx context.Context, pids []int, max time.Duration) (*Freeze, error) {
 	}
 	// The watchdog is forked before anything is stopped, holding the full
 	// list: whatever happens to this process from here on, it resumes them.
-	wd, err := startWatchdog(targets, max)
+	wd, err := startWatchdog(targets, "", max)
 	if err != nil {
 		return nil, fmt.Errorf("freeze: start watchdog: %w", err)
 	}
@@ -132,6 +162,9 @@ func (f *Freeze) Thaw() {
 		return
 	}
 	f.thawed = true
+	if f.cgroup != "" {
+		writeFreeze(f.cgroup, "0")
+	}
 	for _, pid := range f.stopped {
 		unix.Kill(pid, unix.SIGCONT)
 	}
@@ -166,6 +199,8 @@ func processState(pid int) (byte, error) {
 type watchdogArgs struct {
 	pids     *int32
 	n        int
+	thawPath *byte // NUL-terminated cgroup.freeze path, or nil
+	zero     byte  // the "0" written there
 	parent   int
 	sigset   uint64 // wakeSignal and deathSignal
 	allMask  uint64 // every signal: no Go handler may ever run in the child
@@ -175,20 +210,26 @@ type watchdogArgs struct {
 
 func sigbit(s syscall.Signal) uint64 { return 1 << (uint(s) - 1) }
 
-func startWatchdog(pids []int32, max time.Duration) (int, error) {
+func startWatchdog(pids []int32, cgroupFreeze string, max time.Duration) (int, error) {
 	if len(pids) == 0 {
 		pids = []int32{0}[:0]
 	}
 	buf := make([]int32, len(pids)+1) // never empty, so &buf[0] is valid
 	copy(buf, pids)
+	var pathBuf []byte
 	a := &watchdogArgs{
 		pids:     &buf[0],
 		n:        len(pids),
+		zero:     '0',
 		parent:   os.Getpid(),
 		sigset:   sigbit(wakeSignal) | sigbit(deathSignal),
 		allMask:  ^uint64(0),
 		timeout:  unix.NsecToTimespec(max.Nanoseconds()),
 		deathSig: uintptr(deathSignal),
+	}
+	if cgroupFreeze != "" {
+		pathBuf = append([]byte(cgroupFreeze), 0)
+		a.thawPath = &pathBuf[0]
 	}
 	// Block every signal in this thread across the fork, so the child
 	// starts with all of them blocked: Go's handlers must never run in it.
@@ -205,6 +246,7 @@ func startWatchdog(pids []int32, max time.Duration) (int, error) {
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&old)), 0, 8, 0, 0)
 	runtime.UnlockOSThread()
 	runtime.KeepAlive(buf)
+	runtime.KeepAlive(pathBuf)
 	runtime.KeepAlive(a)
 	if errno != 0 {
 		return 0, errno
@@ -231,6 +273,15 @@ func forkWatchdog(a *watchdogArgs) (uintptr, syscall.Errno) {
 	if int(ppid) == a.parent {
 		syscall.RawSyscall6(syscall.SYS_RT_SIGTIMEDWAIT, uintptr(unsafe.Pointer(&a.sigset)), 0,
 			uintptr(unsafe.Pointer(&a.timeout)), 8, 0, 0)
+	}
+	if a.thawPath != nil {
+		// The path is absolute, so openat ignores the directory fd.
+		fd, _, errno := syscall.RawSyscall6(syscall.SYS_OPENAT, 0, uintptr(unsafe.Pointer(a.thawPath)),
+			uintptr(syscall.O_WRONLY|syscall.O_CLOEXEC), 0, 0, 0)
+		if errno == 0 {
+			syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&a.zero)), 1)
+			syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
+		}
 	}
 	for i := 0; i < a.n; i++ {
 		p := *(*int32)(unsafe.Add(unsafe.Pointer(a.pids), uintptr(i)*4))
