@@ -3,8 +3,6 @@ package graphout
 import (
 	"bytes"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,9 +12,8 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/diff"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func load(t *testing.T, name string) *snapshot.Snapshot {
 	t.Helper()
@@ -25,24 +22,6 @@ func load(t *testing.T, name string) *snapshot.Snapshot {
 		t.Fatal(err)
 	}
 	return s
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./graphout -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; diff it after go test ./graphout -update:\n%s", name, got)
-	}
 }
 
 func TestGoldenDOT(t *testing.T) {
@@ -65,7 +44,7 @@ func TestGoldenDOT(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, c.golden, b)
+			golden.Check(t, c.golden, b)
 		})
 	}
 }
@@ -192,7 +171,7 @@ func TestDiffDOT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "diff.dot", text)
+	golden.Check(t, "diff.dot", text)
 	back := multi.NewUndirectedGraph()
 	if err := dot.UnmarshalMulti(text, back); err != nil {
 		t.Fatalf("diff DOT does not parse back: %v", err)

@@ -112,6 +112,11 @@ func (r *reader) readFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer unix.Close(f)
+	return r.readAll(f)
+}
+
+// readAll reads an open file to its end into the reader's buffer.
+func (r *reader) readAll(f int) ([]byte, error) {
 	total := 0
 	for {
 		if total == len(r.info) {
@@ -318,23 +323,11 @@ func (r *reader) readFDInfo(dirfd int, name string) (FDInfo, error) {
 		return FDInfo{}, err
 	}
 	defer unix.Close(f)
-	total := 0
-	for {
-		if total == len(r.info) {
-			r.info = append(r.info, make([]byte, len(r.info))...)
-		}
-		n, err := unix.Read(f, r.info[total:])
-		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return FDInfo{}, err
-		}
-		if n == 0 {
-			return ParseFDInfo(r.info[:total])
-		}
-		total += n
+	data, err := r.readAll(f)
+	if err != nil {
+		return FDInfo{}, err
 	}
+	return ParseFDInfo(data)
 }
 
 // readDirNames lists a directory fd with getdents64.

@@ -135,19 +135,7 @@ func denied(err error) bool {
 
 // Scan reads the processes chosen by opts.
 func Scan(ctx context.Context, opts Options) (*Result, error) {
-	root := opts.ProcRoot
-	if root == "" {
-		root = "/proc"
-	}
-	fs, err := procfs.NewFS(root)
-	if err != nil {
-		return nil, fmt.Errorf("procscan: open proc root %s: %w", root, err)
-	}
-	exclude := map[int]bool{os.Getpid(): true}
-	for _, p := range opts.Exclude {
-		exclude[p] = true
-	}
-	pids, err := selectPIDs(fs, root, opts, exclude)
+	fs, root, pids, err := selection(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -218,19 +206,26 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 // on the processes before reading them (freeze) uses it, then scans with
 // exactly these PIDs.
 func Select(opts Options) ([]int, error) {
+	_, _, pids, err := selection(opts)
+	return pids, err
+}
+
+// selection opens the proc root and lists the pids opts selects.
+func selection(opts Options) (procfs.FS, string, []int, error) {
 	root := opts.ProcRoot
 	if root == "" {
 		root = "/proc"
 	}
 	fs, err := procfs.NewFS(root)
 	if err != nil {
-		return nil, fmt.Errorf("procscan: open proc root %s: %w", root, err)
+		return fs, root, nil, fmt.Errorf("procscan: open proc root %s: %w", root, err)
 	}
 	exclude := map[int]bool{os.Getpid(): true}
 	for _, p := range opts.Exclude {
 		exclude[p] = true
 	}
-	return selectPIDs(fs, root, opts, exclude)
+	pids, err := selectPIDs(fs, root, opts, exclude)
+	return fs, root, pids, err
 }
 
 // selectPIDs lists the pids to read, in ascending order.

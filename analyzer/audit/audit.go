@@ -174,23 +174,24 @@ func Run(s *snapshot.Snapshot, opts Options) (*Report, error) {
 	for _, r := range all {
 		known[r.ID] = true
 	}
-	enabled := map[string]bool{}
-	for _, id := range opts.Rules {
-		id = strings.ToUpper(strings.TrimSpace(id))
-		if !known[id] {
-			return nil, fmt.Errorf("%w %q (valid: KG001 to KG006)", ErrUnknownRule, id)
+	ruleSet := func(ids []string) (map[string]bool, error) {
+		set := map[string]bool{}
+		for _, id := range ids {
+			id = strings.ToUpper(strings.TrimSpace(id))
+			if !known[id] {
+				return nil, fmt.Errorf("%w %q (valid: KG001 to KG006)", ErrUnknownRule, id)
+			}
+			set[id] = true
 		}
-		enabled[id] = true
+		return set, nil
 	}
-	for _, id := range opts.Disable {
-		id = strings.ToUpper(strings.TrimSpace(id))
-		if !known[id] {
-			return nil, fmt.Errorf("%w %q (valid: KG001 to KG006)", ErrUnknownRule, id)
-		}
+	enabled, err := ruleSet(opts.Rules)
+	if err != nil {
+		return nil, err
 	}
-	disabled := map[string]bool{}
-	for _, id := range opts.Disable {
-		disabled[strings.ToUpper(strings.TrimSpace(id))] = true
+	disabled, err := ruleSet(opts.Disable)
+	if err != nil {
+		return nil, err
 	}
 	c := &checker{s: s, procs: map[int]*snapshot.Process{}}
 	for i := range s.Processes {

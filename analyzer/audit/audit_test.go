@@ -4,36 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/owenrumney/go-sarif/v2/sarif"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./analyzer/audit -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n%s", name, got)
-	}
-}
 
 func host(t *testing.T) *snapshot.Snapshot {
 	t.Helper()
@@ -95,17 +73,17 @@ func TestGoldenOutputs(t *testing.T) {
 	if err := rep.WriteText(&text); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "host.txt", text.Bytes())
+	golden.Check(t, "host.txt", text.Bytes())
 	if bytes.ContainsAny(text.Bytes(), "\x1b") {
 		t.Error("raw escape in the text report")
 	}
 	js, _ := json.MarshalIndent(rep, "", "  ")
-	golden(t, "host.json.golden", append(js, '\n'))
+	golden.Check(t, "host.json.golden", append(js, '\n'))
 	var sf bytes.Buffer
 	if err := rep.WriteSARIF(&sf, "test"); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "host.sarif", sf.Bytes())
+	golden.Check(t, "host.sarif", sf.Bytes())
 }
 
 // TestSARIFStructure checks what the SARIF 2.1.0 schema requires of the

@@ -3,16 +3,13 @@ package diff
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func load(t *testing.T, name string) *snapshot.Snapshot {
 	t.Helper()
@@ -21,24 +18,6 @@ func load(t *testing.T, name string) *snapshot.Snapshot {
 		t.Fatal(err)
 	}
 	return s
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./analyzer/diff -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n%s", name, got)
-	}
 }
 
 func TestGolden(t *testing.T) {
@@ -56,12 +35,12 @@ func TestGolden(t *testing.T) {
 			if err := d.WriteText(&text); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, c.name+".txt", text.Bytes())
+			golden.Check(t, c.name+".txt", text.Bytes())
 			js, err := json.MarshalIndent(d, "", "  ")
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, c.name+".json", append(js, '\n'))
+			golden.Check(t, c.name+".json", append(js, '\n'))
 		})
 	}
 }

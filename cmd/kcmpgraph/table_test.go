@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,27 +11,8 @@ import (
 	"testing"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd/kcmpgraph -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n%s", name, got)
-	}
-}
 
 // uidNames makes golden output independent of the machine's users.
 func uidNames(uid int) string { return "uid" + strconv.Itoa(uid) }
@@ -46,7 +26,7 @@ func TestTableGolden(t *testing.T) {
 	if err := writeTable(&plain, s, tableOptions{users: uidNames}); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "small.table", plain.Bytes())
+	golden.Check(t, "small.table", plain.Bytes())
 
 	// Hostile strings: terminal escapes, newlines, markup, invalid UTF-8,
 	// a 4 KB path; and a snapshot taken without kcmp.
@@ -59,7 +39,7 @@ func TestTableGolden(t *testing.T) {
 	if err := writeTable(&hostile, s, tableOptions{users: uidNames, width: 100}); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "hostile.table", hostile.Bytes())
+	golden.Check(t, "hostile.table", hostile.Bytes())
 	out := hostile.Bytes()
 	if bytes.ContainsAny(out, "\x1b\xff\t") || bytes.Count(out, []byte("\n")) != bytes.Count(plain.Bytes(), []byte("\n"))+4 {
 		t.Errorf("hostile strings reached the table raw or broke its lines:\n%s", out)
