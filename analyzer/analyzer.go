@@ -209,6 +209,9 @@ func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kc
 		if verify {
 			snap.Groups = s.verifyGroups(snap.Groups)
 		}
+		if want[kcmp.File] {
+			snap.Endpoints = s.endpoints()
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("analyzer: %w", err)

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -37,6 +39,11 @@ type WhoResult struct {
 	Target   WhoHolder
 	Holders  []WhoHolder // every holder, the target included, by pid and fd
 	Watchers []WhoWatcher
+	// OtherEnd holds the other end of the channel the description is one
+	// end of: a pipe's other direction, a connected unix socket's peer.
+	// OtherKind names the channel ("pipe", "unix-stream", ...).
+	OtherEnd  []WhoHolder
+	OtherKind string
 	// Exact is false when kcmp is unavailable: holders are then every fd
 	// on the same inode.
 	Exact     bool
@@ -142,6 +149,52 @@ func Who(ctx context.Context, opts procscan.Options, pid, fd int) (*WhoResult, e
 			}
 		}
 	}
+	out.OtherKind, out.OtherEnd = otherEnd(res, opts.ProcRoot, target, tfd)
 	out.Seconds = time.Since(start).Seconds()
 	return out, nil
+}
+
+// otherEnd finds the holders of the other end of a pipe or connected unix
+// socket. Pipe ends share an inode and differ in access mode, read from
+// the fdinfo of those few fds only.
+func otherEnd(res *procscan.Result, procRoot string, target *procscan.Process, tfd *procscan.FD) (string, []WhoHolder) {
+	var out []WhoHolder
+	switch {
+	case strings.HasPrefix(tfd.Target, "pipe:"):
+		mine, err := procscan.ReadFDInfo(procRoot, target.PID, tfd.Num)
+		if err != nil {
+			return "", nil
+		}
+		for _, p := range res.Processes {
+			for _, f := range p.FDs {
+				if f.Dev != tfd.Dev || f.Ino != tfd.Ino {
+					continue
+				}
+				info, err := procscan.ReadFDInfo(procRoot, p.PID, f.Num)
+				if err == nil && (info.Flags&3 == 0) != (mine.Flags&3 == 0) {
+					out = append(out, WhoHolder{Process: p, FD: f})
+				}
+			}
+		}
+		return "pipe", out
+	case strings.HasPrefix(tfd.Target, "socket:"):
+		socks, err := procscan.UnixSockets()
+		if err != nil {
+			return "", nil
+		}
+		sk, ok := socks[tfd.Ino]
+		if !ok || sk.Peer == 0 {
+			return "", nil
+		}
+		peer := "socket:[" + strconv.FormatUint(sk.Peer, 10) + "]"
+		for _, p := range res.Processes {
+			for _, f := range p.FDs {
+				if f.Target == peer {
+					out = append(out, WhoHolder{Process: p, FD: f})
+				}
+			}
+		}
+		return "unix-" + sockType(sk.Type), out
+	}
+	return "", nil
 }

@@ -43,6 +43,7 @@ var ErrTooLarge = errors.New("diagram too large")
 var typeColor = map[string]string{
 	"file": "#1f77b4", "vm": "#d62728", "files": "#ff7f0e", "fs": "#2ca02c",
 	"sighand": "#9467bd", "io": "#8c564b", "sysvsem": "#e377c2", "epoll": "#7f7f7f",
+	"channel": "#000000",
 }
 
 var typeOrder = []string{"file", "vm", "files", "fs", "sighand", "io", "sysvsem", "epoll"}
@@ -95,8 +96,11 @@ func (l *line) ID() int64                { return l.id }
 func (l *line) ReversedLine() graph.Line { r := *l; r.f, r.t = l.t, l.f; return &r }
 func (l *line) Attributes() []encoding.Attribute {
 	a := []encoding.Attribute{{Key: "color", Value: quote(typeColor[l.typ])}}
-	if l.typ == "epoll" {
+	switch l.typ {
+	case "epoll":
 		a = append(a, encoding.Attribute{Key: "style", Value: "dashed"})
+	case "channel":
+		a = append(a, encoding.Attribute{Key: "style", Value: "dotted"})
 	}
 	if l.label != "" {
 		a = append(a, encoding.Attribute{Key: "label", Value: l.label})
@@ -161,6 +165,33 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 	}
 	// Epoll watches whose holder is another process: the watcher sees
 	// events of a description it may not hold itself.
+	// Channels: a pipe or unix socket whose ends are in two processes is
+	// who talks to whom, drawn dotted.
+	for _, e := range s.Endpoints {
+		if len(e.Ends) < 2 {
+			continue
+		}
+		pids := map[int]bool{}
+		for _, end := range e.Ends {
+			for _, m := range end {
+				pids[m.PID] = true
+			}
+		}
+		if len(pids) < 2 {
+			continue
+		}
+		var members []int
+		for p := range pids {
+			members = append(members, p)
+		}
+		sort.Ints(members)
+		name := e.Kind
+		if e.Name != "" {
+			name = e.Kind + " " + e.Name
+		}
+		groups = append(groups, edgeGroup{typ: "channel", name: name, members: members,
+			sig: "c" + strconv.Itoa(len(groups))})
+	}
 	watched := map[[2]int]bool{}
 	for _, e := range s.Epoll {
 		for _, w := range e.Watches {
@@ -325,7 +356,7 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 			l := &line{f: d.nodes[int64(ends[0])], t: d.nodes[int64(ends[1])], id: nextLine, typ: g.typ, count: 1}
 			nextLine++
 			pairs[k] = l
-			if g.typ == "file" {
+			if g.typ == "file" || g.typ == "channel" {
 				l.label = quote(g.name)
 			} else {
 				l.label = quote(g.typ)
@@ -398,7 +429,7 @@ func (d *Diagram) legendText() string {
 	for _, t := range typeOrder {
 		colors = append(colors, t+" "+colorName[t])
 	}
-	parts = append(parts, quoteN("edges: "+strings.Join(colors, ", ")+" (dashed)", 200))
+	parts = append(parts, quoteN("edges: "+strings.Join(colors, ", ")+" (dashed); dotted black: the two ends of a pipe or unix socket", 220))
 	for _, l := range d.legend {
 		parts = append(parts, quoteN(l, 120))
 	}

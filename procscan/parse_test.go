@@ -167,3 +167,27 @@ func FuzzParseStatusIDs(f *testing.F) {
 		}
 	})
 }
+
+func TestParseUnixDiag(t *testing.T) {
+	msg := []byte{1, 1, 1, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // family, type, state, pad, ino 16, cookie
+		8, 0, 2, 0, 0x11, 0, 0, 0, // UNIX_DIAG_PEER 17
+		9, 0, 0, 0, 0, 'a', 'b', 'c', 'd', 0, 0, 0} // UNIX_DIAG_NAME "\0abcd" (abstract)
+	s, err := ParseUnixDiag(msg)
+	if err != nil || s.Ino != 16 || s.Peer != 17 || s.Type != 1 || s.Name != "@abcd" {
+		t.Errorf("got %+v, %v", s, err)
+	}
+	for _, bad := range [][]byte{msg[:10], append(append([]byte{}, msg[:16]...), 2, 0, 2, 0)} {
+		if _, err := ParseUnixDiag(bad); !errors.Is(err, ErrSockDiagSyntax) {
+			t.Errorf("%v: err = %v", bad, err)
+		}
+	}
+}
+
+func FuzzParseUnixDiag(f *testing.F) {
+	f.Add([]byte{1, 1, 1, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 2, 0, 0x11, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, err := ParseUnixDiag(data); err != nil && !errors.Is(err, ErrSockDiagSyntax) {
+			t.Fatalf("error %v does not wrap ErrSockDiagSyntax", err)
+		}
+	})
+}

@@ -346,3 +346,17 @@ func readDirNames(fd int, buf []byte, names []string) ([]string, error) {
 		_, _, names = unix.ParseDirent(buf[:n], -1, names)
 	}
 }
+
+// ReadFDInfo reads and parses /proc/PID/fdinfo/FD under procRoot ("" is
+// /proc), for callers that need fdinfo of a few fds only.
+func ReadFDInfo(procRoot string, pid, fd int) (FDInfo, error) {
+	if procRoot == "" {
+		procRoot = "/proc"
+	}
+	r := newReader(procfs.FS{}, procRoot, FDInfoAll, nil)
+	data, err := r.readFile(filepath.Join(procRoot, strconv.Itoa(pid), "fdinfo", strconv.Itoa(fd)))
+	if err != nil {
+		return FDInfo{}, err
+	}
+	return ParseFDInfo(data)
+}

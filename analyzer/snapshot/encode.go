@@ -65,6 +65,15 @@ func (s *Snapshot) Encode(w io.Writer) error {
 		e.value(&s.Epoll[i])
 	}
 	e.end(len(s.Epoll))
+	if len(s.Endpoints) > 0 {
+		e.raw(",\n \"endpoints\": [")
+		for i := range s.Endpoints {
+			e.sep(i)
+			e.raw("\n  ")
+			e.value(&s.Endpoints[i])
+		}
+		e.end(len(s.Endpoints))
+	}
 	e.raw(",\n \"stats\": ")
 	e.value(s.Stats)
 	if len(s.Warnings) > 0 {

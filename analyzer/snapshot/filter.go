@@ -116,6 +116,26 @@ func (s *Snapshot) Select(sel Selection) *Snapshot {
 			out.Null[t] = kept
 		}
 	}
+	out.Endpoints = nil
+	if keepType(TypeFile) {
+		for _, e := range s.Endpoints {
+			ne := Endpoint{Kind: e.Kind, Name: e.Name}
+			for _, end := range e.Ends {
+				var kept []Member
+				for _, m := range end {
+					if keepPID(m.PID) {
+						kept = append(kept, m)
+					}
+				}
+				if len(kept) > 0 {
+					ne.Ends = append(ne.Ends, kept)
+				}
+			}
+			if len(ne.Ends) >= 2 {
+				out.Endpoints = append(out.Endpoints, ne)
+			}
+		}
+	}
 	out.Epoll = nil
 	if keepType("epoll") {
 		for _, e := range s.Epoll {

@@ -45,7 +45,11 @@ type Snapshot struct {
 	Groups    []Group             `json:"groups"`
 	Null      map[string][]Member `json:"null"`
 	Epoll     []Epoll             `json:"epoll"`
-	Stats     Stats               `json:"stats"`
+	// Endpoints are the two ends of channels between scanned fds: pipes
+	// and connected AF_UNIX sockets (only in the scanner's network
+	// namespace so far).
+	Endpoints []Endpoint `json:"endpoints,omitempty"`
+	Stats     Stats      `json:"stats"`
 	// Warnings are one-line messages about the run a reader should see
 	// (inaccessible processes, degraded modes).
 	Warnings []string `json:"warnings,omitempty"`
@@ -225,6 +229,16 @@ type Watch struct {
 	// Holder is the lowest {pid, fd} in the scan that holds the watched
 	// description now, or nil if no scanned fd holds it.
 	Holder *Member `json:"holder"`
+}
+
+// Endpoint is one channel: its kind and its ends, each end given as the
+// {pid, fd} holders of that end's open file description.
+type Endpoint struct {
+	// Kind is pipe, unix-stream, unix-dgram or unix-seqpacket.
+	Kind string `json:"kind"`
+	// Name is a unix socket's bound path or "@abstract" name, if any.
+	Name string     `json:"name,omitempty"`
+	Ends [][]Member `json:"ends"`
 }
 
 // Stats is what the run cost and what it could not see.

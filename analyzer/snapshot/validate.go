@@ -145,6 +145,22 @@ func Validate(s *Snapshot) error {
 			}
 		}
 	}
+	for i, e := range s.Endpoints {
+		path := fmt.Sprintf("endpoints[%d]", i)
+		if len(e.Ends) < 2 {
+			return invalid(path+".ends", "an endpoint needs two or more ends, has %d", len(e.Ends))
+		}
+		for j, end := range e.Ends {
+			if len(end) == 0 {
+				return invalid(fmt.Sprintf("%s.ends[%d]", path, j), "an end without holders")
+			}
+			for k, m := range end {
+				if err := checkMember(fmt.Sprintf("%s.ends[%d][%d]", path, j, k), TypeFile, m); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	st := s.Stats
 	if st.Processes < 0 || st.Tasks < 0 || st.FDs < 0 || st.Seconds < 0 {
 		return invalid("stats", "negative count or time")

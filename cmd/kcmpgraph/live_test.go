@@ -113,11 +113,15 @@ func TestWhoLive(t *testing.T) {
 			t.Errorf("who output lacks %q:\n%s", want, out)
 		}
 	}
-	// The write end is another description on the same inode: not listed.
-	if strings.Contains(out, "  "+strconv.Itoa(root.PID())+" ") {
-		t.Errorf("who lists the root, which holds only the other end:\n%s", out)
+	// The root holds only the write end: listed as the other end.
+	before, rest, _ := strings.Cut(out, "other end of the pipe")
+	if strings.Contains(before, "  "+strconv.Itoa(root.PID())+" ") {
+		t.Errorf("who lists the root among the holders, which holds only the other end:\n%s", out)
 	}
-	_ = pw
+	if !strings.Contains(rest, ", held by 3 fd(s)") || !strings.Contains(rest, "  "+strconv.Itoa(root.PID())+" ") ||
+		!strings.Contains(rest, strconv.Itoa(pw)) {
+		t.Errorf("who does not show the write end as the other end:\n%s", out)
+	}
 	wantUsageError(t, "has no fd 999", "who", strconv.Itoa(c1.PID())+":999")
 	wantUsageError(t, `"1234" is not PID:FD`, "who", "1234")
 }

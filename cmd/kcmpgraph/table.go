@@ -168,6 +168,31 @@ func writeTable(w io.Writer, s *snapshot.Snapshot, opts tableOptions) error {
 		}
 		tw.Flush()
 	}
+	if len(s.Endpoints) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CHANNEL\tNAME\tONE END\tOTHER END")
+		for _, e := range s.Endpoints {
+			ends := make([]string, len(e.Ends))
+			for i, end := range e.Ends {
+				var hs []string
+				for _, m := range end {
+					comm := "?"
+					if p := s.Process(m.PID); p != nil {
+						comm = printable(cut(p.Comm, 16))
+					}
+					hs = append(hs, fmt.Sprintf("%s %s", m, comm))
+				}
+				ends[i] = strings.Join(hs, ", ")
+			}
+			name := printable(cut(e.Name, 40))
+			if name == "" {
+				name = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Kind, name, ends[0], strings.Join(ends[1:], " | "))
+		}
+		tw.Flush()
+	}
 	if len(s.Warnings) > 0 {
 		fmt.Fprintln(w, "\nwarnings:")
 		for _, warn := range s.Warnings {

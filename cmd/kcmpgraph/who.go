@@ -77,16 +77,18 @@ func printWho(w io.Writer, res *analyzer.WhoResult) {
 	}
 	fmt.Fprintf(w, "%d:%d %s\n", t.Process.PID, t.FD.Num, printable(t.FD.Target))
 	fmt.Fprintf(w, "held by %d fd(s) in %d process(es):\n", len(res.Holders), countProcs(res.Holders))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  PID\tFD\tCOMM\tUSER\tTARGET")
-	for _, h := range res.Holders {
-		fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\t%s\n", h.Process.PID, h.FD.Num, printable(h.Process.Comm),
-			printable(users.name(h.Process.UID)), printable(h.FD.Target))
+	printHolders(w, users, res.Holders)
+	if res.OtherKind != "" {
+		if len(res.OtherEnd) == 0 {
+			fmt.Fprintf(w, "other end of the %s: held by no scanned fd\n", res.OtherKind)
+		} else {
+			fmt.Fprintf(w, "other end of the %s, held by %d fd(s):\n", res.OtherKind, len(res.OtherEnd))
+			printHolders(w, users, res.OtherEnd)
+		}
 	}
-	tw.Flush()
 	if len(res.Watchers) > 0 {
 		fmt.Fprintf(w, "watched by %d epoll registration(s):\n", len(res.Watchers))
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  PID\tEPOLL FD\tREGISTERED AS\tCOMM\tUSER")
 		for _, x := range res.Watchers {
 			fmt.Fprintf(tw, "  %d\t%d\tfd %d\t%s\t%s\n", x.Process.PID, x.EpollFD, x.TFD, printable(x.Process.Comm),
@@ -96,6 +98,17 @@ func printWho(w io.Writer, res *analyzer.WhoResult) {
 	} else {
 		fmt.Fprintln(w, "watched by no epoll instance")
 	}
+}
+
+// printHolders prints fds as an aligned table.
+func printHolders(w io.Writer, users userNames, hs []analyzer.WhoHolder) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  PID\tFD\tCOMM\tUSER\tTARGET")
+	for _, h := range hs {
+		fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\t%s\n", h.Process.PID, h.FD.Num, printable(h.Process.Comm),
+			printable(users.name(h.Process.UID)), printable(h.FD.Target))
+	}
+	tw.Flush()
 }
 
 func countProcs(hs []analyzer.WhoHolder) int {
