@@ -138,6 +138,7 @@ type state struct {
 	sentinel *kcmp.NullSentinel
 	skipped  map[string]int
 	warnings []string
+	procRoot string
 }
 
 func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kcmp.Type,
@@ -147,7 +148,10 @@ func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kc
 		cmp = SystemComparer{}
 	}
 	s := &state{ctx: ctx, procs: res.Processes, cmp: cmp, tally: newTally(), sentinel: sentinel,
-		byPID: map[int]int{}, skipped: map[string]int{}}
+		byPID: map[int]int{}, skipped: map[string]int{}, procRoot: opts.Scan.ProcRoot}
+	if s.procRoot == "" {
+		s.procRoot = "/proc"
+	}
 	for k, v := range res.Skipped {
 		s.skipped[k] += v
 	}

@@ -3,6 +3,9 @@
 package analyzer
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,10 +57,7 @@ func (s *state) endpoints() []snapshot.Endpoint {
 			out = append(out, snapshot.Endpoint{Kind: "pipe", Ends: [][]holder{sorted(readers), sorted(writers)}})
 		}
 	}
-	socks, err := procscan.UnixSockets()
-	if err != nil {
-		s.warnings = append(s.warnings, "unix socket endpoints not resolved: "+err.Error())
-	}
+	socks := s.unixSockets()
 	for ino, sk := range socks {
 		if sk.Peer == 0 || sk.Peer < ino && socks[sk.Peer].Peer == ino {
 			continue // each connected pair once, from its lower inode
@@ -81,6 +81,37 @@ func (s *state) endpoints() []snapshot.Endpoint {
 		return out[i].Kind < out[j].Kind
 	})
 	return out
+}
+
+// unixSockets dumps the unix sockets of every network namespace the
+// scanned processes are in: one sock_diag dump per namespace. Socket
+// inodes are unique across namespaces, so the dumps merge.
+func (s *state) unixSockets() map[uint64]procscan.UnixSocket {
+	all := map[uint64]procscan.UnixSocket{}
+	own, _ := os.Readlink("/proc/self/ns/net")
+	seen := map[uint64]bool{}
+	for pi, p := range s.procs {
+		ns := p.Namespaces["net"]
+		if !s.eligible[pi] || seen[ns] {
+			continue
+		}
+		seen[ns] = true
+		var socks map[uint64]procscan.UnixSocket
+		var err error
+		if ns == 0 || own == "net:["+strconv.FormatUint(ns, 10)+"]" {
+			socks, err = procscan.UnixSockets()
+		} else {
+			socks, err = procscan.UnixSocketsIn(filepath.Join(s.procRoot, strconv.Itoa(p.PID), "ns", "net"))
+		}
+		if err != nil {
+			s.warnings = append(s.warnings, fmt.Sprintf("unix socket endpoints of network namespace %d not resolved: %v", ns, err))
+			continue
+		}
+		for k, v := range socks {
+			all[k] = v
+		}
+	}
+	return all
 }
 
 func sorted(ms []snapshot.Member) []snapshot.Member {

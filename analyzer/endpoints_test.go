@@ -4,6 +4,9 @@ package analyzer
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -70,5 +73,61 @@ func TestLiveEndpoints(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("endpoints %v, want exactly %v", got, want)
+	}
+}
+
+// TestLiveEndpointConnections: accepted connections on a path socket and
+// on an abstract socket, and a socketpair inside a second network
+// namespace, whose sockets only a dump inside that namespace can see.
+func TestLiveEndpointConnections(t *testing.T) {
+	requireKcmp(t)
+	f := fixture.New(t)
+	root := f.Root()
+	m, mn := must[int](t), must[*fixture.Node](t)
+	server := mn(root.Fork())
+	client := mn(root.Fork())
+	path := filepath.Join(t.TempDir(), "app.sock")
+	abstract := fmt.Sprintf("@kcmpgraph-test-%d", os.Getpid())
+	want := map[string]string{}
+	for _, name := range []string{path, abstract} {
+		l := m(server.Listen(name))
+		c := m(client.Connect(name))
+		a := m(server.Accept(l))
+		want[name] = fmt.Sprint([][]snapshot.Member{{fdm(server, a)}, {fdm(client, c)}})
+	}
+	netns, err := root.Clone(unix.CLONE_NEWNET)
+	if err != nil {
+		t.Skipf("no new network namespace here: %v", err)
+	}
+	a, b := must2(t)(netns.Socketpair(unix.SOCK_SEQPACKET))
+	peer := mn(netns.Fork())
+	check(t, netns.Close(b))
+	check(t, peer.Close(a))
+	want["netns"] = fmt.Sprint([][]snapshot.Member{{fdm(netns, a)}, {fdm(peer, b)}})
+
+	snap := scanTree(t, root.PID(), false)
+	got := map[string]string{}
+	for _, e := range snap.Endpoints {
+		key := e.Name
+		if e.Kind == "unix-seqpacket" {
+			key = "netns"
+		}
+		ends := fmt.Sprint(e.Ends)
+		if len(e.Ends) == 2 {
+			if swapped := fmt.Sprint([][]snapshot.Member{e.Ends[1], e.Ends[0]}); swapped == want[key] {
+				ends = swapped
+			}
+		}
+		got[key] = ends
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: endpoint %s, want %s (all: %+v)", k, got[k], w, snap.Endpoints)
+		}
+	}
+	for _, warn := range snap.Warnings {
+		if strings.Contains(warn, "endpoints") {
+			t.Errorf("warning: %s", warn)
+		}
 	}
 }

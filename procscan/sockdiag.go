@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -93,6 +94,70 @@ func UnixSockets() (map[uint64]UnixSocket, error) {
 		return nil, fmt.Errorf("procscan: sock_diag socket: %w", err)
 	}
 	defer unix.Close(fd)
+	return dumpUnix(fd)
+}
+
+// UnixSocketsIn dumps the AF_UNIX sockets of the network namespace nsPath
+// (a /proc/PID/ns/net link): one sock_diag socket is made inside it, on
+// an OS thread that enters the namespace and returns at once.
+func UnixSocketsIn(nsPath string) (map[uint64]UnixSocket, error) {
+	fd, err := socketIn(nsPath)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	return dumpUnix(fd)
+}
+
+// socketIn makes a NETLINK_SOCK_DIAG socket in another network namespace.
+// If the thread cannot return to its own namespace it stays locked, and
+// Go ends it with the goroutine: no other code ever runs in the wrong
+// namespace.
+func socketIn(nsPath string) (int, error) {
+	target, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("procscan: open %s: %w", nsPath, err)
+	}
+	defer unix.Close(target)
+	type result struct {
+		fd  int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		own, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- result{-1, fmt.Errorf("procscan: own network namespace: %w", err)}
+			return
+		}
+		defer unix.Close(own)
+		if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			done <- result{-1, fmt.Errorf("procscan: enter %s: %w", nsPath, err)}
+			return
+		}
+		fd, sockErr := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+		if err := unix.Setns(own, unix.CLONE_NEWNET); err != nil {
+			// Stay locked: the thread dies with this goroutine.
+			if sockErr == nil {
+				unix.Close(fd)
+			}
+			done <- result{-1, fmt.Errorf("procscan: leave %s: %w", nsPath, err)}
+			return
+		}
+		runtime.UnlockOSThread()
+		if sockErr != nil {
+			sockErr = fmt.Errorf("procscan: sock_diag socket in %s: %w", nsPath, sockErr)
+		}
+		done <- result{fd, sockErr}
+	}()
+	r := <-done
+	return r.fd, r.err
+}
+
+func dumpUnix(fd int) (map[uint64]UnixSocket, error) {
 	req := unixDiagReq{Family: unix.AF_UNIX, States: 0xffffffff, Show: udiagShowName | udiagShowPeer}
 	hdr := unix.NlMsghdr{
 		Len:   uint32(unix.SizeofNlMsghdr + unsafe.Sizeof(req)),
