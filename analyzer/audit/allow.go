@@ -58,7 +58,7 @@ func ParseAllowList(r io.Reader, name string) (*AllowList, error) {
 		}
 		e := allowEntry{rule: strings.ToUpper(fields[0]), conds: map[string]string{}}
 		if !known[e.rule] {
-			return nil, bad("unknown rule %q (valid: KG001 to KG006)", fields[0])
+			return nil, bad("unknown rule %q (valid: KG001 to KG007)", fields[0])
 		}
 		for _, f := range fields[1:] {
 			k, v, ok := strings.Cut(f, "=")

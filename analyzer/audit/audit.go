@@ -120,6 +120,9 @@ func Rules() []Rule {
 		{ID: "KG006", Severity: Low, Title: "file or directory inherited across exec into another program",
 			Why: "Heuristic: a regular file or directory (not a socket or pipe, which are often passed on purpose) that a child still shares with its parent under the same fd number, after the child exec'd a different program, was most likely inherited by accident: the parent opened it without O_CLOEXEC.",
 			Fix: "Open it with O_CLOEXEC in the parent.", check: inheritedAcrossExec},
+		{ID: "KG007", Severity: Low, Title: "channel between users or across a namespace boundary",
+			Why: "A pipe or unix socket whose two ends are held by different users (low: daemons and their clients talk this way by design) or across a user, network or mount namespace (medium: a way into or out of a container that its configuration may not show).",
+			Fix: "Check that the channel is meant to be there; allow-list the ones that are.", check: crossChannel},
 	}
 }
 
@@ -179,7 +182,7 @@ func Run(s *snapshot.Snapshot, opts Options) (*Report, error) {
 		for _, id := range ids {
 			id = strings.ToUpper(strings.TrimSpace(id))
 			if !known[id] {
-				return nil, fmt.Errorf("%w %q (valid: KG001 to KG006)", ErrUnknownRule, id)
+				return nil, fmt.Errorf("%w %q (valid: KG001 to KG007)", ErrUnknownRule, id)
 			}
 			set[id] = true
 		}
@@ -478,6 +481,50 @@ func inheritedAcrossExec(c *checker, r Rule) []Finding {
 			out = append(out, finding(c, r, pair, fmt.Sprintf("fd %d of %s (%s) is still open in its child %d running %s",
 				m.FD, snapshot.Printable(parent.Exe), snapshot.Printable(fd.Target), child.PID, snapshot.Printable(child.Exe))))
 		}
+	}
+	return out
+}
+
+func crossChannel(c *checker, r Rule) []Finding {
+	var out []Finding
+	for _, e := range c.s.Endpoints {
+		users := map[int]bool{}
+		ns := map[string]map[uint64]bool{"user": {}, "net": {}, "mnt": {}}
+		var all []snapshot.Member
+		for _, end := range e.Ends {
+			for _, m := range end {
+				all = append(all, m)
+				if p := c.procs[m.PID]; p != nil {
+					users[p.EUID] = true
+					for k := range ns {
+						if v := p.Namespaces[k]; v != 0 {
+							ns[k][v] = true
+						}
+					}
+				}
+			}
+		}
+		var crossed []string
+		for _, k := range []string{"user", "net", "mnt"} {
+			if len(ns[k]) > 1 {
+				crossed = append(crossed, k+" namespace")
+			}
+		}
+		if len(users) < 2 && len(crossed) == 0 {
+			continue
+		}
+		f := finding(c, r, snapshot.Group{Type: "file", Members: all}, "")
+		f.Object = e.Kind
+		if e.Name != "" {
+			f.Object += " " + e.Name
+		}
+		if len(crossed) > 0 {
+			f.Severity = Medium
+			f.Message = f.Object + " crosses " + strings.Join(crossed, ", ")
+		} else {
+			f.Message = f.Object + " between uids " + uidList(users)
+		}
+		out = append(out, f)
 	}
 	return out
 }

@@ -35,14 +35,15 @@ func TestRulesFindTheirCases(t *testing.T) {
 		got[f.Rule+f.Object] = f.Severity
 	}
 	want := map[string]Severity{
-		"KG001/etc/backup.key":    High,
-		"KG002socket:[700]":       Medium,
-		"KG003/sys/fs/cgroup":     Critical,
-		"KG004/etc/shadow":        Critical,
-		"KG004/dev/sda":           Critical,
-		"KG005vm":                 Critical,
-		"KG006/var/log/super.log": Low,
-		"KG006/sys/fs/cgroup":     Low,
+		"KG001/etc/backup.key":             High,
+		"KG002socket:[700]":                Medium,
+		"KG003/sys/fs/cgroup":              Critical,
+		"KG004/etc/shadow":                 Critical,
+		"KG004/dev/sda":                    Critical,
+		"KG005vm":                          Critical,
+		"KG006/var/log/super.log":          Low,
+		"KG006/sys/fs/cgroup":              Low,
+		"KG007unix-stream /run/nginx.sock": Medium,
 	}
 	for k, sev := range want {
 		if got[k] != sev {
@@ -106,7 +107,7 @@ func TestSARIFStructure(t *testing.T) {
 		t.Fatalf("version %q, %d runs", back.Version, len(back.Runs))
 	}
 	run := back.Runs[0]
-	if run.Tool.Driver == nil || run.Tool.Driver.Name != "kcmpgraph" || len(run.Tool.Driver.Rules) != 6 {
+	if run.Tool.Driver == nil || run.Tool.Driver.Name != "kcmpgraph" || len(run.Tool.Driver.Rules) != 7 {
 		t.Fatalf("driver %+v", run.Tool.Driver)
 	}
 	ids := map[string]bool{}
@@ -136,7 +137,7 @@ func TestOptions(t *testing.T) {
 		t.Errorf("--rules kg004: %v, %d rules, %d findings", err, len(rep.Rules), len(rep.Findings))
 	}
 	rep, err = Run(host(t), Options{Disable: []string{"KG004", "KG005"}})
-	if err != nil || rep.Worst() != Critical || len(rep.Findings) != 5 {
+	if err != nil || rep.Worst() != Critical || len(rep.Findings) != 6 {
 		t.Errorf("--disable: %v, %d findings", err, len(rep.Findings))
 	}
 	if _, err := Run(host(t), Options{Rules: []string{"KG999"}}); !errors.Is(err, ErrUnknownRule) {

@@ -97,6 +97,15 @@ type EpollChange struct {
 	Removed []Watch `json:"removed"`
 }
 
+// EndpointChange is a channel (pipe, unix socket pair) that appeared or
+// went away between the snapshots.
+type EndpointChange struct {
+	Change string     `json:"change"` // "appeared" or "gone"
+	Kind   string     `json:"kind"`
+	Name   string     `json:"name,omitempty"`
+	Ends   [][]Holder `json:"ends"`
+}
+
 // Diff is the comparison of two snapshots.
 type Diff struct {
 	Before   Side            `json:"before"`
@@ -107,6 +116,9 @@ type Diff struct {
 	FDs      []FDChange      `json:"fds"`
 	Sharing  []SharingChange `json:"sharing"`
 	Epoll    []EpollChange   `json:"epoll"`
+	// Endpoints are channels that appeared or went away; a channel whose
+	// holders changed is reported as gone and appeared.
+	Endpoints []EndpointChange `json:"endpoints"`
 	// Differences counts every reported change; 0 means the snapshots
 	// agree (exit status 0).
 	Differences int `json:"differences"`
@@ -198,7 +210,8 @@ func Compare(before, after *snapshot.Snapshot, beforeName, afterName string, opt
 		d.Sharing = append(d.Sharing, compareSharing(a, b, typ, keep)...)
 	}
 	d.Epoll = compareEpoll(a, b, procsA, procsB, keep)
-	d.Differences = len(d.Started) + len(d.Exited) + len(d.Sharing)
+	d.Endpoints = compareEndpoints(a, b, keep)
+	d.Differences = len(d.Started) + len(d.Exited) + len(d.Sharing) + len(d.Endpoints)
 	for _, f := range d.FDs {
 		d.Differences += len(f.Opened) + len(f.Closed)
 	}
@@ -512,4 +525,71 @@ func holderList(hs []Holder) string {
 		parts[i] = h.String()
 	}
 	return strings.Join(parts, " ")
+}
+
+// compareEndpoints reports channels present on one side only. A channel
+// is identified by its kind, name and the holders of its ends (process
+// identity, fd number and target).
+func compareEndpoints(a, b *snapshot.Snapshot, keep func(int) bool) []EndpointChange {
+	index := func(s *snapshot.Snapshot) (map[string]EndpointChange, []string) {
+		m := map[string]EndpointChange{}
+		var keys []string
+		for _, e := range s.Endpoints {
+			ch := EndpointChange{Kind: e.Kind, Name: e.Name}
+			var endKeys []string
+			for _, end := range e.Ends {
+				var hs []Holder
+				var hk []string
+				for _, mem := range end {
+					if !keep(mem.FD) {
+						continue
+					}
+					p := s.Process(mem.PID)
+					if p == nil {
+						continue
+					}
+					fd := mem.FD
+					hs = append(hs, Holder{PID: p.PID, Comm: p.Comm, FD: &fd})
+					target := ""
+					if f := p.FDByNumber(fd); f != nil {
+						target = f.Target
+					}
+					hk = append(hk, fmt.Sprintf("%d/%d/%d/%s", p.PID, p.StartTime, fd, target))
+				}
+				if len(hs) == 0 {
+					continue
+				}
+				sort.Strings(hk)
+				endKeys = append(endKeys, strings.Join(hk, ","))
+				ch.Ends = append(ch.Ends, hs)
+			}
+			if len(ch.Ends) < 2 {
+				continue
+			}
+			sort.Strings(endKeys)
+			k := e.Kind + "|" + e.Name + "|" + strings.Join(endKeys, "|")
+			m[k] = ch
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		return m, keys
+	}
+	ia, ka := index(a)
+	ib, kb := index(b)
+	var out []EndpointChange
+	for _, k := range ka {
+		if _, ok := ib[k]; !ok {
+			ch := ia[k]
+			ch.Change = "gone"
+			out = append(out, ch)
+		}
+	}
+	for _, k := range kb {
+		if _, ok := ia[k]; !ok {
+			ch := ib[k]
+			ch.Change = "appeared"
+			out = append(out, ch)
+		}
+	}
+	return out
 }

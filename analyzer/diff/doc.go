@@ -24,6 +24,7 @@
 //	              "before": [holder], "after": [holder],
 //	              "joined": [holder], "left": [holder], "leak": bool}],
 //	 "epoll": [{"process": proc, "fd", "added": [watch], "removed": [watch]}],
+//	 "endpoints": [{"change": "appeared"|"gone", "kind", "name", "ends": [[holder]]}],
 //	 "differences": N}
 //
 // where side is {"file", "hostname", "boot_id", "taken_at", "exact"},

@@ -3,6 +3,7 @@ package diff
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
@@ -77,6 +78,24 @@ func (d *Diff) WriteText(w io.Writer) error {
 		for _, x := range e.Added {
 			fmt.Fprintf(w, "+   watch fd %d %s\n", x.TFD, pr(x.Object))
 		}
+	}
+	if len(d.Endpoints) > 0 {
+		fmt.Fprintln(w, "\n@@ endpoints @@")
+	}
+	for _, e := range d.Endpoints {
+		sign := "+"
+		if e.Change == "gone" {
+			sign = "-"
+		}
+		ends := make([]string, len(e.Ends))
+		for i, end := range e.Ends {
+			ends[i] = holderList(end)
+		}
+		name := ""
+		if e.Name != "" {
+			name = " " + pr(e.Name)
+		}
+		fmt.Fprintf(w, "%s%s%s: %s\n", sign, e.Kind, name, strings.Join(ends, " <-> "))
 	}
 	_, err := fmt.Fprintf(w, "\n%d difference(s)\n", d.Differences)
 	return err

@@ -31,7 +31,8 @@ non-root process, address spaces or fd tables shared across users, and
 files inherited across exec into another program.
 
 Rules: KG001 high, KG002 medium, KG003 medium/critical, KG004 critical,
-KG005 critical/high, KG006 low. An allow-list file names known-good
+KG005 critical/high, KG006 low, KG007 low/medium (channels between users
+or across namespaces). An allow-list file names known-good
 sharing, one entry per line: a rule id and key=glob conditions (comm, exe,
 target, uid, user-ns) that must all match one holder, for example
   KG002 comm=nginx target=socket:*

@@ -97,7 +97,7 @@ func TestAuditCLI(t *testing.T) {
 		t.Errorf("SARIF file: %v\n%.200s", err, b)
 	}
 	bad := filepath.Join(dir, "allow.txt")
-	os.WriteFile(bad, []byte("KG002 comm=nginx\nKG007 comm=x\n"), 0o644)
+	os.WriteFile(bad, []byte("KG002 comm=nginx\nKG099 comm=x\n"), 0o644)
 	wantUsageError(t, "allow.txt:2: unknown rule", "audit", host, "--allow", bad)
 	wantUsageError(t, `--fail-on: unknown severity "severe"`, "audit", host, "--fail-on", "severe")
 	wantUsageError(t, `unknown rule "KG999"`, "audit", host, "--rules", "KG999")
