@@ -139,6 +139,8 @@ type state struct {
 	skipped  map[string]int
 	warnings []string
 	procRoot string
+	// endpointSeconds is the time spent pairing channel ends.
+	endpointSeconds float64
 }
 
 func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kcmp.Type,
@@ -214,7 +216,9 @@ func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kc
 			snap.Groups = s.verifyGroups(snap.Groups)
 		}
 		if want[kcmp.File] {
+			t0 := time.Now()
 			snap.Endpoints = s.endpoints()
+			s.endpointSeconds = time.Since(t0).Seconds()
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -224,6 +228,7 @@ func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kc
 	snap.Stats = snapshot.Stats{
 		Processes: len(res.Processes), Tasks: res.Tasks, FDs: res.FDs,
 		KcmpCalls: s.tally.calls, Errors: mergeCounts(res.Errors, s.tally.errors), Skipped: s.skipped,
+		EndpointSeconds: s.endpointSeconds,
 	}
 	snap.Warnings = append(s.warnings, partialWarnings(snap)...)
 	if snap.Groups == nil {

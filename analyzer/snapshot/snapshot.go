@@ -260,6 +260,9 @@ type Stats struct {
 	Seconds      float64 `json:"seconds"`
 	ScanSeconds  float64 `json:"scan_seconds"`
 	GroupSeconds float64 `json:"group_seconds"`
+	// EndpointSeconds is the part of GroupSeconds spent pairing channel
+	// ends (sock_diag dumps included).
+	EndpointSeconds float64 `json:"endpoint_seconds,omitempty"`
 }
 
 // TotalKcmpCalls sums KcmpCalls.

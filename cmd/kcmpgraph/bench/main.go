@@ -100,7 +100,10 @@ func run() error {
 			FDs       int              `json:"fds"`
 			Processes int              `json:"processes"`
 			KcmpCalls map[string]int64 `json:"kcmp_calls"`
+			Seconds   float64          `json:"seconds"`
+			Endpoint  float64          `json:"endpoint_seconds"`
 		} `json:"stats"`
+		Endpoints []json.RawMessage `json:"endpoints"`
 	}
 	data, err := os.ReadFile(snapPath)
 	if err != nil {
@@ -110,6 +113,10 @@ func run() error {
 		return err
 	}
 	report := format(tools, *procs, *fds, *runs, stats.Stats.Processes, stats.Stats.FDs, stats.Stats.KcmpCalls)
+	if stats.Stats.Seconds > 0 {
+		report += fmt.Sprintf("Endpoints: %d channels paired in %.3f s, %.0f%% of the last scan's %.3f s.\n",
+			len(stats.Endpoints), stats.Stats.Endpoint, 100*stats.Stats.Endpoint/stats.Stats.Seconds, stats.Stats.Seconds)
+	}
 	if *out == "-" {
 		fmt.Print(report)
 		return nil
