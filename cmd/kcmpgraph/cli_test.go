@@ -44,6 +44,7 @@ func TestUsageErrors(t *testing.T) {
 	wantUsageError(t, "--format", "scan", "--format", "xml")
 	wantUsageError(t, `unknown command "extra" for "kcmpgraph scan"`, "scan", "extra")
 	wantUsageError(t, "--freeze needs --pid, --tree or --user", "scan", "--freeze")
+	wantUsageError(t, "--profile: /nonexistent is not a directory", "scan", "--pid", "1", "--profile", "/nonexistent")
 	wantUsageError(t, "does not exist", "scan", "--pid", "1", "-o", "/nonexistent/dir/out.json")
 }
 

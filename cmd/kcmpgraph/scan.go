@@ -3,7 +3,12 @@
 package main
 
 import (
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 )
@@ -12,6 +17,7 @@ func newScanCmd() *cobra.Command {
 	var sel selectionFlags
 	var format, output string
 	var quiet bool
+	var profileDir string
 	cmd := &cobra.Command{
 		Use:   "scan",
 		Short: "Scan the live host and write a snapshot of shared kernel objects",
@@ -39,6 +45,13 @@ without root or CAP_SYS_PTRACE) are counted and reported as a warning.`,
 			if err := checkOutput(output); err != nil {
 				return err
 			}
+			if profileDir != "" {
+				stop, err := startProfile(profileDir)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			snap, err := liveSnapshot(cmd.Context(), cmd.ErrOrStderr(), &sel, quiet)
 			if err != nil {
 				return err
@@ -58,5 +71,31 @@ without root or CAP_SYS_PTRACE) are counted and reported as a warning.`,
 	cmd.Flags().StringVar(&format, "format", "", "table or json (default: table on a terminal, else json)")
 	cmd.Flags().StringVarP(&output, "output", "o", "-", "write to this file (atomically); - is stdout")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not print warnings")
+	cmd.Flags().StringVar(&profileDir, "profile", "", "write cpu.prof and heap.prof of this scan into this directory (go tool pprof)")
 	return cmd
+}
+
+// startProfile starts a CPU profile in dir; the returned function stops it
+// and writes the heap profile.
+func startProfile(dir string) (func(), error) {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, usagef("--profile: %s is not a directory", dir)
+	}
+	cpu, err := os.Create(filepath.Join(dir, "cpu.prof"))
+	if err != nil {
+		return nil, fmt.Errorf("--profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(cpu); err != nil {
+		cpu.Close()
+		return nil, fmt.Errorf("--profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		cpu.Close()
+		if heap, err := os.Create(filepath.Join(dir, "heap.prof")); err == nil {
+			runtime.GC()
+			pprof.WriteHeapProfile(heap)
+			heap.Close()
+		}
+	}, nil
 }
