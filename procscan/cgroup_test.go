@@ -39,7 +39,7 @@ func readCgroup(t *testing.T, data []byte) (string, error) {
 
 func TestCgroupText(t *testing.T) {
 	for in, want := range map[string]string{
-		"0::/system.slice/nginx.service\n":           "/system.slice/nginx.service",
+		"0::/system.slice/nginx.service\n":            "/system.slice/nginx.service",
 		"1:cpu,cpuacct:/a\n2:name=systemd:/b\n0::/\n": "1:cpu,cpuacct:/a;2:name=systemd:/b;0::/",
 	} {
 		got, err := readCgroup(t, []byte(in))
