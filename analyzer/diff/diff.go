@@ -2,18 +2,26 @@ package diff
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 )
 
+// Schema is the value of the "schema" field of the JSON form.
+const Schema = "kcmpgraph.diff/v1"
+
 // Options choose what is compared.
 type Options struct {
-	// IgnoreStdio leaves fds 0, 1 and 2 out.
+	// IgnoreStdio leaves fds 0, 1 and 2 out: their opens, closes, sharing,
+	// epoll watches and channel ends.
 	IgnoreStdio bool
 	// Selection is applied to both snapshots (--pid, --tree, --types).
+	// Without "file" in Types, fd opens and closes are not compared;
+	// without "epoll", epoll watches are not.
 	Selection snapshot.Selection
 }
 
@@ -23,10 +31,12 @@ type Side struct {
 	Hostname string    `json:"hostname"`
 	BootID   string    `json:"boot_id"`
 	TakenAt  time.Time `json:"taken_at"`
-	Exact    bool      `json:"exact"`
+	// Exact is false when that snapshot's file sharing was approximated
+	// by inode (no kcmp).
+	Exact bool `json:"exact"`
 }
 
-// Proc names a process across snapshots.
+// Proc names a process across snapshots: pid and start time identify it.
 type Proc struct {
 	PID       int    `json:"pid"`
 	StartTime uint64 `json:"start_time"`
@@ -34,62 +44,128 @@ type Proc struct {
 	UID       int    `json:"uid"`
 }
 
+// FieldChange is one attribute of a process that changed.
+type FieldChange struct {
+	// Field is comm, exe, uid, euid, gid, egid, cgroup, root, zombie or
+	// ns/TYPE (ns/mnt, ns/net, ...).
+	Field string `json:"field"`
+	// Before and After are the values as text (numbers in decimal).
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// ProcChange lists the attributes of one process that changed: after an
+// exec (comm, exe), a setuid, a move to another cgroup or namespace, or
+// its exit (zombie).
+type ProcChange struct {
+	Process Proc          `json:"process"`
+	Changes []FieldChange `json:"changes"`
+}
+
 // FD is one fd as a diff shows it.
 type FD struct {
 	FD     int    `json:"fd"`
 	Target string `json:"target"`
+	Dev    uint64 `json:"dev"`
+	Ino    uint64 `json:"ino"`
 }
 
-// FDChange lists the fds one process opened and closed.
+// FDChange lists the fds one process opened and closed. An fd number that
+// points at another file than before is closed and opened.
 type FDChange struct {
 	Process Proc `json:"process"`
 	Opened  []FD `json:"opened"`
 	Closed  []FD `json:"closed"`
 }
 
-// Holder is one holder of a shared object.
+// Holder is one holder of a shared object: an fd of a process, or a task.
+// Exactly one of FD and TID is set.
 type Holder struct {
-	PID  int    `json:"pid"`
-	Comm string `json:"comm"`
-	FD   *int   `json:"fd,omitempty"`
-	TID  *int   `json:"tid,omitempty"`
+	PID       int    `json:"pid"`
+	StartTime uint64 `json:"start_time"`
+	Comm      string `json:"comm"`
+	FD        *int   `json:"fd,omitempty"`
+	TID       *int   `json:"tid,omitempty"`
 }
 
+// String formats the holder as pid:fd or pid/tid.
 func (h Holder) String() string {
 	if h.TID != nil {
-		return fmt.Sprintf("%d/%d", h.PID, *h.TID)
+		return strconv.Itoa(h.PID) + "/" + strconv.Itoa(*h.TID)
 	}
-	return fmt.Sprintf("%d:%d", h.PID, *h.FD)
+	if h.FD != nil {
+		return strconv.Itoa(h.PID) + ":" + strconv.Itoa(*h.FD)
+	}
+	return strconv.Itoa(h.PID)
 }
 
-// Sharing changes.
+func (h Holder) num() int {
+	switch {
+	case h.TID != nil:
+		return *h.TID
+	case h.FD != nil:
+		return *h.FD
+	}
+	return -1
+}
+
+func (h Holder) less(o Holder) bool {
+	if h.PID != o.PID {
+		return h.PID < o.PID
+	}
+	if h.StartTime != o.StartTime {
+		return h.StartTime < o.StartTime
+	}
+	return h.num() < o.num()
+}
+
+// Values of SharingChange.Change.
 const (
-	Began   = "began"   // shared now, not before
-	Ended   = "ended"   // shared before, not now
-	Changed = "changed" // shared in both, by other holders
+	Began   = "began"   // shared now, by one holder or none before
+	Ended   = "ended"   // shared before, by one holder or none now
+	Changed = "changed" // shared in both, with other holders
 )
 
-// SharingChange is one object whose holders changed.
+// SharingChange is one kernel object whose holders changed.
 type SharingChange struct {
-	Type   string   `json:"type"`
-	Object string   `json:"object"`
-	Change string   `json:"change"`
+	// Type is a group type: file, vm, files, fs, sighand, io, sysvsem.
+	Type string `json:"type"`
+	// Object names it: the fd target of its lowest holder for file, the
+	// kernel structure (mm_struct, files_struct, fs_struct,
+	// sighand_struct, io_context, sem_undo_list) for the others.
+	Object string `json:"object"`
+	Change string `json:"change"`
+	// Leak is set when Leaked is not empty.
+	Leak bool `json:"leak"`
+	// Before and After are all its holders on each side (a sole holder
+	// included); Joined and Left the difference.
 	Before []Holder `json:"before"`
 	After  []Holder `json:"after"`
 	Joined []Holder `json:"joined"`
 	Left   []Holder `json:"left"`
-	// Leak is set when a process that held none of it before now holds
-	// the object alongside earlier holders.
-	Leak bool `json:"leak"`
+	// Leaked are the joined holders of a file object that had holders
+	// before, in processes that held none of it: a process that ran
+	// before and received the description (SCM_RIGHTS, pidfd_getfd), or
+	// a process that started since and holds it across an exec (its exe,
+	// or comm if an exe is unknown, differs from its parent's). A child
+	// that was forked without exec inherits its parent's fds by design
+	// and is no leak. This is the descriptor leak a before/after
+	// comparison exists to find.
+	Leaked []Holder `json:"leaked"`
 }
 
 // Watch is one epoll registration as a diff shows it.
 type Watch struct {
-	TFD    int    `json:"tfd"`
+	// TFD is the fd number the target was registered under.
+	TFD int `json:"tfd"`
+	// Object is the target of the watched description's holder, or
+	// "(held by no scanned fd)".
 	Object string `json:"object"`
 }
 
-// EpollChange lists the watches an epoll fd gained and lost.
+// EpollChange lists the watches an epoll fd of a process gained and lost.
+// An epoll fd opened or closed between the snapshots lists all its
+// watches.
 type EpollChange struct {
 	Process Proc    `json:"process"`
 	FD      int     `json:"fd"`
@@ -97,499 +173,495 @@ type EpollChange struct {
 	Removed []Watch `json:"removed"`
 }
 
-// EndpointChange is a channel (pipe, unix socket pair) that appeared or
-// went away between the snapshots.
+// Values of EndpointChange.Change.
+const (
+	Appeared = "appeared"
+	Gone     = "gone"
+)
+
+// EndpointChange is a channel (pipe, unix socket pair or connection) that
+// appeared or went away between the snapshots.
 type EndpointChange struct {
-	Change string     `json:"change"` // "appeared" or "gone"
+	Change string     `json:"change"`
 	Kind   string     `json:"kind"`
 	Name   string     `json:"name,omitempty"`
 	Ends   [][]Holder `json:"ends"`
 }
 
-// Diff is the comparison of two snapshots.
+// Diff is the comparison of two snapshots. Every list is sorted (see the
+// package documentation) and never nil.
 type Diff struct {
-	Before   Side            `json:"before"`
-	After    Side            `json:"after"`
-	Warnings []string        `json:"warnings"`
-	Started  []Proc          `json:"started"`
-	Exited   []Proc          `json:"exited"`
-	FDs      []FDChange      `json:"fds"`
-	Sharing  []SharingChange `json:"sharing"`
-	Epoll    []EpollChange   `json:"epoll"`
-	// Endpoints are channels that appeared or went away; a channel whose
-	// holders changed is reported as gone and appeared.
-	Endpoints []EndpointChange `json:"endpoints"`
-	// Differences counts every reported change; 0 means the snapshots
+	Schema string `json:"schema"`
+	Before Side   `json:"before"`
+	After  Side   `json:"after"`
+	// Warnings say what limits the comparison: a snapshot that is not
+	// exact, different boots or hosts, different scan scopes, processes
+	// that could not be read completely.
+	Warnings []string `json:"warnings"`
+	// Differences counts every reported change: a process, a field, an
+	// fd, a sharing change, a watch, a channel. 0 means the snapshots
 	// agree (exit status 0).
 	Differences int `json:"differences"`
+	// Leaks counts the sharing changes with Leak set.
+	Leaks     int              `json:"leaks"`
+	Started   []Proc           `json:"started"`
+	Exited    []Proc           `json:"exited"`
+	Changed   []ProcChange     `json:"changed"`
+	FDs       []FDChange       `json:"fds"`
+	Sharing   []SharingChange  `json:"sharing"`
+	Epoll     []EpollChange    `json:"epoll"`
+	Endpoints []EndpointChange `json:"endpoints"`
 }
 
+// procKey identifies a process across snapshots. epoch differs between
+// the two sides when they come from different boots, so that no process
+// matches.
 type procKey struct {
 	pid   int
 	start uint64
+	epoch int
 }
 
-// holderKey identifies a holder across snapshots: a task, or an fd with
-// what it points at.
-type holderKey struct {
-	proc   procKey
-	fd     int
-	tid    int
-	target string
-	ino    uint64
+// view is one side of the comparison.
+type view struct {
+	s       *snapshot.Snapshot // the selection
+	full    *snapshot.Snapshot // everything, for parents outside the selection
+	epoch   int
+	procs   map[procKey]*snapshot.Process
+	key     map[int]procKey // by pid
+	partial map[int]bool    // pids whose fds or sharing are left out
 }
 
-func side(s *snapshot.Snapshot, file string) Side {
-	return Side{File: file, Hostname: s.Host.Hostname, BootID: s.Host.BootID, TakenAt: s.Host.TakenAt, Exact: s.Exact}
+func newView(full *snapshot.Snapshot, sel snapshot.Selection, epoch int) *view {
+	s := full.Select(sel)
+	v := &view{s: s, full: full, epoch: epoch, procs: make(map[procKey]*snapshot.Process, len(s.Processes)),
+		key: make(map[int]procKey, len(s.Processes)), partial: map[int]bool{}}
+	for i := range s.Processes {
+		p := &s.Processes[i]
+		k := procKey{p.PID, p.StartTime, epoch}
+		v.procs[k] = p
+		v.key[p.PID] = k
+	}
+	return v
 }
 
-// Compare compares before and after.
+func (v *view) proc(pid int) *snapshot.Process {
+	if k, ok := v.key[pid]; ok {
+		return v.procs[k]
+	}
+	return nil
+}
+
+type comparer struct {
+	a, b   *view
+	keepFD func(int) bool
+	types  map[string]bool // nil: all
+	d      *Diff
+}
+
+func (c *comparer) compares(typ string) bool { return c.types == nil || c.types[typ] }
+
+// Compare compares before and after, named beforeName and afterName in
+// the output. It never fails: whatever limits the comparison is said in
+// Diff.Warnings.
 func Compare(before, after *snapshot.Snapshot, beforeName, afterName string, opts Options) *Diff {
-	a, b := before.Select(opts.Selection), after.Select(opts.Selection)
-	d := &Diff{Before: side(a, beforeName), After: side(b, afterName), Warnings: []string{}}
-	if a.Host.BootID != "" && b.Host.BootID != "" && a.Host.BootID != b.Host.BootID {
-		d.Warnings = append(d.Warnings, "the snapshots come from different boots: every process is new; sharing is compared by membership only")
+	d := &Diff{
+		Schema: Schema, Before: sideOf(before, beforeName), After: sideOf(after, afterName),
+		Warnings: []string{}, Started: []Proc{}, Exited: []Proc{}, Changed: []ProcChange{}, FDs: []FDChange{},
+		Sharing: []SharingChange{}, Epoll: []EpollChange{}, Endpoints: []EndpointChange{},
 	}
-	if a.Host.Hostname != b.Host.Hostname {
-		d.Warnings = append(d.Warnings, fmt.Sprintf("the snapshots come from different hosts (%q, %q)", a.Host.Hostname, b.Host.Hostname))
+	sel := opts.Selection
+	d.Warnings = append(d.Warnings, exactWarnings(before, after)...)
+	epoch := 0
+	ba, bb := before.Host.BootID, after.Host.BootID
+	switch {
+	case ba != "" && bb != "" && ba != bb:
+		epoch = 1
+		d.Warnings = append(d.Warnings, fmt.Sprintf("the snapshots come from different boots (%s, %s): no process can be in both, so every process is reported as exited and started", ba, bb))
+	case ba == "" || bb == "":
+		d.Warnings = append(d.Warnings, "a snapshot has no boot id: a pid reused across a reboot cannot be told from the same process")
 	}
-	for _, sd := range []struct {
-		s    *snapshot.Snapshot
-		name string
-	}{{a, "before"}, {b, "after"}} {
-		if !sd.s.Exact {
-			d.Warnings = append(d.Warnings, "NOT EXACT: the "+sd.name+" snapshot was taken without kcmp; file sharing there is approximated by inode")
-		}
+	if before.Host.Hostname != after.Host.Hostname {
+		d.Warnings = append(d.Warnings, fmt.Sprintf("the snapshots come from different hosts (%s, %s)", before.Host.Hostname, after.Host.Hostname))
 	}
-	keep := func(fd int) bool { return !opts.IgnoreStdio || fd > 2 }
-	procsA, procsB := indexProcs(a), indexProcs(b)
+	if !before.Host.TakenAt.IsZero() && after.Host.TakenAt.Before(before.Host.TakenAt) {
+		d.Warnings = append(d.Warnings, "AFTER was taken before BEFORE: are the arguments swapped?")
+	}
+	var scopeWarn []string
+	sel.Types, scopeWarn = commonTypes(before.Host.Scope, after.Host.Scope, sel.Types)
+	d.Warnings = append(d.Warnings, scopeWarn...)
+	d.Warnings = append(d.Warnings, selectionWarnings(before, after, sel)...)
 
-	// Processes.
-	for k, p := range procsA {
-		if _, ok := procsB[k]; !ok {
-			d.Exited = append(d.Exited, procOf(p))
+	c := &comparer{a: newView(before, sel, 0), b: newView(after, sel, epoch), d: d,
+		keepFD: func(fd int) bool { return !opts.IgnoreStdio || fd > 2 }}
+	if sel.Types != nil {
+		c.types = map[string]bool{}
+		for _, t := range sel.Types {
+			c.types[t] = true
 		}
 	}
-	for k, p := range procsB {
-		if _, ok := procsA[k]; !ok {
-			d.Started = append(d.Started, procOf(p))
-		}
+	c.processes()
+	d.Warnings = append(d.Warnings, c.partialWarning()...)
+	if c.compares(snapshot.TypeFile) {
+		c.fds()
 	}
-	sortProcs(d.Started)
-	sortProcs(d.Exited)
-
-	// Fds of processes in both.
-	for k, pa := range procsA {
-		pb, ok := procsB[k]
-		if !ok {
-			continue
-		}
-		fa, fb := fdSet(pa, keep), fdSet(pb, keep)
-		var ch FDChange
-		for key, fd := range fa {
-			if _, ok := fb[key]; !ok {
-				ch.Closed = append(ch.Closed, fd)
-			}
-		}
-		for key, fd := range fb {
-			if _, ok := fa[key]; !ok {
-				ch.Opened = append(ch.Opened, fd)
-			}
-		}
-		if len(ch.Opened)+len(ch.Closed) > 0 {
-			ch.Process = procOf(pb)
-			sortFDs(ch.Opened)
-			sortFDs(ch.Closed)
-			d.FDs = append(d.FDs, ch)
-		}
-	}
-	sort.Slice(d.FDs, func(i, j int) bool { return d.FDs[i].Process.PID < d.FDs[j].Process.PID })
-
-	// Sharing, type by type.
 	for _, typ := range snapshot.GroupTypes {
-		d.Sharing = append(d.Sharing, compareSharing(a, b, typ, keep)...)
+		d.Sharing = append(d.Sharing, c.sharing(typ)...)
 	}
-	d.Epoll = compareEpoll(a, b, procsA, procsB, keep)
-	d.Endpoints = compareEndpoints(a, b, keep)
+	sortSharing(d.Sharing)
+	d.Epoll = c.epoll()
+	d.Endpoints = c.endpoints()
+
 	d.Differences = len(d.Started) + len(d.Exited) + len(d.Sharing) + len(d.Endpoints)
+	for _, p := range d.Changed {
+		d.Differences += len(p.Changes)
+	}
 	for _, f := range d.FDs {
 		d.Differences += len(f.Opened) + len(f.Closed)
 	}
 	for _, e := range d.Epoll {
 		d.Differences += len(e.Added) + len(e.Removed)
 	}
+	for _, s := range d.Sharing {
+		if s.Leak {
+			d.Leaks++
+		}
+	}
 	return d
 }
 
-func indexProcs(s *snapshot.Snapshot) map[procKey]*snapshot.Process {
-	m := make(map[procKey]*snapshot.Process, len(s.Processes))
-	for i := range s.Processes {
-		p := &s.Processes[i]
-		m[procKey{p.PID, p.StartTime}] = p
+func sideOf(s *snapshot.Snapshot, file string) Side {
+	return Side{File: file, Hostname: s.Host.Hostname, BootID: s.Host.BootID, TakenAt: s.Host.TakenAt, Exact: s.Exact}
+}
+
+func exactWarnings(before, after *snapshot.Snapshot) []string {
+	var out []string
+	for _, x := range []struct {
+		s    *snapshot.Snapshot
+		name string
+	}{{before, "BEFORE"}, {after, "AFTER"}} {
+		if !x.s.Exact {
+			out = append(out, "NOT EXACT: "+x.name+" was taken without kcmp; its file sharing is approximated by inode, so sharing changes may be wrong")
+		}
+	}
+	return out
+}
+
+// commonTypes returns the types to compare: those asked for (all if
+// none), less those that only one snapshot scanned.
+func commonTypes(a, b snapshot.Scope, asked []string) ([]string, []string) {
+	if len(a.Types) == 0 || len(b.Types) == 0 || sameSet(a.Types, b.Types) {
+		return asked, nil
+	}
+	inA, inB := set(a.Types), set(b.Types)
+	var common, onlyA, onlyB []string
+	all := asked
+	if len(all) == 0 {
+		all = append(append([]string{}, snapshot.GroupTypes...), "epoll")
+	}
+	for _, t := range all {
+		switch {
+		case inA[t] && inB[t]:
+			common = append(common, t)
+		case inA[t]:
+			onlyA = append(onlyA, t)
+		case inB[t]:
+			onlyB = append(onlyB, t)
+		}
+	}
+	var warn []string
+	if len(onlyA)+len(onlyB) > 0 {
+		var parts []string
+		if len(onlyA) > 0 {
+			parts = append(parts, strings.Join(onlyA, ",")+" only in BEFORE")
+		}
+		if len(onlyB) > 0 {
+			parts = append(parts, strings.Join(onlyB, ",")+" only in AFTER")
+		}
+		warn = append(warn, "the snapshots scanned different types ("+strings.Join(parts, "; ")+"): only types both scanned are compared")
+	}
+	if common == nil {
+		common = []string{} // nothing in common: compare no type at all
+	}
+	return common, warn
+}
+
+func set(l []string) map[string]bool {
+	m := make(map[string]bool, len(l))
+	for _, x := range l {
+		m[x] = true
 	}
 	return m
+}
+
+func sameSet(a, b []string) bool {
+	x, y := set(a), set(b)
+	if len(x) != len(y) {
+		return false
+	}
+	for k := range x {
+		if !y[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func intsText(l []int) string {
+	s := make([]string, len(l))
+	for i, n := range l {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}
+
+func scopeText(s snapshot.Scope) string {
+	var parts []string
+	if len(s.PIDs) > 0 {
+		parts = append(parts, "--pid "+intsText(s.PIDs))
+	}
+	if s.Tree != 0 {
+		parts = append(parts, "--tree "+strconv.Itoa(s.Tree))
+	}
+	if len(s.Users) > 0 {
+		parts = append(parts, "--user "+intsText(s.Users))
+	}
+	if len(parts) == 0 {
+		return "all processes"
+	}
+	return strings.Join(parts, " ")
+}
+
+// selectionWarnings explains selections that make processes look started
+// or exited when they were only out of view.
+func selectionWarnings(a, b *snapshot.Snapshot, sel snapshot.Selection) []string {
+	var out []string
+	sa, sb := a.Host.Scope, b.Host.Scope
+	if x, y := scopeText(sa), scopeText(sb); x != y {
+		out = append(out, fmt.Sprintf("the snapshots cover different processes (BEFORE: %s; AFTER: %s): a process outside one of them is reported as started or exited", x, y))
+	}
+	if sa.Threads != sb.Threads {
+		out = append(out, "one snapshot compared every thread (--threads), the other only thread-group leaders: threads are reported as joining or leaving per-task sharing")
+	}
+	if sel.Tree != 0 {
+		pa, pb := a.Process(sel.Tree), b.Process(sel.Tree)
+		switch {
+		case pa == nil && pb == nil:
+			out = append(out, fmt.Sprintf("--tree %d: no such process in either snapshot", sel.Tree))
+		case pa == nil:
+			out = append(out, fmt.Sprintf("--tree %d: no such process in BEFORE", sel.Tree))
+		case pb == nil:
+			out = append(out, fmt.Sprintf("--tree %d: no such process in AFTER", sel.Tree))
+		case pa.StartTime != pb.StartTime:
+			out = append(out, fmt.Sprintf("--tree %d: the pid names different processes in the two snapshots (start times %d and %d)", sel.Tree, pa.StartTime, pb.StartTime))
+		}
+	}
+	var missing []int
+	for _, pid := range sel.PIDs {
+		if a.Process(pid) == nil && b.Process(pid) == nil {
+			missing = append(missing, pid)
+		}
+	}
+	if len(missing) > 0 {
+		out = append(out, fmt.Sprintf("--pid: %s in neither snapshot", intsText(missing)))
+	}
+	return out
+}
+
+// processes finds the processes that started, exited and changed, and the
+// ones whose fds or sharing could not be read completely on either side.
+func (c *comparer) processes() {
+	d := c.d
+	for k, p := range c.a.procs {
+		if _, ok := c.b.procs[k]; !ok {
+			d.Exited = append(d.Exited, procOf(p))
+		}
+	}
+	for k, q := range c.b.procs {
+		p, ok := c.a.procs[k]
+		if !ok {
+			d.Started = append(d.Started, procOf(q))
+			continue
+		}
+		if ch := fieldChanges(p, q); len(ch) > 0 {
+			d.Changed = append(d.Changed, ProcChange{Process: procOf(q), Changes: ch})
+		}
+		if incomplete(p) || incomplete(q) {
+			c.a.partial[p.PID], c.b.partial[q.PID] = true, true
+		}
+	}
+	sortProcs(d.Started)
+	sortProcs(d.Exited)
+	sort.Slice(d.Changed, func(i, j int) bool { return procLess(d.Changed[i].Process, d.Changed[j].Process) })
+}
+
+// incomplete reports whether what the diff compares of p could not all
+// be read: its fds, its tasks, or kcmp on it.
+func incomplete(p *snapshot.Process) bool {
+	for _, what := range []string{"fds", "fd", "task", "kcmp"} {
+		if denied(p, what) {
+			return true
+		}
+	}
+	return false
+}
+
+// denied reports whether reading what ("fds", "status", "ns/net") failed
+// for p (snapshot.Process.Denied holds "what: ERRNO").
+func denied(p *snapshot.Process, what string) bool {
+	for _, s := range p.Denied {
+		if strings.HasPrefix(s, what+":") {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *comparer) partialWarning() []string {
+	if len(c.b.partial) == 0 {
+		return nil
+	}
+	pids := make([]int, 0, len(c.b.partial))
+	for pid := range c.b.partial {
+		pids = append(pids, pid)
+	}
+	sort.Ints(pids)
+	first := c.b.proc(pids[0])
+	if p := c.a.proc(pids[0]); p != nil && len(p.Denied) > 0 && len(first.Denied) == 0 {
+		first = p
+	}
+	what := strings.Join(first.Denied, ", ")
+	if len(pids) == 1 {
+		return []string{fmt.Sprintf("pid %d (%s) could not be read completely (%s): its fds, sharing and epoll watches are not compared", pids[0], first.Comm, what)}
+	}
+	list := intsText(pids[:min(len(pids), 10)])
+	if len(pids) > 10 {
+		list += ",..."
+	}
+	return []string{fmt.Sprintf("%d processes could not be read completely (pids %s; pid %d: %s): their fds, sharing and epoll watches are not compared",
+		len(pids), list, pids[0], what)}
+}
+
+// fieldChanges lists the attributes of one process that differ, leaving
+// out those that could not be read on either side (a denied read, an
+// empty link). A zombie has lost its exe, root and namespaces: when either
+// side is one, only comm and the zombie state are compared.
+func fieldChanges(p, q *snapshot.Process) []FieldChange {
+	var out []FieldChange
+	add := func(field, src, before, after string) {
+		if before == after || (src != "" && (denied(p, src) || denied(q, src))) {
+			return
+		}
+		out = append(out, FieldChange{Field: field, Before: before, After: after})
+	}
+	text := func(field, src, before, after string) {
+		if before != "" && after != "" {
+			add(field, src, before, after)
+		}
+	}
+	add("comm", "", p.Comm, q.Comm)
+	if !p.Zombie && !q.Zombie {
+		itoa := strconv.Itoa
+		text("exe", "exe", p.Exe, q.Exe)
+		add("uid", "status", itoa(p.UID), itoa(q.UID))
+		add("euid", "status", itoa(p.EUID), itoa(q.EUID))
+		add("gid", "status", itoa(p.GID), itoa(q.GID))
+		add("egid", "status", itoa(p.EGID), itoa(q.EGID))
+		text("cgroup", "cgroup", p.Cgroup, q.Cgroup)
+		text("root", "root", p.Root, q.Root)
+		var nss []string
+		for t := range p.Namespaces {
+			if _, ok := q.Namespaces[t]; ok {
+				nss = append(nss, t)
+			}
+		}
+		sort.Strings(nss)
+		for _, t := range nss {
+			add("ns/"+t, "ns/"+t, strconv.FormatUint(p.Namespaces[t], 10), strconv.FormatUint(q.Namespaces[t], 10))
+		}
+	}
+	add("zombie", "", strconv.FormatBool(p.Zombie), strconv.FormatBool(q.Zombie))
+	return out
 }
 
 func procOf(p *snapshot.Process) Proc {
 	return Proc{PID: p.PID, StartTime: p.StartTime, Comm: p.Comm, UID: p.UID}
 }
 
-func sortProcs(ps []Proc) {
-	sort.Slice(ps, func(i, j int) bool { return ps[i].PID < ps[j].PID })
+func procLess(a, b Proc) bool {
+	if a.PID != b.PID {
+		return a.PID < b.PID
+	}
+	return a.StartTime < b.StartTime
+}
+
+func sortProcs(ps []Proc) { sort.Slice(ps, func(i, j int) bool { return procLess(ps[i], ps[j]) }) }
+
+// fdKey identifies an fd within a process across snapshots: its number
+// and the inode it points at. The target is part of it only where the
+// inode does not tell files apart: an anonymous inode (eventfd, timerfd,
+// signalfd and epoll share one) or an inode that could not be read. A
+// file renamed or deleted while open keeps its key.
+type fdKey struct {
+	fd       int
+	dev, ino uint64
+	kind     string
+}
+
+func fdKeyOf(f *snapshot.FD) fdKey {
+	k := fdKey{fd: f.FD, dev: f.Dev, ino: f.Ino}
+	if f.Ino == 0 || strings.HasPrefix(f.Target, "anon_inode:") {
+		k.kind = f.Target
+	}
+	return k
+}
+
+func fdOf(f *snapshot.FD) FD { return FD{FD: f.FD, Target: f.Target, Dev: f.Dev, Ino: f.Ino} }
+
+// fds compares the fds of the processes in both snapshots.
+func (c *comparer) fds() {
+	for k, q := range c.b.procs {
+		p, ok := c.a.procs[k]
+		if !ok || c.b.partial[q.PID] {
+			continue
+		}
+		fa := c.fdSet(p)
+		fb := c.fdSet(q)
+		ch := FDChange{Process: procOf(q), Opened: []FD{}, Closed: []FD{}}
+		for key, f := range fa {
+			if _, ok := fb[key]; !ok {
+				ch.Closed = append(ch.Closed, f)
+			}
+		}
+		for key, f := range fb {
+			if _, ok := fa[key]; !ok {
+				ch.Opened = append(ch.Opened, f)
+			}
+		}
+		if len(ch.Opened)+len(ch.Closed) > 0 {
+			sortFDs(ch.Opened)
+			sortFDs(ch.Closed)
+			c.d.FDs = append(c.d.FDs, ch)
+		}
+	}
+	sort.Slice(c.d.FDs, func(i, j int) bool { return procLess(c.d.FDs[i].Process, c.d.FDs[j].Process) })
+}
+
+func (c *comparer) fdSet(p *snapshot.Process) map[fdKey]FD {
+	m := make(map[fdKey]FD, len(p.FDs))
+	for i := range p.FDs {
+		if f := &p.FDs[i]; c.keepFD(f.FD) {
+			m[fdKeyOf(f)] = fdOf(f)
+		}
+	}
+	return m
 }
 
 func sortFDs(fs []FD) {
-	sort.Slice(fs, func(i, j int) bool {
-		if fs[i].FD != fs[j].FD {
-			return fs[i].FD < fs[j].FD
+	slices.SortFunc(fs, func(x, y FD) int {
+		if x.FD != y.FD {
+			return x.FD - y.FD
 		}
-		return fs[i].Target < fs[j].Target
+		return strings.Compare(x.Target, y.Target)
 	})
-}
-
-type fdKey struct {
-	fd     int
-	target string
-	ino    uint64
-}
-
-func fdSet(p *snapshot.Process, keep func(int) bool) map[fdKey]FD {
-	m := make(map[fdKey]FD, len(p.FDs))
-	for _, f := range p.FDs {
-		if keep(f.FD) {
-			m[fdKey{f.FD, f.Target, f.Ino}] = FD{FD: f.FD, Target: f.Target}
-		}
-	}
-	return m
-}
-
-// holders maps each holder of a group of type typ to its group index,
-// and returns a holder's display form.
-func holders(s *snapshot.Snapshot, typ string, keep func(int) bool) (map[holderKey]int, map[holderKey]Holder, map[int]string) {
-	idx := map[holderKey]int{}
-	show := map[holderKey]Holder{}
-	names := map[int]string{}
-	for gi, g := range s.Groups {
-		if g.Type != typ {
-			continue
-		}
-		for _, m := range g.Members {
-			p := s.Process(m.PID)
-			if p == nil {
-				continue
-			}
-			k := holderKey{proc: procKey{p.PID, p.StartTime}}
-			h := Holder{PID: p.PID, Comm: p.Comm}
-			if m.IsTask() {
-				tid := m.TID
-				k.tid, h.TID = tid, &tid
-			} else {
-				if !keep(m.FD) {
-					continue
-				}
-				fd := m.FD
-				k.fd, h.FD = fd, &fd
-				if f := p.FDByNumber(m.FD); f != nil {
-					k.target, k.ino = f.Target, f.Ino
-					if _, ok := names[gi]; !ok {
-						names[gi] = f.Target
-					}
-				}
-			}
-			idx[k] = gi
-			show[k] = h
-		}
-		if _, ok := names[gi]; !ok {
-			names[gi] = typ
-		}
-	}
-	return idx, show, names
-}
-
-// compareSharing matches groups of one type through common holders and
-// reports the objects whose holders changed.
-func compareSharing(a, b *snapshot.Snapshot, typ string, keep func(int) bool) []SharingChange {
-	ia, showA, namesA := holders(a, typ, keep)
-	ib, showB, namesB := holders(b, typ, keep)
-	// Union-find over "a<gi>" and "b<gi>" nodes, joined by shared holders.
-	parent := map[string]string{}
-	var find func(string) string
-	find = func(x string) string {
-		if parent[x] == "" || parent[x] == x {
-			parent[x] = x
-			return x
-		}
-		r := find(parent[x])
-		parent[x] = r
-		return r
-	}
-	union := func(x, y string) { parent[find(x)] = find(y) }
-	for k, ga := range ia {
-		na := "a" + fmt.Sprint(ga)
-		find(na)
-		if gb, ok := ib[k]; ok {
-			union(na, "b"+fmt.Sprint(gb))
-		}
-	}
-	for _, gb := range ib {
-		find("b" + fmt.Sprint(gb))
-	}
-	type comp struct {
-		before, after map[holderKey]bool
-		name          string
-	}
-	comps := map[string]*comp{}
-	get := func(node, name string) *comp {
-		r := find(node)
-		c := comps[r]
-		if c == nil {
-			c = &comp{before: map[holderKey]bool{}, after: map[holderKey]bool{}, name: name}
-			comps[r] = c
-		}
-		return c
-	}
-	for k, ga := range ia {
-		get("a"+fmt.Sprint(ga), namesA[ga]).before[k] = true
-	}
-	for k, gb := range ib {
-		get("b"+fmt.Sprint(gb), namesB[gb]).after[k] = true
-	}
-	// A holder that is in a group on one side only may still have existed
-	// on the other, unshared: it was (or stays) the sole holder, not a
-	// newcomer (or a leaver).
-	existsA, existsB := existing(a), existing(b)
-	for _, c := range comps {
-		for k := range c.after {
-			if !c.before[k] && existsA[k] {
-				c.before[k] = true
-				showA[k] = showB[k]
-			}
-		}
-		for k := range c.before {
-			if !c.after[k] && existsB[k] {
-				c.after[k] = true
-				showB[k] = showA[k]
-			}
-		}
-	}
-	var out []SharingChange
-	for _, c := range comps {
-		ch := SharingChange{Type: typ, Object: c.name, Before: []Holder{}, After: []Holder{}, Joined: []Holder{}, Left: []Holder{}}
-		procsBefore := map[procKey]bool{}
-		for k := range c.before {
-			ch.Before = append(ch.Before, showA[k])
-			procsBefore[k.proc] = true
-			if !c.after[k] {
-				ch.Left = append(ch.Left, showA[k])
-			}
-		}
-		for k := range c.after {
-			ch.After = append(ch.After, showB[k])
-			if !c.before[k] {
-				ch.Joined = append(ch.Joined, showB[k])
-				if len(c.before) > 0 && !procsBefore[k.proc] {
-					ch.Leak = true
-				}
-			}
-		}
-		if len(ch.Joined) == 0 && len(ch.Left) == 0 {
-			continue
-		}
-		switch {
-		case len(c.before) <= 1:
-			ch.Change = Began
-		case len(c.after) <= 1:
-			ch.Change = Ended
-		default:
-			ch.Change = Changed
-		}
-		for _, l := range [][]Holder{ch.Before, ch.After, ch.Joined, ch.Left} {
-			sortHolders(l)
-		}
-		out = append(out, ch)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		x, y := out[i], out[j]
-		if x.Leak != y.Leak {
-			return x.Leak
-		}
-		hx, hy := firstHolder(x), firstHolder(y)
-		if hx.PID != hy.PID {
-			return hx.PID < hy.PID
-		}
-		return hx.String() < hy.String() || (hx.String() == hy.String() && x.Object < y.Object)
-	})
-	return out
-}
-
-// existing lists every fd and task of a snapshot as a holder key.
-func existing(s *snapshot.Snapshot) map[holderKey]bool {
-	m := map[holderKey]bool{}
-	for _, p := range s.Processes {
-		pk := procKey{p.PID, p.StartTime}
-		for _, f := range p.FDs {
-			m[holderKey{proc: pk, fd: f.FD, target: f.Target, ino: f.Ino}] = true
-		}
-		for _, tid := range p.Tasks {
-			m[holderKey{proc: pk, tid: tid}] = true
-		}
-	}
-	return m
-}
-
-func firstHolder(c SharingChange) Holder {
-	if len(c.After) > 0 {
-		return c.After[0]
-	}
-	return c.Before[0]
-}
-
-func sortHolders(hs []Holder) {
-	sort.Slice(hs, func(i, j int) bool {
-		if hs[i].PID != hs[j].PID {
-			return hs[i].PID < hs[j].PID
-		}
-		return hs[i].String() < hs[j].String()
-	})
-}
-
-// compareEpoll compares the watches of epoll fds present in both.
-func compareEpoll(a, b *snapshot.Snapshot, procsA, procsB map[procKey]*snapshot.Process, keep func(int) bool) []EpollChange {
-	type epKey struct {
-		proc procKey
-		fd   int
-	}
-	watches := func(s *snapshot.Snapshot) map[epKey]map[Watch]int {
-		m := map[epKey]map[Watch]int{}
-		for _, e := range s.Epoll {
-			p := s.Process(e.PID)
-			if p == nil || !keep(e.FD) {
-				continue
-			}
-			k := epKey{procKey{p.PID, p.StartTime}, e.FD}
-			ws := map[Watch]int{}
-			for _, w := range e.Watches {
-				obj := "(held by no scanned fd)"
-				if w.Holder != nil {
-					if hp := s.Process(w.Holder.PID); hp != nil {
-						if f := hp.FDByNumber(w.Holder.FD); f != nil {
-							obj = f.Target
-						}
-					}
-				}
-				ws[Watch{TFD: w.TFD, Object: obj}]++
-			}
-			m[k] = ws
-		}
-		return m
-	}
-	wa, wb := watches(a), watches(b)
-	var out []EpollChange
-	for k, x := range wa {
-		y, ok := wb[k]
-		if !ok {
-			continue // the epoll fd closed: reported with the fds
-		}
-		ch := EpollChange{Process: procOf(procsB[k.proc]), FD: k.fd}
-		for w, n := range x {
-			for i := y[w]; i < n; i++ {
-				ch.Removed = append(ch.Removed, w)
-			}
-		}
-		for w, n := range y {
-			for i := x[w]; i < n; i++ {
-				ch.Added = append(ch.Added, w)
-			}
-		}
-		if len(ch.Added)+len(ch.Removed) == 0 {
-			continue
-		}
-		for _, l := range [][]Watch{ch.Added, ch.Removed} {
-			sort.Slice(l, func(i, j int) bool { return l[i].TFD < l[j].TFD || (l[i].TFD == l[j].TFD && l[i].Object < l[j].Object) })
-		}
-		out = append(out, ch)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Process.PID != out[j].Process.PID {
-			return out[i].Process.PID < out[j].Process.PID
-		}
-		return out[i].FD < out[j].FD
-	})
-	return out
-}
-
-// holderList formats holders for text output.
-func holderList(hs []Holder) string {
-	parts := make([]string, len(hs))
-	for i, h := range hs {
-		parts[i] = h.String()
-	}
-	return strings.Join(parts, " ")
-}
-
-// compareEndpoints reports channels present on one side only. A channel
-// is identified by its kind, name and the holders of its ends (process
-// identity, fd number and target).
-func compareEndpoints(a, b *snapshot.Snapshot, keep func(int) bool) []EndpointChange {
-	index := func(s *snapshot.Snapshot) (map[string]EndpointChange, []string) {
-		m := map[string]EndpointChange{}
-		var keys []string
-		for _, e := range s.Endpoints {
-			ch := EndpointChange{Kind: e.Kind, Name: e.Name}
-			var endKeys []string
-			for _, end := range e.Ends {
-				var hs []Holder
-				var hk []string
-				for _, mem := range end {
-					if !keep(mem.FD) {
-						continue
-					}
-					p := s.Process(mem.PID)
-					if p == nil {
-						continue
-					}
-					fd := mem.FD
-					hs = append(hs, Holder{PID: p.PID, Comm: p.Comm, FD: &fd})
-					target := ""
-					if f := p.FDByNumber(fd); f != nil {
-						target = f.Target
-					}
-					hk = append(hk, fmt.Sprintf("%d/%d/%d/%s", p.PID, p.StartTime, fd, target))
-				}
-				if len(hs) == 0 {
-					continue
-				}
-				sort.Strings(hk)
-				endKeys = append(endKeys, strings.Join(hk, ","))
-				ch.Ends = append(ch.Ends, hs)
-			}
-			if len(ch.Ends) < 2 {
-				continue
-			}
-			sort.Strings(endKeys)
-			k := e.Kind + "|" + e.Name + "|" + strings.Join(endKeys, "|")
-			m[k] = ch
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		return m, keys
-	}
-	ia, ka := index(a)
-	ib, kb := index(b)
-	var out []EndpointChange
-	for _, k := range ka {
-		if _, ok := ib[k]; !ok {
-			ch := ia[k]
-			ch.Change = "gone"
-			out = append(out, ch)
-		}
-	}
-	for _, k := range kb {
-		if _, ok := ia[k]; !ok {
-			ch := ib[k]
-			ch.Change = "appeared"
-			out = append(out, ch)
-		}
-	}
-	return out
 }

@@ -3,10 +3,15 @@
 package diff
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -28,9 +33,19 @@ func must[T any](t *testing.T) func(T, error) T {
 	}
 }
 
-// TestLiveDiff snapshots a tree, makes it dup, close, fork and pass an fd
-// with SCM_RIGHTS, snapshots again, and checks the diff reports exactly
-// those changes.
+func fdList(fds []FD) []int {
+	out := []int{}
+	for _, f := range fds {
+		out = append(out, f.FD)
+	}
+	return out
+}
+
+// TestLiveDiff snapshots a live tree, makes it dup, close, fork and pass
+// an fd with SCM_RIGHTS, snapshots again, and checks that the diff
+// reports exactly those changes: one process started, three fds opened or
+// closed, sharing changes that each follow from one of the four steps,
+// and one leak, the passed fd.
 func TestLiveDiff(t *testing.T) {
 	if err := kcmp.Probe(); err != nil {
 		t.Skipf("kcmp not available: %v", err)
@@ -39,15 +54,19 @@ func TestLiveDiff(t *testing.T) {
 	root := f.Root()
 	m, mn := must[int](t), must[*fixture.Node](t)
 	path := filepath.Join(t.TempDir(), "data")
-	if err := os.WriteFile(path, nil, 0o600); err != nil {
-		t.Fatal(err)
+	secretPath := filepath.Join(t.TempDir(), "secret")
+	for _, p := range []string{path, secretPath} {
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	a := m(root.Open(path, unix.O_RDONLY))
 	x := m(root.Open(path, unix.O_RDWR))
 	c1 := mn(root.Fork())
 	c2 := mn(root.Fork())
-	secret := m(c1.Open(path, unix.O_RDONLY))
+	secret := m(c1.Open(secretPath, unix.O_RDONLY))
 	scan := func() *snapshot.Snapshot {
+		t.Helper()
 		s, err := analyzer.Run(context.Background(), analyzer.Options{Scan: procscan.Options{Tree: root.PID()}})
 		if err != nil {
 			t.Fatal(err)
@@ -65,76 +84,94 @@ func TestLiveDiff(t *testing.T) {
 	after := scan()
 
 	d := Compare(before, after, "before", "after", Options{})
-	if len(d.Exited) != 0 || len(d.Started) != 1 || d.Started[0].PID != c3.PID() {
-		t.Errorf("started %v exited %v; want only %d started", d.Started, d.Exited, c3.PID())
+	var text bytes.Buffer
+	if err := d.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("diff:\n%s", text.String())
+
+	if len(d.Warnings) != 0 {
+		t.Errorf("warnings: %q", d.Warnings)
+	}
+	if len(d.Exited)+len(d.Changed)+len(d.Epoll)+len(d.Endpoints) != 0 {
+		t.Errorf("exited %v, changed %v, epoll %v, endpoints %v: want none", d.Exited, d.Changed, d.Epoll, d.Endpoints)
+	}
+	if len(d.Started) != 1 || d.Started[0].PID != c3.PID() {
+		t.Errorf("started %v, want only %d", d.Started, c3.PID())
 	}
 	wantFDs := map[int]string{
-		root.PID(): fmt.Sprintf("opened [%d] closed [%d]", dup, x),
-		c2.PID():   fmt.Sprintf("opened [%d] closed []", recv),
+		root.PID(): fmt.Sprint("opened ", []int{dup}, " closed ", []int{x}),
+		c2.PID():   fmt.Sprint("opened ", []int{recv}, " closed ", []int{}),
 	}
+	gotFDs := map[int]string{}
 	for _, ch := range d.FDs {
-		var o, c []int
-		for _, fd := range ch.Opened {
-			o = append(o, fd.FD)
-		}
-		for _, fd := range ch.Closed {
-			c = append(c, fd.FD)
-		}
-		got := fmt.Sprintf("opened %v closed %v", o, c)
-		if c == nil {
-			got = fmt.Sprintf("opened %v closed []", o)
-		}
-		if want, ok := wantFDs[ch.Process.PID]; !ok || got != want {
-			t.Errorf("process %d: %s, want %q", ch.Process.PID, got, want)
-		}
-		delete(wantFDs, ch.Process.PID)
+		gotFDs[ch.Process.PID] = fmt.Sprint("opened ", fdList(ch.Opened), " closed ", fdList(ch.Closed))
 	}
-	if len(wantFDs) != 0 {
-		t.Errorf("fd changes not reported: %v", wantFDs)
+	if !reflect.DeepEqual(gotFDs, wantFDs) {
+		t.Errorf("fd changes %v, want %v", gotFDs, wantFDs)
 	}
-	// Every sharing change is explained by the dup, the close, the fork
-	// or the passed fd; the passed description is marked as a leak.
-	explained := func(h Holder) bool {
-		switch {
-		case h.PID == c3.PID():
-			return true
-		case h.PID == root.PID() && h.FD != nil && (*h.FD == dup || *h.FD == x):
-			return true
-		case h.PID == c2.PID() && h.FD != nil && *h.FD == recv:
-			return true
-		}
-		return false
-	}
-	var sawLeak, sawDup, sawClose bool
+
+	// Each sharing change follows from one step: c3 joins every object
+	// root held at the fork under root's own numbers (inherited, no
+	// leak); root's dup joins a's object; root's closed x leaves; c2's
+	// received fd makes c1's secret shared, the one leak.
+	is := func(h Holder, pid, fd int) bool { return h.PID == pid && h.FD != nil && *h.FD == fd }
+	var sawDup, sawClose, sawLeak bool
 	for _, s := range d.Sharing {
-		for _, h := range append(append([]Holder{}, s.Joined...), s.Left...) {
-			if !explained(h) {
-				t.Errorf("unexplained holder %s in %+v", h, s)
+		rootFDs := map[int]bool{}
+		for _, h := range s.After {
+			if h.PID == root.PID() {
+				rootFDs[*h.FD] = true
 			}
 		}
 		for _, h := range s.Joined {
-			if h.PID == c2.PID() && *h.FD == recv && s.Leak && s.Change == Began && len(s.Before) == 1 {
-				sawLeak = true
-			}
-			if h.PID == root.PID() && *h.FD == dup {
+			switch {
+			case h.PID == c3.PID() && rootFDs[*h.FD]:
+			case is(h, root.PID(), dup):
 				sawDup = true
+			case is(h, c2.PID(), recv):
+				sawLeak = s.Change == Began && len(s.Before) == 1 && is(s.Before[0], c1.PID(), secret) &&
+					len(s.Leaked) == 1 && is(s.Leaked[0], c2.PID(), recv)
+			default:
+				t.Errorf("unexplained joined holder %s in %+v", h, s)
 			}
 		}
 		for _, h := range s.Left {
-			if h.PID == root.PID() && *h.FD == x {
-				sawClose = true
+			if !is(h, root.PID(), x) {
+				t.Errorf("unexplained holder that left, %s, in %+v", h, s)
+				continue
 			}
+			sawClose = s.Change == Changed && len(s.After) == 2 // c1 and c2 still hold x's description
 		}
 	}
-	if !sawDup || !sawClose {
-		t.Errorf("dup seen %v, close seen %v in %+v", sawDup, sawClose, d.Sharing)
+	if !sawDup || !sawClose || !sawLeak {
+		t.Errorf("dup seen %v, close seen %v, SCM_RIGHTS leak seen %v", sawDup, sawClose, sawLeak)
 	}
-	// The passed description was c1's alone: sharing began, and c2 is a
-	// process that held none of it.
-	if !sawLeak {
-		t.Errorf("SCM_RIGHTS pass not reported as new sharing: %+v", d.Sharing)
+	if d.Leaks != 1 || !d.Sharing[0].Leak {
+		t.Errorf("%d leaks, want 1 (the passed fd), listed first", d.Leaks)
+	}
+	if want := fmt.Sprintf("! LEAK file %s: now also held by %d:%d ", secretPath, c2.PID(), recv); !strings.Contains(text.String(), want) {
+		t.Errorf("text does not lead with %q", want)
+	}
+	if want := 1 + 3 + len(d.Sharing); d.Differences != want {
+		t.Errorf("%d differences, want %d", d.Differences, want)
+	}
+
+	var js bytes.Buffer
+	if err := d.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var back Diff
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&back, d) {
+		t.Errorf("the JSON form does not read back into the same diff")
 	}
 	if self := Compare(after, after, "a", "a", Options{}); self.Differences != 0 {
 		t.Errorf("live snapshot differs from itself: %d", self.Differences)
+	}
+	if slices.ContainsFunc(d.Sharing, func(s SharingChange) bool { return s.Type != snapshot.TypeFile }) {
+		t.Errorf("per-task sharing changed, though no step touched it: %+v", d.Sharing)
 	}
 }

@@ -1,106 +1,466 @@
 package diff
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
+	"strconv"
 	"strings"
-	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 )
 
-var pr = snapshot.Printable
+// maxContext is how many unchanged holders of an object the text shows
+// around the ones that joined or left, like a unified diff's context.
+const maxContext = 3
 
-// WriteText writes the diff like a unified diff: "-" for what was there
-// before and is gone, "+" for what is new, grouped by process, then the
-// sharing changes (leaks first), then epoll watches.
-func (d *Diff) WriteText(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "--- %s\t%s\t%s\n", pr(d.Before.File), pr(d.Before.Hostname), d.Before.TakenAt.UTC().Format("2006-01-02 15:04:05 UTC"))
-	fmt.Fprintf(tw, "+++ %s\t%s\t%s\n", pr(d.After.File), pr(d.After.Hostname), d.After.TakenAt.UTC().Format("2006-01-02 15:04:05 UTC"))
-	tw.Flush()
-	for _, warn := range d.Warnings {
-		fmt.Fprintf(w, "! %s\n", warn)
+// esc makes free text (comm, paths, names, hostnames) safe on one line of
+// the text form: snapshot.Printable escapes control characters, backslashes
+// and invalid UTF-8; format characters (bidi overrides, zero-width
+// characters), which could reorder or hide what a terminal shows, are
+// escaped here too.
+func esc(s string) string {
+	s = snapshot.Printable(s)
+	if !strings.ContainsFunc(s, isFormat) {
+		return s
 	}
-	if d.Differences == 0 {
-		fmt.Fprintln(w, "no differences")
-		return nil
+	var b strings.Builder
+	for _, r := range s {
+		if isFormat(r) {
+			fmt.Fprintf(&b, `\u%04x`, r)
+		} else {
+			b.WriteRune(r)
+		}
 	}
-	if len(d.Exited)+len(d.Started)+len(d.FDs) > 0 {
-		fmt.Fprintln(w, "\n@@ processes @@")
+	return b.String()
+}
+
+// value is esc for a value column, where an empty string would be
+// invisible.
+func value(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return esc(s)
+}
+
+func isFormat(r rune) bool { return unicode.Is(unicode.Cf, r) }
+
+// width is the number of runes in an escaped string.
+func width(s string) int { return utf8.RuneCountInString(s) }
+
+// pad right-pads s to n runes.
+func pad(s string, n int) string {
+	if w := width(s); w < n {
+		return s + strings.Repeat(" ", n-w)
+	}
+	return s
+}
+
+// textWriter keeps the first write error.
+type textWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+func (t *textWriter) printf(format string, args ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintf(t.w, format, args...)
+	}
+}
+
+// procID identifies a process within a Diff.
+type procID struct {
+	pid   int
+	start uint64
+}
+
+// textIndex answers what the text annotates holders with: did the process
+// start or exit, was the fd opened or closed.
+type textIndex struct {
+	started, exited map[procID]bool
+	opened, closed  map[procID]map[int]bool
+}
+
+func (d *Diff) index() textIndex {
+	x := textIndex{started: map[procID]bool{}, exited: map[procID]bool{},
+		opened: map[procID]map[int]bool{}, closed: map[procID]map[int]bool{}}
+	for _, p := range d.Started {
+		x.started[procID{p.PID, p.StartTime}] = true
 	}
 	for _, p := range d.Exited {
-		fmt.Fprintf(w, "-%s exited\n", procText(p))
-	}
-	for _, p := range d.Started {
-		fmt.Fprintf(w, "+%s started\n", procText(p))
+		x.exited[procID{p.PID, p.StartTime}] = true
 	}
 	for _, f := range d.FDs {
-		fmt.Fprintf(w, " %s\n", procText(f.Process))
-		for _, fd := range f.Closed {
-			fmt.Fprintf(w, "-   fd %-4d %s\n", fd.FD, pr(fd.Target))
-		}
+		id := procID{f.Process.PID, f.Process.StartTime}
+		x.opened[id], x.closed[id] = map[int]bool{}, map[int]bool{}
 		for _, fd := range f.Opened {
-			fmt.Fprintf(w, "+   fd %-4d %s\n", fd.FD, pr(fd.Target))
+			x.opened[id][fd.FD] = true
+		}
+		for _, fd := range f.Closed {
+			x.closed[id][fd.FD] = true
 		}
 	}
-	if len(d.Sharing) > 0 {
-		fmt.Fprintln(w, "\n@@ sharing @@")
+	return x
+}
+
+// WriteText writes the diff like a unified diff. A header names the two
+// snapshots ("---" BEFORE, "+++" AFTER), lines starting with "!" carry the
+// warnings and one line per leak, then come hunks: "@@ processes @@" for
+// processes that exited ("-") and started ("+"); one hunk per process
+// present in both, "@@ PID COMM (uid N) @@", with the attributes, fds and
+// epoll watches that changed; one hunk per object whose holders changed,
+// "@@ TYPE OBJECT: CHANGE @@", its holders marked "-" (left), "+" (joined)
+// or " " (unchanged, at most three shown); "@@ endpoints @@" for channels
+// that went away or appeared. A last line counts the differences. Every
+// string from a snapshot is escaped: no input can add a line or a
+// terminal escape sequence. Without differences it writes the warnings and
+// one line saying so.
+func (d *Diff) WriteText(w io.Writer) error {
+	t := &textWriter{w: bufio.NewWriter(w)}
+	if d.Differences == 0 {
+		for _, warn := range d.Warnings {
+			t.printf("! %s\n", esc(warn))
+		}
+		t.printf("no differences between %s and %s\n", esc(d.Before.File), esc(d.After.File))
+		return t.flush()
+	}
+	d.writeHeader(t)
+	x := d.index()
+	d.writeProcesses(t)
+	d.writeProcessHunks(t)
+	for _, s := range d.Sharing {
+		writeSharing(t, s, x)
+	}
+	d.writeEndpoints(t)
+	t.printf("\n%d difference%s", d.Differences, plural(d.Differences))
+	if d.Leaks > 0 {
+		t.printf(", %d leak%s", d.Leaks, plural(d.Leaks))
+	}
+	t.printf("\n")
+	return t.flush()
+}
+
+func (t *textWriter) flush() error {
+	if t.err != nil {
+		return t.err
+	}
+	return t.w.Flush()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func (d *Diff) writeHeader(t *textWriter) {
+	files := []string{esc(d.Before.File), esc(d.After.File)}
+	hosts := []string{esc(d.Before.Hostname), esc(d.After.Hostname)}
+	fw, hw := max(width(files[0]), width(files[1])), max(width(hosts[0]), width(hosts[1]))
+	for i, s := range []Side{d.Before, d.After} {
+		// A boot id is a UUID: its first 8 characters tell boots apart.
+		// Cut bytes, not runes, so that esc shows any invalid byte.
+		boot := s.BootID
+		if len(boot) > 8 {
+			boot = boot[:8]
+		}
+		boot = esc(boot)
+		if boot == "" {
+			boot = "?"
+		}
+		line := fmt.Sprintf("%s %s  %s  boot %s  %s", []string{"---", "+++"}[i], pad(files[i], fw), pad(hosts[i], hw),
+			pad(boot, 8), s.TakenAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+		if !s.Exact {
+			line += "  NOT EXACT"
+		}
+		t.printf("%s\n", line)
+	}
+	for _, warn := range d.Warnings {
+		t.printf("! %s\n", esc(warn))
 	}
 	for _, s := range d.Sharing {
-		mark := ""
-		if s.Leak {
-			mark = "  LEAK: a new process holds it"
+		if !s.Leak {
+			continue
 		}
-		switch s.Change {
-		case Began:
-			fmt.Fprintf(w, "+%s %s: now shared by %s%s\n", s.Type, pr(s.Object), holderList(s.After), mark)
-		case Ended:
-			fmt.Fprintf(w, "-%s %s: no longer shared (was %s)\n", s.Type, pr(s.Object), holderList(s.Before))
-		default:
-			fmt.Fprintf(w, " %s %s: %s -> %s%s\n", s.Type, pr(s.Object), holderList(s.Before), holderList(s.After), mark)
-			if len(s.Left) > 0 {
-				fmt.Fprintf(w, "-   %s\n", holderList(s.Left))
-			}
-			if len(s.Joined) > 0 {
-				fmt.Fprintf(w, "+   %s\n", holderList(s.Joined))
-			}
+		var also []string
+		for _, h := range s.Leaked {
+			also = append(also, h.String()+" "+esc(h.Comm))
 		}
+		t.printf("! LEAK %s %s: now also held by %s\n", esc(s.Type), esc(s.Object), strings.Join(also, ", "))
 	}
-	if len(d.Epoll) > 0 {
-		fmt.Fprintln(w, "\n@@ epoll @@")
+}
+
+func procColumns(p Proc) (string, string, string) {
+	return strconv.Itoa(p.PID), esc(p.Comm), "uid " + strconv.Itoa(p.UID)
+}
+
+func (d *Diff) writeProcesses(t *textWriter) {
+	if len(d.Started)+len(d.Exited) == 0 {
+		return
+	}
+	type row struct {
+		sign    string
+		p       Proc
+		what    string
+		started bool
+	}
+	var rows []row
+	exitedPID := map[int]bool{}
+	for _, p := range d.Exited {
+		rows = append(rows, row{"-", p, "exited", false})
+		exitedPID[p.PID] = true
+	}
+	otherBoot := d.Before.BootID != "" && d.After.BootID != "" && d.Before.BootID != d.After.BootID
+	for _, p := range d.Started {
+		what := "started"
+		if exitedPID[p.PID] && !otherBoot {
+			what = "started (pid reused)"
+		}
+		rows = append(rows, row{"+", p, what, true})
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		if rows[i].p.PID != rows[j].p.PID {
+			return rows[i].p.PID < rows[j].p.PID
+		}
+		return !rows[i].started && rows[j].started
+	})
+	var w [3]int
+	for _, r := range rows {
+		a, b, c := procColumns(r.p)
+		w = [3]int{max(w[0], width(a)), max(w[1], width(b)), max(w[2], width(c))}
+	}
+	t.printf("\n@@ processes @@\n")
+	for _, r := range rows {
+		a, b, c := procColumns(r.p)
+		t.printf("%s%s  %s  %s  %s\n", r.sign, pad(a, w[0]), pad(b, w[1]), pad(c, w[2]), r.what)
+	}
+}
+
+// writeProcessHunks writes one hunk per process present in both
+// snapshots that changed: attributes, fds (by number, closed before
+// opened), epoll watches.
+func (d *Diff) writeProcessHunks(t *textWriter) {
+	type hunk struct {
+		p       Proc
+		changes []FieldChange
+		fds     *FDChange
+		epoll   []EpollChange
+	}
+	hunks := map[procID]*hunk{}
+	get := func(p Proc) *hunk {
+		id := procID{p.PID, p.StartTime}
+		if hunks[id] == nil {
+			hunks[id] = &hunk{p: p}
+		}
+		return hunks[id]
+	}
+	for _, c := range d.Changed {
+		get(c.Process).changes = c.Changes
+	}
+	for i := range d.FDs {
+		get(d.FDs[i].Process).fds = &d.FDs[i]
 	}
 	for _, e := range d.Epoll {
-		fmt.Fprintf(w, " %s epoll fd %d\n", procText(e.Process), e.FD)
-		for _, x := range e.Removed {
-			fmt.Fprintf(w, "-   watch fd %d %s\n", x.TFD, pr(x.Object))
+		h := get(e.Process)
+		h.epoll = append(h.epoll, e)
+	}
+	order := make([]*hunk, 0, len(hunks))
+	for _, h := range hunks {
+		order = append(order, h)
+	}
+	sort.Slice(order, func(i, j int) bool { return procLess(order[i].p, order[j].p) })
+	for _, h := range order {
+		type line struct{ sign, label, value string }
+		var lines []line
+		for _, c := range h.changes {
+			lines = append(lines, line{"-", esc(c.Field), value(c.Before)}, line{"+", esc(c.Field), value(c.After)})
 		}
-		for _, x := range e.Added {
-			fmt.Fprintf(w, "+   watch fd %d %s\n", x.TFD, pr(x.Object))
+		if h.fds != nil {
+			var fdl []line
+			var nums []int
+			for _, f := range h.fds.Closed {
+				fdl = append(fdl, line{"-", "fd " + strconv.Itoa(f.FD), value(f.Target)})
+				nums = append(nums, f.FD)
+			}
+			for _, f := range h.fds.Opened {
+				fdl = append(fdl, line{"+", "fd " + strconv.Itoa(f.FD), value(f.Target)})
+				nums = append(nums, f.FD)
+			}
+			idx := make([]int, len(fdl))
+			for i := range idx {
+				idx[i] = i
+			}
+			sort.SliceStable(idx, func(i, j int) bool { return nums[idx[i]] < nums[idx[j]] })
+			for _, i := range idx {
+				lines = append(lines, fdl[i])
+			}
+		}
+		lw := 0
+		for _, l := range lines {
+			lw = max(lw, width(l.label))
+		}
+		a, b, c := procColumns(h.p)
+		t.printf("\n@@ %s %s (%s) @@\n", a, b, c)
+		for _, l := range lines {
+			t.printf("%s%s  %s\n", l.sign, pad(l.label, lw), l.value)
+		}
+		for _, e := range h.epoll {
+			t.printf(" epoll fd %d\n", e.FD)
+			ww := 0
+			for _, l := range [][]Watch{e.Removed, e.Added} {
+				for _, x := range l {
+					ww = max(ww, width(strconv.Itoa(x.TFD)))
+				}
+			}
+			for _, x := range e.Removed {
+				t.printf("-  watch fd %s  %s\n", pad(strconv.Itoa(x.TFD), ww), esc(x.Object))
+			}
+			for _, x := range e.Added {
+				t.printf("+  watch fd %s  %s\n", pad(strconv.Itoa(x.TFD), ww), esc(x.Object))
+			}
 		}
 	}
-	if len(d.Endpoints) > 0 {
-		fmt.Fprintln(w, "\n@@ endpoints @@")
+}
+
+var changeText = map[string]string{Began: "sharing began", Ended: "sharing ended", Changed: "holders changed"}
+
+// writeSharing writes one object's hunk: its holders in order, "-" for
+// those that left, "+" for those that joined, " " for a few that stayed.
+func writeSharing(t *textWriter, s SharingChange, x textIndex) {
+	type line struct {
+		sign string
+		h    Holder
+		note string
 	}
-	for _, e := range d.Endpoints {
+	joined, left := map[string]bool{}, map[string]bool{}
+	key := func(h Holder) string { return fmt.Sprintf("%s@%d", h.String(), h.StartTime) }
+	for _, h := range s.Joined {
+		joined[key(h)] = true
+	}
+	for _, h := range s.Left {
+		left[key(h)] = true
+	}
+	leaked := map[string]bool{}
+	for _, h := range s.Leaked {
+		leaked[key(h)] = true
+	}
+	var lines []line
+	var context []Holder
+	for _, h := range s.After {
+		if !joined[key(h)] {
+			context = append(context, h)
+		}
+	}
+	for _, h := range s.Before {
+		id := procID{h.PID, h.StartTime}
+		switch {
+		case !left[key(h)]:
+		case x.exited[id]:
+			lines = append(lines, line{"-", h, "exited"})
+		case h.FD != nil && x.closed[id][*h.FD]:
+			lines = append(lines, line{"-", h, "closed"})
+		default:
+			lines = append(lines, line{"-", h, ""})
+		}
+	}
+	for _, h := range s.Joined {
+		id := procID{h.PID, h.StartTime}
+		var notes []string
+		switch {
+		case x.started[id]:
+			notes = append(notes, "started")
+		case h.FD != nil && x.opened[id][*h.FD]:
+			notes = append(notes, "opened")
+		}
+		if leaked[key(h)] {
+			notes = append(notes, "LEAK")
+		}
+		lines = append(lines, line{"+", h, strings.Join(notes, "  ")})
+	}
+	more := 0
+	if len(context) > maxContext {
+		more = len(context) - maxContext
+		context = context[:maxContext]
+	}
+	for _, h := range context {
+		lines = append(lines, line{" ", h, ""})
+	}
+	sort.SliceStable(lines, func(i, j int) bool {
+		a, b := lines[i].h, lines[j].h
+		if a.less(b) || b.less(a) {
+			return a.less(b)
+		}
+		return lines[i].sign == "-" && lines[j].sign != "-"
+	})
+	hw, cw := 0, 0
+	for _, l := range lines {
+		hw, cw = max(hw, width(l.h.String())), max(cw, width(esc(l.h.Comm)))
+	}
+	head := changeText[s.Change]
+	if s.Leak {
+		head += ", LEAK"
+	}
+	t.printf("\n@@ %s %s: %s @@\n", esc(s.Type), esc(s.Object), head)
+	for _, l := range lines {
+		if l.note == "" {
+			t.printf("%s\n", strings.TrimRight(fmt.Sprintf("%s%s  %s", l.sign, pad(l.h.String(), hw), esc(l.h.Comm)), " "))
+			continue
+		}
+		t.printf("%s%s  %s  %s\n", l.sign, pad(l.h.String(), hw), pad(esc(l.h.Comm), cw), l.note)
+	}
+	if more > 0 {
+		t.printf("  ... %d more unchanged\n", more)
+	}
+}
+
+func (d *Diff) writeEndpoints(t *textWriter) {
+	if len(d.Endpoints) == 0 {
+		return
+	}
+	names := make([]string, len(d.Endpoints))
+	nw := 0
+	for i, e := range d.Endpoints {
+		names[i] = esc(e.Kind)
+		if e.Name != "" {
+			names[i] += " " + esc(e.Name)
+		}
+		nw = max(nw, width(names[i]))
+	}
+	t.printf("\n@@ endpoints @@\n")
+	for i, e := range d.Endpoints {
 		sign := "+"
-		if e.Change == "gone" {
+		if e.Change == Gone {
 			sign = "-"
 		}
 		ends := make([]string, len(e.Ends))
-		for i, end := range e.Ends {
-			ends[i] = holderList(end)
+		for j, end := range e.Ends {
+			ends[j] = holdersText(end)
 		}
-		name := ""
-		if e.Name != "" {
-			name = " " + pr(e.Name)
-		}
-		fmt.Fprintf(w, "%s%s%s: %s\n", sign, e.Kind, name, strings.Join(ends, " <-> "))
+		t.printf("%s%s  %s\n", sign, pad(names[i], nw), strings.Join(ends, " <-> "))
 	}
-	_, err := fmt.Fprintf(w, "\n%d difference(s)\n", d.Differences)
-	return err
 }
 
-func procText(p Proc) string {
-	return fmt.Sprintf("%d %s (uid %d)", p.PID, pr(p.Comm), p.UID)
+// WriteWarnings writes each warning on a line of its own after prefix,
+// escaped like the text form: for a caller that prints them apart from a
+// JSON or DOT form, on a terminal.
+func (d *Diff) WriteWarnings(w io.Writer, prefix string) error {
+	t := &textWriter{w: bufio.NewWriter(w)}
+	for _, warn := range d.Warnings {
+		t.printf("%s%s\n", prefix, esc(warn))
+	}
+	return t.flush()
+}
+
+// WriteJSON writes the diff as indented JSON followed by a newline: the
+// stable form the package documentation describes.
+func (d *Diff) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(d)
 }

@@ -1,0 +1,201 @@
+package diff
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+)
+
+// noHolder is a watch's object when no scanned fd holds the watched
+// description.
+const noHolder = "(held by no scanned fd)"
+
+type epollKey struct {
+	proc procKey
+	fd   int
+}
+
+// watches lists the watches of each epoll fd of the processes in both
+// snapshots, counted: two registrations can look alike (one number, closed
+// and reopened on the same path, registered again).
+func (c *comparer) watches(v *view, matched map[procKey]bool) map[epollKey]map[Watch]int {
+	m := map[epollKey]map[Watch]int{}
+	for _, e := range v.s.Epoll {
+		p := v.proc(e.PID)
+		if p == nil || v.partial[p.PID] || !matched[v.key[p.PID]] || !c.keepFD(e.FD) {
+			continue
+		}
+		ws := map[Watch]int{}
+		for _, w := range e.Watches {
+			obj := noHolder
+			if w.Holder != nil {
+				if hp := v.proc(w.Holder.PID); hp != nil {
+					if f := hp.FDByNumber(w.Holder.FD); f != nil {
+						obj = f.Target
+					}
+				}
+			}
+			ws[Watch{TFD: w.TFD, Object: obj}]++
+		}
+		m[epollKey{v.key[p.PID], e.FD}] = ws
+	}
+	return m
+}
+
+// epoll compares the watches of the epoll fds of processes in both
+// snapshots. An epoll fd that was opened or closed in between lists all
+// its watches as added or removed; the epoll fds of processes that started
+// or exited are not listed.
+func (c *comparer) epoll() []EpollChange {
+	out := []EpollChange{}
+	if !c.compares("epoll") {
+		return out
+	}
+	matched := map[procKey]bool{}
+	for k := range c.b.procs {
+		if _, ok := c.a.procs[k]; ok {
+			matched[k] = true
+		}
+	}
+	wa, wb := c.watches(c.a, matched), c.watches(c.b, matched)
+	keys := map[epollKey]bool{}
+	for k := range wa {
+		keys[k] = true
+	}
+	for k := range wb {
+		keys[k] = true
+	}
+	for k := range keys {
+		x, y := wa[k], wb[k]
+		ch := EpollChange{Process: procOf(c.b.procs[k.proc]), FD: k.fd, Added: []Watch{}, Removed: []Watch{}}
+		for w, n := range x {
+			for i := y[w]; i < n; i++ {
+				ch.Removed = append(ch.Removed, w)
+			}
+		}
+		for w, n := range y {
+			for i := x[w]; i < n; i++ {
+				ch.Added = append(ch.Added, w)
+			}
+		}
+		if len(ch.Added)+len(ch.Removed) == 0 {
+			continue
+		}
+		sortWatches(ch.Added)
+		sortWatches(ch.Removed)
+		out = append(out, ch)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Process != out[j].Process {
+			return procLess(out[i].Process, out[j].Process)
+		}
+		return out[i].FD < out[j].FD
+	})
+	return out
+}
+
+func sortWatches(l []Watch) {
+	sort.Slice(l, func(i, j int) bool {
+		if l[i].TFD != l[j].TFD {
+			return l[i].TFD < l[j].TFD
+		}
+		return l[i].Object < l[j].Object
+	})
+}
+
+// endpoints reports channels present on one side only. A channel is its
+// kind, its name and the holders of its ends (process identity, fd number
+// and what the fd points at); a channel whose holders changed is gone and
+// appeared.
+func (c *comparer) endpoints() []EndpointChange {
+	out := []EndpointChange{}
+	if !c.compares(snapshot.TypeFile) {
+		return out
+	}
+	ia, ib := c.channels(c.a), c.channels(c.b)
+	var keys []string
+	for k, ch := range ia {
+		if _, ok := ib[k]; !ok {
+			ch.Change = Gone
+			out = append(out, ch)
+			keys = append(keys, k)
+		}
+	}
+	for k, ch := range ib {
+		if _, ok := ia[k]; !ok {
+			ch.Change = Appeared
+			out = append(out, ch)
+			keys = append(keys, k)
+		}
+	}
+	// Gone before appeared, then by kind, first holder and name; the key
+	// breaks the remaining ties.
+	idx := make([]int, len(out))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(i, j int) bool {
+		x, y := out[idx[i]], out[idx[j]]
+		switch {
+		case x.Change != y.Change:
+			return x.Change == Gone
+		case x.Kind != y.Kind:
+			return x.Kind < y.Kind
+		case x.Ends[0][0].less(y.Ends[0][0]) || y.Ends[0][0].less(x.Ends[0][0]):
+			return x.Ends[0][0].less(y.Ends[0][0])
+		case x.Name != y.Name:
+			return x.Name < y.Name
+		}
+		return keys[idx[i]] < keys[idx[j]]
+	})
+	sorted := make([]EndpointChange, len(out))
+	for i, j := range idx {
+		sorted[i] = out[j]
+	}
+	return sorted
+}
+
+// channels indexes one side's channels by a key made of their kind, name
+// and holders.
+func (c *comparer) channels(v *view) map[string]EndpointChange {
+	m := map[string]EndpointChange{}
+	for _, e := range v.s.Endpoints {
+		ch := EndpointChange{Kind: e.Kind, Name: e.Name, Ends: [][]Holder{}}
+		var endKeys []string
+		for _, end := range e.Ends {
+			var hs []Holder
+			var hk []string
+			for _, mem := range end {
+				p := v.proc(mem.PID)
+				if p == nil || v.partial[p.PID] || !c.keepFD(mem.FD) {
+					continue
+				}
+				f := p.FDByNumber(mem.FD)
+				if f == nil {
+					continue
+				}
+				fd := f.FD
+				hs = append(hs, Holder{PID: p.PID, StartTime: p.StartTime, Comm: p.Comm, FD: &fd})
+				k, fk := v.key[p.PID], fdKeyOf(f)
+				hk = append(hk, fmt.Sprintf("%d/%d/%d/%d/%d/%d/%q", k.pid, k.start, k.epoch, fk.fd, fk.dev, fk.ino, fk.kind))
+			}
+			if len(hs) == 0 {
+				continue
+			}
+			sortHolders(hs)
+			sort.Strings(hk)
+			endKeys = append(endKeys, strings.Join(hk, ","))
+			ch.Ends = append(ch.Ends, hs)
+		}
+		if len(ch.Ends) < 2 {
+			continue
+		}
+		sort.Slice(ch.Ends, func(i, j int) bool { return ch.Ends[i][0].less(ch.Ends[j][0]) })
+		sort.Strings(endKeys)
+		k := fmt.Sprintf("%q|%q|%s", e.Kind, e.Name, strings.Join(endKeys, "|"))
+		m[k] = ch
+	}
+	return m
+}

@@ -1,0 +1,341 @@
+package diff
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+)
+
+// kernelObject names what a per-task group type shares.
+var kernelObject = map[string]string{
+	snapshot.TypeVM:      "mm_struct",
+	snapshot.TypeFiles:   "files_struct",
+	snapshot.TypeFS:      "fs_struct",
+	snapshot.TypeSighand: "sighand_struct",
+	snapshot.TypeIO:      "io_context",
+	snapshot.TypeSysvsem: "sem_undo_list",
+}
+
+// holderKey identifies a holder across snapshots: a task of a process,
+// or an fd of a process together with what it points at, so that a
+// number reused for another file is another holder.
+type holderKey struct {
+	proc procKey
+	tid  int // 0 for an fd
+	fd   fdKey
+}
+
+// holding is one side's holders of one group type.
+type holding struct {
+	group  map[holderKey]int      // holder -> index in groups
+	groups []map[holderKey]Holder // each group's holders
+	lowest []Holder               // each group's lowest holder
+}
+
+func (c *comparer) holding(v *view, typ string) holding {
+	n := 0
+	for _, g := range v.s.Groups {
+		if g.Type == typ {
+			n += len(g.Members)
+		}
+	}
+	h := holding{group: make(map[holderKey]int, n)}
+	for _, g := range v.s.Groups {
+		if g.Type != typ {
+			continue
+		}
+		held := make(map[holderKey]Holder, len(g.Members))
+		var low Holder
+		for _, m := range g.Members {
+			p := v.proc(m.PID)
+			if p == nil || v.partial[p.PID] {
+				continue
+			}
+			k := holderKey{proc: v.key[p.PID]}
+			show := Holder{PID: p.PID, StartTime: p.StartTime, Comm: p.Comm}
+			if snapshot.IsTaskType(typ) {
+				tid := m.TID
+				k.tid, show.TID = tid, &tid
+			} else {
+				f := p.FDByNumber(m.FD)
+				if f == nil || !c.keepFD(f.FD) {
+					continue
+				}
+				fd := f.FD
+				k.fd, show.FD = fdKeyOf(f), &fd
+			}
+			if _, dup := h.group[k]; dup {
+				continue // not in a valid snapshot
+			}
+			if len(held) == 0 || show.less(low) {
+				low = show
+			}
+			held[k] = show
+			h.group[k] = len(h.groups)
+		}
+		if len(held) > 0 {
+			h.groups = append(h.groups, held)
+			h.lowest = append(h.lowest, low)
+		}
+	}
+	return h
+}
+
+// holdsFD reports whether the fd holder exists on side v, shared or not.
+func holdsFD(v *view, k holderKey) (Holder, bool) {
+	p := v.procs[k.proc]
+	if p == nil || v.partial[p.PID] {
+		return Holder{}, false
+	}
+	f := p.FDByNumber(k.fd.fd)
+	if f == nil || fdKeyOf(f) != k.fd {
+		return Holder{}, false
+	}
+	fd := f.FD
+	return Holder{PID: p.PID, StartTime: p.StartTime, Comm: p.Comm, FD: &fd}, true
+}
+
+// match pairs the groups of the two sides that are one object. Groups
+// carry no identity (kcmp's order is per boot), so an object is known by
+// its holders: each group is paired with the group of the other side
+// with which it shares the most holders, largest overlaps first, each
+// group at most once. A holder key cannot prove that two groups are one
+// object (a number dup2'd onto another description of the same file keeps
+// its key), which is why the strongest overlap wins instead of any. Ties
+// are broken by the groups' lowest holders, never by their order in the
+// files.
+func match(ha, hb holding) [][2]int {
+	overlap := map[[2]int]int{}
+	for k, ga := range ha.group {
+		if gb, ok := hb.group[k]; ok {
+			overlap[[2]int{ga, gb}]++
+		}
+	}
+	type edge struct{ a, b, n int }
+	edges := make([]edge, 0, len(overlap))
+	for ab, n := range overlap {
+		edges = append(edges, edge{ab[0], ab[1], n})
+	}
+	sort.Slice(edges, func(i, j int) bool {
+		x, y := edges[i], edges[j]
+		if x.n != y.n {
+			return x.n > y.n
+		}
+		if la, lb := ha.lowest[x.a], ha.lowest[y.a]; la.less(lb) || lb.less(la) {
+			return la.less(lb)
+		}
+		return hb.lowest[x.b].less(hb.lowest[y.b])
+	})
+	usedA, usedB := map[int]bool{}, map[int]bool{}
+	var pairs [][2]int
+	for _, e := range edges {
+		if !usedA[e.a] && !usedB[e.b] {
+			usedA[e.a], usedB[e.b] = true, true
+			pairs = append(pairs, [2]int{e.a, e.b})
+		}
+	}
+	for i := range ha.groups {
+		if !usedA[i] {
+			pairs = append(pairs, [2]int{i, -1})
+		}
+	}
+	for i := range hb.groups {
+		if !usedB[i] {
+			pairs = append(pairs, [2]int{-1, i})
+		}
+	}
+	return pairs
+}
+
+// sharing reports the objects of one type whose holders changed.
+func (c *comparer) sharing(typ string) []SharingChange {
+	if !c.compares(typ) {
+		return nil
+	}
+	ha, hb := c.holding(c.a, typ), c.holding(c.b, typ)
+	var out []SharingChange
+	for _, pair := range match(ha, hb) {
+		// Each group is in one pair: its map can be completed in place.
+		before, after := map[holderKey]Holder{}, map[holderKey]Holder{}
+		if pair[0] >= 0 {
+			before = ha.groups[pair[0]]
+		}
+		if pair[1] >= 0 {
+			after = hb.groups[pair[1]]
+		}
+		if typ == snapshot.TypeFile {
+			c.addSoleHolders(before, after, ha, hb)
+		}
+		ch := SharingChange{Type: typ, Before: []Holder{}, After: []Holder{}, Joined: []Holder{}, Left: []Holder{}, Leaked: []Holder{}}
+		procsBefore := map[procKey]bool{}
+		for k, h := range before {
+			ch.Before = append(ch.Before, h)
+			procsBefore[k.proc] = true
+			if _, ok := after[k]; !ok {
+				ch.Left = append(ch.Left, h)
+			}
+		}
+		for k, h := range after {
+			ch.After = append(ch.After, h)
+			if _, ok := before[k]; !ok {
+				ch.Joined = append(ch.Joined, h)
+				if typ == snapshot.TypeFile && len(before) > 0 && !procsBefore[k.proc] && c.leaked(k.proc) {
+					ch.Leaked = append(ch.Leaked, h)
+				}
+			}
+		}
+		if len(ch.Joined)+len(ch.Left) == 0 {
+			continue
+		}
+		switch {
+		case len(ch.Before) <= 1 && len(ch.After) > 1:
+			ch.Change = Began
+		case len(ch.After) <= 1 && len(ch.Before) > 1:
+			ch.Change = Ended
+		default:
+			ch.Change = Changed
+		}
+		ch.Leak = len(ch.Leaked) > 0
+		for _, l := range [][]Holder{ch.Before, ch.After, ch.Joined, ch.Left, ch.Leaked} {
+			sortHolders(l)
+		}
+		ch.Object = kernelObject[typ]
+		if typ == snapshot.TypeFile {
+			ch.Object = c.fileObjectName(before, after)
+		}
+		out = append(out, ch)
+	}
+	return out
+}
+
+// leaked reports whether a process that now holds a file object it did
+// not hold before (next to other holders) got it by a leak: it ran before
+// (so it received the description), or it started since and exec'd (so
+// the description survived the exec), rather than being forked and
+// inheriting its parent's table. Without a parent to compare with, it is
+// a leak: nothing proves otherwise.
+func (c *comparer) leaked(k procKey) bool {
+	if _, ran := c.a.procs[k]; ran {
+		return true
+	}
+	p := c.b.procs[k]
+	parent := c.b.full.Process(p.PPID)
+	if parent == nil || parent.PID == p.PID {
+		return true
+	}
+	if p.Exe != "" && parent.Exe != "" {
+		return p.Exe != parent.Exe
+	}
+	return p.Comm != parent.Comm
+}
+
+// addSoleHolders completes the holders of one file object: an fd in its
+// group on one side only that exists on the other outside every group
+// (same process, number and inode) held the object alone there, or
+// holds it alone now, so it neither joined nor left. Tasks get no such
+// completion: a task outside every group has an object of its own (after
+// an exec or unshare, a new one) or none, so which of the former holders
+// kept the old object is unknown; what is certain is that they no longer
+// share it.
+func (c *comparer) addSoleHolders(before, after map[holderKey]Holder, ha, hb holding) {
+	for k := range after {
+		if _, ok := before[k]; !ok {
+			if _, grouped := ha.group[k]; !grouped {
+				if h, ok := holdsFD(c.a, k); ok {
+					before[k] = h
+				}
+			}
+		}
+	}
+	for k := range before {
+		if _, ok := after[k]; !ok {
+			if _, grouped := hb.group[k]; !grouped {
+				if h, ok := holdsFD(c.b, k); ok {
+					after[k] = h
+				}
+			}
+		}
+	}
+}
+
+// fileObjectName is the target of the object's lowest holder, on the
+// AFTER side if it has holders.
+func (c *comparer) fileObjectName(before, after map[holderKey]Holder) string {
+	for _, side := range []struct {
+		v       *view
+		holders map[holderKey]Holder
+	}{{c.b, after}, {c.a, before}} {
+		var low *Holder
+		for _, h := range side.holders {
+			if low == nil || h.less(*low) {
+				low = &h
+			}
+		}
+		if low != nil {
+			if f := side.v.proc(low.PID).FDByNumber(*low.FD); f != nil {
+				return f.Target
+			}
+		}
+	}
+	return ""
+}
+
+func sortHolders(hs []Holder) { sort.Slice(hs, func(i, j int) bool { return hs[i].less(hs[j]) }) }
+
+func holdersText(hs []Holder) string {
+	parts := make([]string, len(hs))
+	for i, h := range hs {
+		parts[i] = h.String()
+	}
+	return strings.Join(parts, " ")
+}
+
+// lowest is the lowest holder of a change, on either side.
+func lowest(s SharingChange) Holder {
+	var l Holder
+	first := true
+	for _, side := range [][]Holder{s.Before, s.After} {
+		if len(side) > 0 && (first || side[0].less(l)) {
+			l, first = side[0], false
+		}
+	}
+	return l
+}
+
+// changeRank puts, between changes alike, what ended before what began,
+// like "-" before "+".
+var changeRank = map[string]int{Ended: 0, Changed: 1, Began: 2}
+
+// sortSharing orders changes: leaks first, then by type, lowest holder,
+// object, change and holders, so the order never depends on map
+// iteration or on the order of the snapshots' groups.
+func sortSharing(out []SharingChange) {
+	rank := map[string]int{}
+	for i, t := range snapshot.GroupTypes {
+		rank[t] = i
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		x, y := out[i], out[j]
+		if x.Leak != y.Leak {
+			return x.Leak
+		}
+		if rank[x.Type] != rank[y.Type] {
+			return rank[x.Type] < rank[y.Type]
+		}
+		lx, ly := lowest(x), lowest(y)
+		if lx.less(ly) || ly.less(lx) {
+			return lx.less(ly)
+		}
+		if x.Object != y.Object {
+			return x.Object < y.Object
+		}
+		if x.Change != y.Change {
+			return changeRank[x.Change] < changeRank[y.Change]
+		}
+		if a, b := holdersText(x.Before), holdersText(y.Before); a != b {
+			return a < b
+		}
+		return holdersText(x.After) < holdersText(y.After)
+	})
+}
