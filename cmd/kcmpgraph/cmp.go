@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -78,6 +79,13 @@ object differs, 2 trouble (no such process, not permitted, bad usage).`,
 	}
 	cmd.Flags().StringVar(&typeName, "type", "", "compare only this type ("+strings.Join(kcmp.TypeNames(), ", ")+")")
 	cmd.Flags().StringVar(&fds, "fd", "", "compare the open file descriptions behind FD1 of PID1 and FD2 of PID2")
+	cmd.RegisterFlagCompletionFunc("type", cobra.FixedCompletions(kcmp.TypeNames(), cobra.ShellCompDirectiveNoFileComp))
+	cmd.ValidArgsFunction = func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) >= 2 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return livePIDCompletions(toComplete, ""), cobra.ShellCompDirectiveNoFileComp
+	}
 	return cmd
 }
 
@@ -101,7 +109,12 @@ func parseFDPair(s string) (int, int, error) {
 
 func runCmp(w io.Writer, pid1, pid2, fd1, fd2 int, types []kcmp.Type) error {
 	if err := kcmp.Probe(); err != nil {
-		return usagef("cannot compare: %v", err)
+		return usagef("cannot compare: %v (cmp has no fallback; 'kcmpgraph scan' still groups open files by inode)", err)
+	}
+	for _, pid := range []int{pid1, pid2} {
+		if !processExists(pid) {
+			return usagef("pid %d: no such process", pid)
+		}
 	}
 	var sentinel *kcmp.NullSentinel
 	for _, t := range types {
@@ -115,16 +128,15 @@ func runCmp(w io.Writer, pid1, pid2, fd1, fd2 int, types []kcmp.Type) error {
 			break
 		}
 	}
-	anyDifferent, trouble := false, error(nil)
+	anyDifferent := false
 	for _, t := range types {
 		r := analyzer.ComparePair(t, pid1, pid2, fd1, fd2, sentinel)
 		var verdict string
 		switch {
 		case r.Err != nil:
-			verdict = "cannot tell: " + cmpErrText(r.Err, pid1, pid2, fd1, fd2)
-			if trouble == nil {
-				trouble = usageError{fmt.Errorf("%s: %s", t, verdict)}
-			}
+			// The same trouble would stop every other type: one line,
+			// after the answers already printed.
+			return cmpError(t, r.Err, pid1, pid2, fd1, fd2)
 		case r.BothNull:
 			verdict = "different: " + nullWhat[t] + " — nothing shared"
 			anyDifferent = true
@@ -139,25 +151,39 @@ func runCmp(w io.Writer, pid1, pid2, fd1, fd2 int, types []kcmp.Type) error {
 		}
 		fmt.Fprintf(w, "%-8s %s\n", t, verdict)
 	}
-	if trouble != nil {
-		return trouble
-	}
 	if anyDifferent {
 		return errFound
 	}
 	return nil
 }
 
-func cmpErrText(err error, pid1, pid2, fd1, fd2 int) string {
+func processExists(pid int) bool {
+	_, err := os.Stat("/proc/" + strconv.Itoa(pid))
+	return err == nil
+}
+
+// cmpError says in one line why type t of the two could not be compared:
+// the user gets exit status 2 and what to do about it.
+func cmpError(t kcmp.Type, err error, pid1, pid2, fd1, fd2 int) error {
 	switch {
 	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
-		return "not permitted (kcmp needs ptrace read access to both: run as root or with CAP_SYS_PTRACE, or check Yama ptrace_scope)"
+		return usagef("%s: not permitted to compare pids %d and %d: kcmp needs ptrace read access to both; %s", t, pid1, pid2, needPrivilege())
 	case errors.Is(err, unix.ESRCH):
-		return fmt.Sprintf("no such process (%d or %d is gone)", pid1, pid2)
+		for _, pid := range []int{pid1, pid2} {
+			if !processExists(pid) {
+				return usagef("%s: pid %d: no such process (it exited)", t, pid)
+			}
+		}
+		return usagef("%s: no such process (%d or %d exited)", t, pid1, pid2)
 	case errors.Is(err, unix.EBADF):
-		return fmt.Sprintf("fd not open (%d:%d or %d:%d)", pid1, fd1, pid2, fd2)
+		for _, pf := range [][2]int{{pid1, fd1}, {pid2, fd2}} {
+			if _, err := os.Lstat(fmt.Sprintf("/proc/%d/fd/%d", pf[0], pf[1])); errors.Is(err, os.ErrNotExist) {
+				return usagef("%s: fd not open: pid %d has no fd %d", t, pf[0], pf[1])
+			}
+		}
+		return usagef("%s: fd not open (%d:%d or %d:%d)", t, pid1, fd1, pid2, fd2)
 	case errors.Is(err, unix.ENOSYS):
-		return "kcmp is not available on this kernel or is blocked by seccomp"
+		return usagef("%s: kcmp is not available: the kernel lacks CONFIG_KCMP or a seccomp filter blocks it", t)
 	}
-	return err.Error()
+	return fmt.Errorf("%s: %w", t, err)
 }

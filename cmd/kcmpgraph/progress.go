@@ -16,12 +16,14 @@ const progressDelay = 500 * time.Millisecond
 
 // scanProgress draws a progress bar on stderr for scans that take more
 // than a moment, and only when stderr is a terminal. Its report method is
-// procscan's Progress callback, called from several goroutines.
+// procscan's Progress callback, called from several goroutines. The bar
+// has no colour, so NO_COLOR has nothing to turn off.
 type scanProgress struct {
 	mu    sync.Mutex
 	w     io.Writer
 	start time.Time
 	bar   *progressbar.ProgressBar
+	done  int
 	off   bool
 }
 
@@ -30,11 +32,13 @@ func newScanProgress(stderr io.Writer, quiet bool) *scanProgress {
 }
 
 func (p *scanProgress) report(done, total int) {
-	if p.off {
-		return
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// Callers race to report: never move the bar backwards.
+	if p.off || done <= p.done {
+		return
+	}
+	p.done = done
 	if p.bar == nil {
 		if time.Since(p.start) < progressDelay {
 			return
@@ -48,10 +52,15 @@ func (p *scanProgress) report(done, total int) {
 			progressbar.OptionSetPredictTime(false),
 		)
 	}
+	if done >= total {
+		// Reading is over; comparing with kcmp follows and reports no
+		// progress of its own.
+		p.bar.Describe("comparing with kcmp")
+	}
 	p.bar.Set(done)
 }
 
-// finish removes the bar.
+// finish removes the bar; later reports draw nothing.
 func (p *scanProgress) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()

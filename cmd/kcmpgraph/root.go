@@ -67,6 +67,7 @@ Type names: file vm files fs sighand io sysvsem epoll.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{err}
 	})
+	root.PersistentFlags().BoolP("quiet", "q", false, "print no warnings and no progress bar")
 	root.AddCommand(
 		newScanCmd(),
 		newShowCmd(),

@@ -16,7 +16,7 @@ import (
 func newScanCmd() *cobra.Command {
 	var sel selectionFlags
 	var format, output string
-	var quiet bool
+	var wide bool
 	var profileDir string
 	cmd := &cobra.Command{
 		Use:   "scan",
@@ -24,18 +24,30 @@ func newScanCmd() *cobra.Command {
 		Long: `scan reads /proc, compares kernel objects with kcmp(2) and writes a
 snapshot: the processes, their fds, and the groups of fds and tasks that
 hold one kernel object. Kernel threads, zombies and kcmpgraph itself are
-listed but never grouped. Processes that cannot be read (another user's,
-without root or CAP_SYS_PTRACE) are counted and reported as a warning.`,
-		Example: `  kcmpgraph scan -o host.json
+listed but never grouped.
+
+On a terminal it prints a table (see 'kcmpgraph show'); into a file or a
+pipe it writes the JSON snapshot that show, graph, audit and diff read.
+
+Processes that cannot be read (another user's, without root or
+CAP_SYS_PTRACE) are counted and reported as a warning: the result is
+partial, not a failure. A scan in which no selected process could be read
+fails with exit status 2. Without kcmp (kernel without CONFIG_KCMP, or a
+seccomp filter) open files are grouped by inode and the snapshot is marked
+NOT EXACT.`,
+		Example: `  kcmpgraph scan                          # a table of the whole host
+  kcmpgraph scan -o host.json             # a snapshot for show, graph, audit, diff
   kcmpgraph scan --tree 1234 --types file,vm
   kcmpgraph scan --pid 1234,1250 --threads --format json | jq '.groups'
   kcmpgraph scan --tree 1234 --freeze -o consistent.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			stdout := cmd.OutOrStdout()
+			toStdout := output == "" || output == "-"
 			if format == "" {
 				// A table for a person at a terminal, JSON for files and pipes.
 				format = "json"
-				if (output == "" || output == "-") && isTerminal(cmd.OutOrStdout()) {
+				if toStdout && isTerminal(stdout) {
 					format = "table"
 				}
 			}
@@ -52,13 +64,23 @@ without root or CAP_SYS_PTRACE) are counted and reported as a warning.`,
 				}
 				defer stop()
 			}
-			snap, err := liveSnapshot(cmd.Context(), cmd.ErrOrStderr(), &sel, quiet)
+			quiet := quietFlag(cmd)
+			snap, err := scanLive(cmd.Context(), cmd.ErrOrStderr(), &sel, quiet)
 			if err != nil {
 				return err
 			}
-			return writeOutput(output, cmd.OutOrStdout(), 0o600, func(w io.Writer) error {
+			// A table on the terminal ends with the warnings: do not
+			// print them twice.
+			if !quiet && !(format == "table" && toStdout && isTerminal(stdout)) {
+				printWarnings(cmd.ErrOrStderr(), snap.Warnings)
+			}
+			return writeOutput(output, stdout, 0o600, func(w io.Writer) error {
 				if format == "table" {
-					return writeTable(w, snap, tableOptions{width: terminalWidth(w)})
+					width := 0
+					if !wide {
+						width = terminalWidth(w)
+					}
+					return writeTable(w, snap, tableOptions{width: width})
 				}
 				return snap.Encode(w)
 			})
@@ -69,8 +91,9 @@ without root or CAP_SYS_PTRACE) are counted and reported as a warning.`,
 	sel.addLiveFlags(cmd)
 	sel.addFreezeFlags(cmd)
 	cmd.Flags().StringVar(&format, "format", "", "table or json (default: table on a terminal, else json)")
+	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().StringVarP(&output, "output", "o", "-", "write to this file (atomically); - is stdout")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not print warnings")
+	cmd.Flags().BoolVar(&wide, "wide", false, "never cut the table to the terminal width")
 	cmd.Flags().StringVar(&profileDir, "profile", "", "write cpu.prof and heap.prof of this scan into this directory (go tool pprof)")
 	return cmd
 }

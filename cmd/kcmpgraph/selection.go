@@ -4,8 +4,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/user"
 	"strconv"
 	"strings"
@@ -35,10 +37,20 @@ func (f *selectionFlags) addPIDFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.pids, "pid", "", "only these processes (comma-separated pids)")
 	cmd.Flags().IntVar(&f.tree, "tree", 0, "only this process and all its descendants")
 	cmd.MarkFlagsMutuallyExclusive("pid", "tree")
+	cmd.RegisterFlagCompletionFunc("pid", completePIDList)
+	cmd.RegisterFlagCompletionFunc("tree", completePIDList)
 }
 
 func (f *selectionFlags) addTypesFlag(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.types, "types", "", "only these object types (comma-separated: "+strings.Join(kcmp.TypeNames(), ",")+")")
+	cmd.RegisterFlagCompletionFunc("types", completeList(kcmp.TypeNames()))
+}
+
+// quietFlag reports whether --quiet (a persistent flag of the root
+// command) is set.
+func quietFlag(cmd *cobra.Command) bool {
+	q, err := cmd.Flags().GetBool("quiet")
+	return err == nil && q
 }
 
 func (f *selectionFlags) addLiveFlags(cmd *cobra.Command) {
@@ -161,21 +173,158 @@ func (f *selectionFlags) liveOptions() (analyzer.Options, error) {
 // liveSnapshot scans the live host with the selection and prints the
 // run's warnings (partial results) to stderr.
 func liveSnapshot(ctx context.Context, stderr io.Writer, f *selectionFlags, quiet bool) (*snapshot.Snapshot, error) {
+	snap, err := scanLive(ctx, stderr, f, quiet)
+	if err == nil && !quiet {
+		printWarnings(stderr, snap.Warnings)
+	}
+	return snap, err
+}
+
+// scanLive scans the live host with the selection, with a progress bar
+// unless quiet, and fails when nothing selected could be read.
+func scanLive(ctx context.Context, stderr io.Writer, f *selectionFlags, quiet bool) (*snapshot.Snapshot, error) {
 	opts, err := f.liveOptions()
 	if err != nil {
 		return nil, err
 	}
 	progress := newScanProgress(stderr, quiet)
-	opts.Scan.Progress = progress.report
+	if !progress.off {
+		opts.Scan.Progress = progress.report
+	}
 	snap, err := analyzer.Run(ctx, opts)
 	progress.finish()
 	if err != nil {
+		return nil, liveError(err)
+	}
+	if err := checkReadable(snap); err != nil {
 		return nil, err
 	}
-	if !quiet {
-		for _, w := range snap.Warnings {
-			fmt.Fprintf(stderr, "kcmpgraph: warning: %s\n", w)
+	return snap, nil
+}
+
+func printWarnings(stderr io.Writer, warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "kcmpgraph: warning: %s\n", printable(w))
+	}
+}
+
+// liveError turns a scan's "no such process" into a usage error whose
+// message names the pid without the package prefix.
+func liveError(err error) error {
+	if errors.Is(err, procscan.ErrNoSuchProcess) {
+		msg := strings.TrimPrefix(err.Error(), "procscan: ")
+		msg = strings.TrimSuffix(msg, ": "+procscan.ErrNoSuchProcess.Error())
+		return usageError{fmt.Errorf("%s: %w", msg, procscan.ErrNoSuchProcess)}
+	}
+	return err
+}
+
+// checkReadable fails a scan in which no selected process could be read
+// or compared: that is not a partial result but a refusal.
+func checkReadable(snap *snapshot.Snapshot) error {
+	denied := unreadable(snap)
+	if denied == 0 {
+		return nil
+	}
+	candidates := snap.Stats.Skipped[procscan.SkipDenied]
+	for _, p := range snap.Processes {
+		if !p.KernelThread && !p.Zombie {
+			candidates++
 		}
 	}
-	return snap, nil
+	if denied < candidates {
+		return nil
+	}
+	return usagef("not permitted: none of the %s selected could be read or compared; %s",
+		plural(denied, "process", "processes"), needPrivilege())
+}
+
+// needPrivilege says what it takes to read other users' processes.
+func needPrivilege() string {
+	if os.Geteuid() == 0 {
+		return "even root is refused here (Yama ptrace_scope 3, an LSM, or a non-dumpable or protected process)"
+	}
+	return "reading another user's fds and calling kcmp on its processes needs root or CAP_SYS_PTRACE"
+}
+
+// completeList completes a comma-separated list of names, offering the
+// names not yet in the list.
+func completeList(names []string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		done, cur := "", toComplete
+		if i := strings.LastIndexByte(toComplete, ','); i >= 0 {
+			done, cur = toComplete[:i+1], toComplete[i+1:]
+		}
+		have := map[string]bool{}
+		for _, n := range strings.Split(done, ",") {
+			have[n] = true
+		}
+		var out []string
+		for _, n := range names {
+			if !have[n] && strings.HasPrefix(n, cur) {
+				out = append(out, done+n)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	}
+}
+
+// completePIDList completes pids, with their comm as the description:
+// from the snapshot named by the first argument, if it is one, else from
+// the live host.
+func completePIDList(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	done, cur := "", toComplete
+	if i := strings.LastIndexByte(toComplete, ','); i >= 0 {
+		done, cur = toComplete[:i+1], toComplete[i+1:]
+	}
+	return pidCompletions(completionProcesses(args), cur, done, ""), cobra.ShellCompDirectiveNoFileComp
+}
+
+// livePIDCompletions offers the host's pids that start with cur, each
+// followed by suffix.
+func livePIDCompletions(cur, suffix string) []string {
+	return pidCompletions(liveProcesses(), cur, "", suffix)
+}
+
+func pidCompletions(procs []pidComm, cur, prefix, suffix string) []string {
+	var out []string
+	for _, p := range procs {
+		if s := strconv.Itoa(p.pid); strings.HasPrefix(s, cur) {
+			out = append(out, prefix+s+suffix+"\t"+p.comm)
+		}
+	}
+	return out
+}
+
+type pidComm struct {
+	pid  int
+	comm string
+}
+
+func completionProcesses(args []string) []pidComm {
+	var out []pidComm
+	if len(args) > 0 {
+		if s, err := snapshot.LoadFile(args[0], snapshot.LoadOptions{}); err == nil {
+			for _, p := range s.Processes {
+				out = append(out, pidComm{p.PID, printable(p.Comm)})
+			}
+			return out
+		}
+	}
+	return liveProcesses()
+}
+
+// liveProcesses lists the host's processes for shell completion.
+func liveProcesses() []pidComm {
+	ents, _ := os.ReadDir("/proc")
+	var out []pidComm
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		comm, _ := os.ReadFile("/proc/" + e.Name() + "/comm")
+		out = append(out, pidComm{pid, printable(strings.TrimSuffix(string(comm), "\n"))})
+	}
+	return out
 }

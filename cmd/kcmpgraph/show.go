@@ -3,7 +3,9 @@
 package main
 
 import (
+	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,15 +19,23 @@ func newShowCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show SNAPSHOT",
 		Short: "Print a saved snapshot as a table (or JSON)",
-		Long: `show prints a snapshot written by 'kcmpgraph scan': one row per holder of
-each shared object, most-shared first within each type; the NULL classes
-as counts; epoll watches; and the scan's warnings. SNAPSHOT - reads stdin.
-The snapshot is checked first: a damaged or foreign file is refused with
-the file and the JSON path of the problem.`,
+		Long: `show prints a snapshot written by 'kcmpgraph scan': a header (host,
+kernel, boot, time, what was scanned, whether kcmp was used), then one row
+per holder of each shared object, file descriptions first, the most shared
+first within each type; the NULL classes as counts; epoll instances with
+what they watch; channels between the fds; and the scan's warnings.
+SNAPSHOT - reads stdin.
+
+On a terminal, long paths are cut to its width (--wide keeps them whole).
+Every string from the snapshot is escaped: a file name cannot move the
+cursor or fake a line. The snapshot is checked first: a damaged or foreign
+file is refused with the file and the JSON path of the problem (exit 2).`,
 		Example: `  kcmpgraph show host.json
   kcmpgraph show host.json --types file --tree 1234
+  kcmpgraph show host.json --wide | less -S
   kcmpgraph show host.json --pid 1234 --format json > one.json`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeSnapshotFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "table" && format != "json" {
 				return usagef("--format: %q is not supported (valid: table, json)", format)
@@ -33,14 +43,18 @@ the file and the JSON path of the problem.`,
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			snap, err := snapshot.LoadFile(args[0], snapshot.LoadOptions{})
-			if err != nil {
-				return err
-			}
 			s, err := sel.offline()
 			if err != nil {
 				return err
 			}
+			snap, err := snapshot.LoadFile(args[0], snapshot.LoadOptions{})
+			if err != nil {
+				return err
+			}
+			if err := checkSelection(snap, s, args[0]); err != nil {
+				return err
+			}
+			total := len(snap.Processes)
 			snap = snap.Select(s)
 			return writeOutput(output, cmd.OutOrStdout(), 0o600, func(w io.Writer) error {
 				if format == "json" {
@@ -50,14 +64,52 @@ the file and the JSON path of the problem.`,
 				if !wide {
 					width = terminalWidth(w)
 				}
-				return writeTable(w, snap, tableOptions{width: width})
+				return writeTable(w, snap, tableOptions{width: width, filter: describeSelection(s), total: total})
 			})
 		},
 	}
 	sel.addPIDFlags(cmd)
 	sel.addTypesFlag(cmd)
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")
+	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().StringVarP(&output, "output", "o", "-", "write to this file (atomically); - is stdout")
-	cmd.Flags().BoolVar(&wide, "wide", false, "never truncate objects to the terminal width")
+	cmd.Flags().BoolVar(&wide, "wide", false, "never cut the table to the terminal width")
 	return cmd
+}
+
+// checkSelection refuses pids that are not in the snapshot: an empty
+// table would read as "shares nothing".
+func checkSelection(snap *snapshot.Snapshot, sel snapshot.Selection, name string) error {
+	for _, pid := range sel.PIDs {
+		if snap.Process(pid) == nil {
+			return usagef("--pid: pid %d is not in %s", pid, name)
+		}
+	}
+	if sel.Tree != 0 && snap.Process(sel.Tree) == nil {
+		return usagef("--tree: pid %d is not in %s", sel.Tree, name)
+	}
+	return nil
+}
+
+// describeSelection says which part of a snapshot a table shows.
+func describeSelection(sel snapshot.Selection) string {
+	var parts []string
+	if len(sel.PIDs) > 0 {
+		parts = append(parts, "--pid "+joinInts(sel.PIDs))
+	}
+	if sel.Tree != 0 {
+		parts = append(parts, fmt.Sprintf("--tree %d", sel.Tree))
+	}
+	if len(sel.Types) > 0 {
+		parts = append(parts, "--types "+strings.Join(sel.Types, ","))
+	}
+	return strings.Join(parts, " ")
+}
+
+// completeSnapshotFile completes the snapshot argument with JSON files.
+func completeSnapshotFile(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
 }

@@ -9,12 +9,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
-	"unicode/utf8"
 
+	"github.com/rivo/uniseg"
 	"golang.org/x/term"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
 // taskObject names the per-task objects in tables.
@@ -25,14 +25,20 @@ var taskObject = map[string]string{
 
 var nullMeaning = map[string]string{
 	"vm": "without an address space", "files": "without an fd table", "fs": "without fs info",
-	"io": "with no I/O context", "sysvsem": "with no SysV undo list",
+	"sighand": "without a signal handler table", "io": "with no I/O context", "sysvsem": "with no SysV undo list",
 }
 
 // tableOptions shape the table view.
 type tableOptions struct {
-	// width truncates the object column to fit; 0 never truncates.
+	// width is the terminal width: long cells are cut so that no row is
+	// wider. 0 never cuts (files, pipes, --wide).
 	width int
+	// users names a uid; nil looks names up on this machine.
 	users func(uid int) string
+	// filter describes the selection show applied, "" for none.
+	filter string
+	// total is the number of processes before that selection.
+	total int
 }
 
 // terminalWidth returns the width of w if it is a terminal, else 0.
@@ -48,156 +54,464 @@ func terminalWidth(w io.Writer) int {
 	return width
 }
 
-func cut(s string, n int) string {
-	if n <= 0 || utf8.RuneCountInString(s) <= n {
+// displayWidth is the number of terminal columns s takes: East Asian wide
+// characters take two, combining marks none.
+func displayWidth(s string) int { return uniseg.StringWidth(s) }
+
+// cutWidth cuts s to at most n terminal columns, ending in "…" when cut.
+// It cuts between grapheme clusters, never inside one.
+func cutWidth(s string, n int) string {
+	if n <= 0 || displayWidth(s) <= n {
 		return s
 	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
+	var b strings.Builder
+	used, state := 0, -1
+	for rest := s; rest != ""; {
+		var cluster string
+		var w int
+		cluster, rest, w, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		if used+w > n-1 {
+			break
+		}
+		b.WriteString(cluster)
+		used += w
+	}
+	b.WriteString("…")
+	return b.String()
+}
+
+// textTable lays out printable cells in columns aligned by display width,
+// which text/tabwriter (one column per rune) gets wrong for wide
+// characters. The last column is the one cut to fit a terminal. A table
+// without a header prints its rows only.
+type textTable struct {
+	indent string
+	header []string
+	rows   [][]string
+}
+
+func (t *textTable) add(cells ...string) { t.rows = append(t.rows, cells) }
+
+const (
+	columnGap = 2
+	// minLastColumn keeps the last column readable on a narrow terminal;
+	// such rows wrap rather than show nothing.
+	minLastColumn = 12
+	// minColumn is as narrow as fitColumns makes any other column.
+	minColumn = 8
+)
+
+// fitColumns narrows the widest of the leading columns until the last
+// column gets at least minLastColumn of room, no column going below
+// minColumn; it returns the room left for the last column.
+func fitColumns(widths []int, room int) int {
+	for {
+		used := 0
+		widest := -1
+		for i, w := range widths {
+			used += w
+			if w > minColumn && (widest < 0 || w > widths[widest]) {
+				widest = i
+			}
+		}
+		if room-used >= minLastColumn || widest < 0 {
+			return max(room-used, minLastColumn)
+		}
+		widths[widest]--
+	}
+}
+
+// write prints the table; with width > 0 no row is wider than width
+// unless the terminal is too narrow for even the narrowest columns.
+func (t *textTable) write(w io.Writer, width int) {
+	rows := t.rows
+	if t.header != nil {
+		rows = append([][]string{t.header}, rows...)
+	}
+	n := 0
+	for _, r := range rows {
+		n = max(n, len(r))
+	}
+	if n == 0 {
+		return
+	}
+	widths := make([]int, n)
+	for _, r := range rows {
+		for i := 0; i < n-1 && i < len(r); i++ {
+			widths[i] = max(widths[i], displayWidth(r[i]))
+		}
+	}
+	last := 0
+	if width > 0 {
+		last = fitColumns(widths[:n-1], width-displayWidth(t.indent)-(n-1)*columnGap)
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		b.Reset()
+		b.WriteString(t.indent)
+		for i, c := range r {
+			if i == n-1 {
+				b.WriteString(cutWidth(c, last))
+				break
+			}
+			c = cutWidth(c, widths[i])
+			b.WriteString(c)
+			b.WriteString(strings.Repeat(" ", widths[i]-displayWidth(c)+columnGap))
+		}
+		io.WriteString(w, strings.TrimRight(b.String(), " ")+"\n")
+	}
+}
+
+// tableView holds what writeTable looks up while printing.
+type tableView struct {
+	s     *snapshot.Snapshot
+	opts  tableOptions
+	users func(int) string
+	procs map[int]*snapshot.Process
+	// channel names the channel a {pid, fd} is one end of.
+	channel map[snapshot.Member]string
+}
+
+func (v *tableView) comm(pid int) string {
+	p := v.procs[pid]
+	if p == nil {
+		return "?"
+	}
+	return v.cut(printable(p.Comm), 20)
+}
+
+func (v *tableView) user(pid int) string {
+	p := v.procs[pid]
+	if p == nil {
+		return "?"
+	}
+	return v.cut(printable(v.users(p.UID)), 16)
+}
+
+// target is the link text of fd m, printable, with the channel a socket
+// is one end of.
+func (v *tableView) target(m snapshot.Member) string {
+	p := v.procs[m.PID]
+	if p == nil {
+		return "?"
+	}
+	fd := p.FDByNumber(m.FD)
+	if fd == nil {
+		return "?"
+	}
+	t := printable(fd.Target)
+	if ch := v.channel[m]; ch != "" && strings.HasPrefix(fd.Target, "socket:") {
+		t += " (" + ch + ")"
+	}
+	return t
+}
+
+// cut shortens a cell on a terminal only: files get the full text.
+func (v *tableView) cut(s string, n int) string {
+	if v.opts.width <= 0 {
+		return s
+	}
+	return cutWidth(s, n)
+}
+
+// object names a group's object: the link text of a file group (path,
+// socket:[ino], pipe:[ino], anon_inode:[type]), or the kind of per-task
+// object.
+func (v *tableView) object(g snapshot.Group) string {
+	if g.Type != snapshot.TypeFile {
+		return taskObject[g.Type]
+	}
+	return v.target(g.Members[0])
 }
 
 // writeTable prints a snapshot as a readable table: a header, one row per
-// holder of each shared object, the NULL classes as counts, epoll watches
-// and warnings. Every string from the snapshot goes through printable.
+// holder of each shared object, the NULL classes as counts, epoll watches,
+// channels and warnings. Every string from the snapshot goes through
+// printable: a snapshot is untrusted input.
 func writeTable(w io.Writer, s *snapshot.Snapshot, opts tableOptions) error {
-	users := opts.users
-	if users == nil {
-		names := userNames{}
-		users = names.name
+	v := &tableView{s: s, opts: opts, users: opts.users, procs: make(map[int]*snapshot.Process, len(s.Processes)),
+		channel: map[snapshot.Member]string{}}
+	if v.users == nil {
+		v.users = userNames{}.name
 	}
-	h := s.Host
-	fmt.Fprintf(w, "kcmpgraph snapshot of %s  kernel %s  boot %s  taken %s\n", printable(h.Hostname), printable(h.Kernel),
-		printable(cut(h.BootID, 8)), h.TakenAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+	for i := range s.Processes {
+		v.procs[s.Processes[i].PID] = &s.Processes[i]
+	}
+	for _, e := range s.Endpoints {
+		name := e.Kind
+		if e.Name != "" {
+			name += " " + printable(e.Name)
+		}
+		for _, end := range e.Ends {
+			for _, m := range end {
+				v.channel[m] = name
+			}
+		}
+	}
+	v.header(w)
+	v.groups(w)
+	v.nulls(w)
+	v.epoll(w)
+	v.endpoints(w)
+	if len(s.Warnings) > 0 {
+		fmt.Fprintln(w, "\nwarnings:")
+		for _, warn := range s.Warnings {
+			for _, l := range wrap(printable(warn), v.opts.width, "  - ", "    ") {
+				fmt.Fprintln(w, l)
+			}
+		}
+	}
+	return nil
+}
+
+// wrap breaks text into lines of at most width columns at spaces, the
+// first line starting with first and the others with rest; width <= 0
+// keeps it on one line. A word longer than a line is cut.
+func wrap(text string, width int, first, rest string) []string {
+	if width <= 0 || displayWidth(first+text) <= width {
+		return []string{first + text}
+	}
+	width = max(width, displayWidth(rest)+minLastColumn)
+	var lines []string
+	cur, empty := first, true
+	for _, word := range strings.Fields(text) {
+		switch {
+		case empty:
+			cur += word
+		case displayWidth(cur)+1+displayWidth(word) <= width:
+			cur += " " + word
+		default:
+			lines = append(lines, cutWidth(cur, width))
+			cur = rest + word
+		}
+		empty = false
+	}
+	return append(lines, cutWidth(cur, width))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// line prints a line of text, wrapped at the terminal width.
+func (v *tableView) line(w io.Writer, format string, args ...any) {
+	for _, l := range wrap(fmt.Sprintf(format, args...), v.opts.width, "", "    ") {
+		fmt.Fprintln(w, l)
+	}
+}
+
+func (v *tableView) header(w io.Writer) {
+	s, h := v.s, v.s.Host
+	boot := printable(h.BootID)
+	if i := strings.IndexByte(boot, '-'); i > 0 {
+		boot = boot[:i]
+	}
+	v.line(w, "kcmpgraph snapshot of %s (kernel %s, boot %s), taken %s", v.cut(printable(h.Hostname), 40),
+		v.cut(printable(h.Kernel), 30), v.cut(boot, 12), h.TakenAt.UTC().Format("2006-01-02 15:04:05 UTC"))
 	st := s.Stats
-	fmt.Fprintf(w, "%d processes, %d tasks, %d fds; %d kcmp calls; %.2f s\n", st.Processes, st.Tasks, st.FDs, st.TotalKcmpCalls(), st.Seconds)
+	exact := "exact (kcmp)"
 	if !s.Exact {
-		fmt.Fprintln(w, "*** NOT EXACT: kcmp was unavailable; file sharing is approximated by inode (a dup and a second open() look the same) ***")
+		exact = "NOT EXACT (no kcmp)"
 	}
-	objectWidth := 0
-	if opts.width > 0 {
-		objectWidth = max(16, opts.width-48)
+	v.line(w, "scanned %s, %s, %s; %s; %.2f s; %s", plural(st.Processes, "process", "processes"), plural(st.Tasks, "task", "tasks"),
+		plural(st.FDs, "fd", "fds"), plural(int(st.TotalKcmpCalls()), "kcmp call", "kcmp calls"), st.Seconds, exact)
+	if n := unreadable(s); n > 0 {
+		v.line(w, "not readable: %s, whose sharing is not shown", plural(n, "process", "processes"))
 	}
-	groups := append([]snapshot.Group(nil), s.Groups...)
+	v.line(w, "scope: %s", v.scope())
+	if v.opts.filter != "" {
+		v.line(w, "showing: %s (%d of %d processes)", v.opts.filter, len(s.Processes), v.opts.total)
+	}
+	if !s.Exact {
+		for _, l := range wrap("kcmp was unavailable when this snapshot was taken. Open files are grouped by inode: a dup and a second open() of one file look the same.",
+			v.opts.width, "*** NOT EXACT: ", "*** ") {
+			fmt.Fprintln(w, l)
+		}
+	}
+}
+
+// unreadable counts the processes whose fds or kcmp were denied, and those
+// left out entirely.
+func unreadable(s *snapshot.Snapshot) int {
+	n := s.Stats.Skipped[procscan.SkipDenied]
+	for _, p := range s.Processes {
+		for _, d := range p.Denied {
+			if strings.HasPrefix(d, "fds:") || strings.HasPrefix(d, "kcmp:") {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+func (v *tableView) scope() string {
+	sc := v.s.Host.Scope
+	var parts []string
+	switch {
+	case len(sc.PIDs) > 0:
+		parts = append(parts, "pids "+joinInts(sc.PIDs))
+	case sc.Tree != 0:
+		parts = append(parts, "tree of pid "+strconv.Itoa(sc.Tree))
+	default:
+		parts = append(parts, "all processes")
+	}
+	if len(sc.Users) > 0 {
+		var us []string
+		for _, u := range sc.Users {
+			us = append(us, printable(v.users(u)))
+		}
+		parts = append(parts, "users "+strings.Join(us, ","))
+	}
+	if sc.Threads {
+		parts = append(parts, "every thread")
+	}
+	if len(sc.Types) > 0 && len(sc.Types) < len(snapshot.GroupTypes)+1 {
+		var ts []string
+		for _, t := range sc.Types {
+			ts = append(ts, printable(t))
+		}
+		parts = append(parts, "types "+strings.Join(ts, ","))
+	}
+	if sc.Frozen {
+		parts = append(parts, "frozen ("+printable(sc.FreezeMethod)+")")
+	} else {
+		parts = append(parts, "live (not frozen)")
+	}
+	return strings.Join(parts, "; ")
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}
+
+// groups prints one row per holder: file groups first, then the per-task
+// types in kernel order; within a type the most shared objects first.
+func (v *tableView) groups(w io.Writer) {
 	rank := map[string]int{}
 	for i, t := range snapshot.GroupTypes {
 		rank[t] = i
 	}
-	name := func(g snapshot.Group) string {
-		if g.Type != snapshot.TypeFile {
-			return taskObject[g.Type]
-		}
-		m := g.Members[0]
-		if p := s.Process(m.PID); p != nil {
-			if fd := p.FDByNumber(m.FD); fd != nil {
-				return fd.Target
-			}
-		}
-		return "?"
+	type shown struct {
+		g       snapshot.Group
+		object  string
+		members []snapshot.Member
 	}
-	sort.SliceStable(groups, func(i, j int) bool {
-		a, b := groups[i], groups[j]
-		if rank[a.Type] != rank[b.Type] {
-			return rank[a.Type] < rank[b.Type]
+	gs := make([]shown, 0, len(v.s.Groups))
+	for _, g := range v.s.Groups {
+		ms := append([]snapshot.Member(nil), g.Members...)
+		sort.Slice(ms, func(i, j int) bool { return ms[i].Less(ms[j]) })
+		gs = append(gs, shown{g: g, object: v.object(g), members: ms})
+	}
+	sort.SliceStable(gs, func(i, j int) bool {
+		a, b := gs[i], gs[j]
+		switch {
+		case rank[a.g.Type] != rank[b.g.Type]:
+			return rank[a.g.Type] < rank[b.g.Type]
+		case len(a.members) != len(b.members):
+			return len(a.members) > len(b.members)
+		case a.object != b.object:
+			return a.object < b.object
 		}
-		if len(a.Members) != len(b.Members) {
-			return len(a.Members) > len(b.Members)
-		}
-		return name(a) < name(b)
+		return a.members[0].Less(b.members[0])
 	})
 	fmt.Fprintln(w)
-	if len(groups) == 0 {
+	if len(gs) == 0 {
 		fmt.Fprintln(w, "no shared objects")
-	} else {
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TYPE\tOBJECT\tPID\tCOMM\tUSER\tFD/TID")
-		for _, g := range groups {
-			for i, m := range g.Members {
-				typ, obj := "", ""
-				if i == 0 {
-					typ, obj = g.Type, cut(printable(name(g)), objectWidth)
-				}
-				comm, user := "?", "?"
-				if p := s.Process(m.PID); p != nil {
-					comm, user = printable(cut(p.Comm, 24)), printable(users(p.UID))
-				}
-				which := strconv.Itoa(m.FD)
-				if m.IsTask() {
-					which = "tid " + strconv.Itoa(m.TID)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", typ, obj, m.PID, comm, user, which)
-			}
-		}
-		tw.Flush()
+		return
 	}
-	var nulls []string
-	for _, t := range snapshot.GroupTypes {
-		if n := len(s.Null[t]); n > 0 {
-			nulls = append(nulls, fmt.Sprintf("%s: %d task(s) %s", t, n, nullMeaning[t]))
+	t := textTable{header: []string{"TYPE", "PID", "COMM", "USER", "FD/TID", "OBJECT"}}
+	for _, g := range gs {
+		for i, m := range g.members {
+			typ, obj := "", ""
+			if i == 0 {
+				typ, obj = g.g.Type, g.object
+			}
+			which := strconv.Itoa(m.FD)
+			if m.IsTask() {
+				which = "tid " + strconv.Itoa(m.TID)
+			}
+			t.add(typ, strconv.Itoa(m.PID), v.comm(m.PID), v.user(m.PID), which, obj)
 		}
 	}
-	if len(nulls) > 0 {
-		fmt.Fprintf(w, "\nnot shared, though kcmp calls them equal (NULL objects): %s\n", strings.Join(nulls, "; "))
-	}
-	if len(s.Epoll) > 0 {
-		fmt.Fprintln(w)
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "EPOLL PID\tCOMM\tFD\tWATCHES (registered fd -> holder now)")
-		for _, e := range s.Epoll {
-			comm := "?"
-			if p := s.Process(e.PID); p != nil {
-				comm = printable(cut(p.Comm, 24))
-			}
-			var ws []string
-			for _, wt := range e.Watches {
-				if wt.Holder == nil {
-					ws = append(ws, fmt.Sprintf("fd %d -> held by no scanned fd", wt.TFD))
-					continue
-				}
-				target := "?"
-				if p := s.Process(wt.Holder.PID); p != nil {
-					if fd := p.FDByNumber(wt.Holder.FD); fd != nil {
-						target = printable(cut(fd.Target, 40))
-					}
-				}
-				ws = append(ws, fmt.Sprintf("fd %d -> %s %s", wt.TFD, wt.Holder, target))
-			}
-			if len(ws) == 0 {
-				ws = []string{"(none)"}
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%d\t%s\n", e.PID, comm, e.FD, strings.Join(ws, "; "))
-		}
-		tw.Flush()
-	}
-	if len(s.Endpoints) > 0 {
-		fmt.Fprintln(w)
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "CHANNEL\tNAME\tONE END\tOTHER END")
-		for _, e := range s.Endpoints {
-			ends := make([]string, len(e.Ends))
-			for i, end := range e.Ends {
-				var hs []string
-				for _, m := range end {
-					comm := "?"
-					if p := s.Process(m.PID); p != nil {
-						comm = printable(cut(p.Comm, 16))
-					}
-					hs = append(hs, fmt.Sprintf("%s %s", m, comm))
-				}
-				ends[i] = strings.Join(hs, ", ")
-			}
-			name := printable(cut(e.Name, 40))
-			if name == "" {
-				name = "-"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Kind, name, ends[0], strings.Join(ends[1:], " | "))
-		}
-		tw.Flush()
-	}
-	if len(s.Warnings) > 0 {
-		fmt.Fprintln(w, "\nwarnings:")
-		for _, warn := range s.Warnings {
-			fmt.Fprintf(w, "  %s\n", printable(warn))
+	t.write(w, v.opts.width)
+}
+
+// nulls prints the NULL classes as counts: listing every task with no I/O
+// context would list most of the host.
+func (v *tableView) nulls(w io.Writer) {
+	t := textTable{indent: "  "}
+	for _, typ := range snapshot.GroupTypes {
+		if n := len(v.s.Null[typ]); n > 0 {
+			t.add(typ, plural(n, "task", "tasks"), nullMeaning[typ])
 		}
 	}
-	return nil
+	if len(t.rows) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nNULL objects, not shared though kcmp calls them equal:")
+	t.write(w, v.opts.width)
+}
+
+// epoll prints each epoll instance with one row per watch: the fd number
+// it was registered under and the fd that holds that description now.
+func (v *tableView) epoll(w io.Writer) {
+	if len(v.s.Epoll) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	t := textTable{header: []string{"EPOLL", "COMM", "USER", "WATCHES", "HELD NOW BY", "OBJECT"}}
+	for _, e := range v.s.Epoll {
+		ep, comm, user := snapshot.Member{PID: e.PID, FD: e.FD}.String(), v.comm(e.PID), v.user(e.PID)
+		if len(e.Watches) == 0 {
+			t.add(ep, comm, user, "-", "-", "(watches nothing)")
+		}
+		for i, wt := range e.Watches {
+			holder, obj := "-", "(held by no scanned fd)"
+			if wt.Holder != nil {
+				holder, obj = wt.Holder.String(), v.target(*wt.Holder)
+				if wt.Holder.PID != e.PID {
+					holder += " " + v.comm(wt.Holder.PID)
+				}
+			}
+			if i > 0 {
+				ep, comm, user = "", "", ""
+			}
+			t.add(ep, comm, user, "fd "+strconv.Itoa(wt.TFD), holder, obj)
+		}
+	}
+	t.write(w, v.opts.width)
+}
+
+// endpoints prints the channels between scanned fds: pipes and connected
+// unix sockets, with the holders of each end.
+func (v *tableView) endpoints(w io.Writer) {
+	if len(v.s.Endpoints) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	t := textTable{header: []string{"CHANNEL", "NAME", "ONE END", "OTHER END"}}
+	for _, e := range v.s.Endpoints {
+		ends := make([]string, len(e.Ends))
+		for i, end := range e.Ends {
+			hs := make([]string, len(end))
+			for k, m := range end {
+				hs[k] = m.String() + " " + v.comm(m.PID)
+			}
+			ends[i] = strings.Join(hs, ", ")
+		}
+		name := v.cut(printable(e.Name), 40)
+		if name == "" {
+			name = "-"
+		}
+		t.add(printable(e.Kind), name, v.cut(ends[0], 60), strings.Join(ends[1:], " | "))
+	}
+	t.write(w, v.opts.width)
 }

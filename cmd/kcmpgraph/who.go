@@ -6,18 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer"
+	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
 func newWhoCmd() *cobra.Command {
 	var sel selectionFlags
+	var wide bool
 	cmd := &cobra.Command{
 		Use:   "who PID:FD",
 		Short: "List every fd that holds the same open file description, and the epoll instances watching it",
@@ -29,8 +31,10 @@ instances that watch that description.
 
 Only fds on the same inode are compared, so it is fast on any host.`,
 		Example: `  kcmpgraph who 1234:3
-  kcmpgraph who 1234:3 --tree 1      # only that process tree`,
-		Args: cobra.ExactArgs(1),
+  kcmpgraph who 1234:3 --tree 1      # only that process tree
+  kcmpgraph who $$:1                 # who else writes to this shell's stdout?`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completePIDFD,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pid, fd, err := parsePIDFD(args[0])
 			if err != nil {
@@ -40,23 +44,85 @@ Only fds on the same inode are compared, so it is fast on any host.`,
 			if err != nil {
 				return err
 			}
+			quiet := quietFlag(cmd)
+			progress := newScanProgress(cmd.ErrOrStderr(), quiet)
+			if !progress.off {
+				opts.Scan.Progress = progress.report
+			}
 			res, err := analyzer.Who(cmd.Context(), opts.Scan, pid, fd)
+			progress.finish()
 			if err != nil {
 				switch {
 				case errors.Is(err, analyzer.ErrNoSuchFD):
 					return usageError{err}
 				case errors.Is(err, unix.EACCES):
-					return usageError{fmt.Errorf("%w; run as root or with CAP_SYS_PTRACE", err)}
+					return usagef("not permitted: %v; %s", err, needPrivilege())
 				}
-				return err
+				return liveError(err)
 			}
-			printWho(cmd.OutOrStdout(), res)
+			width := 0
+			if !wide {
+				width = terminalWidth(cmd.OutOrStdout())
+			}
+			printWho(cmd.OutOrStdout(), res, width)
+			if !quiet {
+				printWarnings(cmd.ErrOrStderr(), whoWarnings(res))
+			}
 			return nil
 		},
 	}
 	sel.addPIDFlags(cmd)
 	cmd.Flags().StringSliceVar(&sel.users, "user", nil, "only processes of these users (names or uids)")
+	cmd.Flags().BoolVar(&wide, "wide", false, "never cut targets to the terminal width")
 	return cmd
+}
+
+// whoWarnings says what who could not see: holders among the processes
+// it could not read or compare are missing from its answer.
+func whoWarnings(res *analyzer.WhoResult) []string {
+	var w []string
+	if n := res.Skipped[procscan.SkipDenied] + res.Skipped[procscan.SkipFDTablesDenied]; n > 0 {
+		w = append(w, fmt.Sprintf("partial result: the fds of %s could not be read, so holders among them are not listed; %s",
+			plural(n, "process", "processes"), needPrivilege()))
+	}
+	kcmpFailed := 0
+	for k, n := range res.Skipped {
+		if strings.HasPrefix(k, "fds_kcmp_") {
+			kcmpFailed += n
+		}
+	}
+	if kcmpFailed > 0 {
+		w = append(w, fmt.Sprintf("partial result: %s on the same inode could not be compared with kcmp and are not listed; %s",
+			plural(kcmpFailed, "fd", "fds"), needPrivilege()))
+	}
+	return w
+}
+
+// completePIDFD completes PID: with the host's pids, then PID:FD with that
+// process's fds and their targets.
+func completePIDFD(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	pidText, fdText, ok := strings.Cut(toComplete, ":")
+	if !ok {
+		return livePIDCompletions(toComplete, ":"), cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	}
+	pid, err := strconv.Atoi(pidText)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), fdText) {
+			continue
+		}
+		target, _ := os.Readlink(dir + "/" + e.Name())
+		out = append(out, pidText+":"+e.Name()+"\t"+printable(target))
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
 func parsePIDFD(s string) (int, int, error) {
@@ -69,46 +135,45 @@ func parsePIDFD(s string) (int, int, error) {
 	return pid, fd, nil
 }
 
-func printWho(w io.Writer, res *analyzer.WhoResult) {
+func printWho(w io.Writer, res *analyzer.WhoResult, width int) {
 	users := userNames{}
 	t := res.Target
 	if !res.Exact {
 		fmt.Fprintln(w, "NOT EXACT: kcmp is unavailable; listing every fd on the same inode (a second open() of the file is listed too)")
 	}
-	fmt.Fprintf(w, "%d:%d %s\n", t.Process.PID, t.FD.Num, printable(t.FD.Target))
+	fmt.Fprintf(w, "%d:%d %s\n", t.Process.PID, t.FD.Num, cutWidth(printable(t.FD.Target), width-len(fmt.Sprintf("%d:%d ", t.Process.PID, t.FD.Num))))
 	fmt.Fprintf(w, "held by %d fd(s) in %d process(es):\n", len(res.Holders), countProcs(res.Holders))
-	printHolders(w, users, res.Holders)
+	printHolders(w, users, res.Holders, width)
 	if res.OtherKind != "" {
 		if len(res.OtherEnd) == 0 {
 			fmt.Fprintf(w, "other end of the %s: held by no scanned fd\n", res.OtherKind)
 		} else {
 			fmt.Fprintf(w, "other end of the %s, held by %d fd(s):\n", res.OtherKind, len(res.OtherEnd))
-			printHolders(w, users, res.OtherEnd)
+			printHolders(w, users, res.OtherEnd, width)
 		}
 	}
 	if len(res.Watchers) > 0 {
 		fmt.Fprintf(w, "watched by %d epoll registration(s):\n", len(res.Watchers))
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  PID\tEPOLL FD\tREGISTERED AS\tCOMM\tUSER")
+		tt := textTable{indent: "  ", header: []string{"PID", "EPOLL FD", "REGISTERED AS", "COMM", "USER"}}
 		for _, x := range res.Watchers {
-			fmt.Fprintf(tw, "  %d\t%d\tfd %d\t%s\t%s\n", x.Process.PID, x.EpollFD, x.TFD, printable(x.Process.Comm),
-				printable(users.name(x.Process.UID)))
+			tt.add(strconv.Itoa(x.Process.PID), strconv.Itoa(x.EpollFD), "fd "+strconv.Itoa(x.TFD),
+				printable(x.Process.Comm), printable(users.name(x.Process.UID)))
 		}
-		tw.Flush()
+		tt.write(w, width)
 	} else {
 		fmt.Fprintln(w, "watched by no epoll instance")
 	}
+	fmt.Fprintf(w, "(%s scanned, %s, %.2f s)\n", plural(res.FDs, "fd", "fds"), plural(int(res.KcmpCalls), "kcmp call", "kcmp calls"), res.Seconds)
 }
 
-// printHolders prints fds as an aligned table.
-func printHolders(w io.Writer, users userNames, hs []analyzer.WhoHolder) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  PID\tFD\tCOMM\tUSER\tTARGET")
+// printHolders prints fds as an aligned table, targets cut to width.
+func printHolders(w io.Writer, users userNames, hs []analyzer.WhoHolder, width int) {
+	tt := textTable{indent: "  ", header: []string{"PID", "FD", "COMM", "USER", "TARGET"}}
 	for _, h := range hs {
-		fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\t%s\n", h.Process.PID, h.FD.Num, printable(h.Process.Comm),
+		tt.add(strconv.Itoa(h.Process.PID), strconv.Itoa(h.FD.Num), printable(h.Process.Comm),
 			printable(users.name(h.Process.UID)), printable(h.FD.Target))
 	}
-	tw.Flush()
+	tt.write(w, width)
 }
 
 func countProcs(hs []analyzer.WhoHolder) int {
