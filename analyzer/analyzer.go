@@ -324,7 +324,7 @@ func (s *state) processesOut() []snapshot.Process {
 		}
 		for i, fd := range p.FDs {
 			sp.FDs[i] = snapshot.FD{FD: fd.Num, Target: fd.Target, Dev: fd.Dev, Ino: fd.Ino, MntID: fd.MntID,
-				Flags: fd.Info.Flags, Pos: fd.Info.Pos, Mode: fd.Mode,
+				Flags: fd.Flags, Pos: fd.Pos, Mode: fd.Mode,
 				OwnerUID: int(fd.OwnerUID), OwnerGID: int(fd.OwnerGID)}
 		}
 		out = append(out, sp)

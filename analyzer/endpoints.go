@@ -36,7 +36,7 @@ func (s *state) endpoints() []snapshot.Endpoint {
 					continue
 				}
 				end := "r"
-				if fd.Info.Flags&3 != unix.O_RDONLY {
+				if fd.Flags&3 != unix.O_RDONLY {
 					end = "w"
 				}
 				key := "pipe:" + strconv.FormatUint(fd.Ino, 10) + ":" + end

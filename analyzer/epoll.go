@@ -56,9 +56,9 @@ func (s *state) epollWatches(g *fileGroups, filesParent []int) []snapshot.Epoll 
 
 func (s *state) resolveWatches(cnt *counter, g *fileGroups, holders map[int]snapshot.Member, owner int, ep *procscan.FD) []snapshot.Watch {
 	pid := s.procs[owner].PID
-	watches := make([]snapshot.Watch, 0, len(ep.Info.Watches))
+	watches := make([]snapshot.Watch, 0, len(ep.Watches()))
 	seen := map[int]uint32{} // tfd -> registrations so far
-	for _, w := range ep.Info.Watches {
+	for _, w := range ep.Watches() {
 		slot := kcmp.EpollSlot{EFD: uint32(ep.Num), TFD: uint32(w.TFD), TOff: seen[w.TFD]}
 		seen[w.TFD]++
 		out := snapshot.Watch{TFD: w.TFD, Events: w.Events}
@@ -159,7 +159,7 @@ func (s *state) approximateEpoll() []snapshot.Epoll {
 				continue
 			}
 			e := snapshot.Epoll{PID: p.PID, FD: fd.Num, Watches: []snapshot.Watch{}}
-			for _, w := range fd.Info.Watches {
+			for _, w := range fd.Watches() {
 				out := snapshot.Watch{TFD: w.TFD, Events: w.Events}
 				if h, ok := lowest[ik{w.Dev, w.Ino}]; ok {
 					out.Holder = &h

@@ -68,7 +68,7 @@ type fileGroups struct {
 func keyOf(fd *procscan.FD) bucketKey {
 	k := bucketKey{dev: fd.Dev, ino: fd.Ino, mnt: fd.MntID, eventfdID: -1}
 	if fd.HasInfo {
-		k.eventfdID = fd.Info.EventfdID
+		k.eventfdID = fd.EventfdID()
 	}
 	return k
 }

@@ -132,7 +132,7 @@ func Who(ctx context.Context, opts procscan.Options, pid, fd int) (*WhoResult, e
 				continue
 			}
 			seen := map[int]uint32{}
-			for _, w := range ep.Info.Watches {
+			for _, w := range ep.Watches() {
 				slot := kcmp.EpollSlot{EFD: uint32(ep.Num), TFD: uint32(w.TFD), TOff: seen[w.TFD]}
 				seen[w.TFD]++
 				if w.Dev != tfd.Dev || w.Ino != tfd.Ino {

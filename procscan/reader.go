@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/prometheus/procfs"
 	"golang.org/x/sys/unix"
@@ -26,11 +27,14 @@ type reader struct {
 	names  []string
 	statx  unix.Statx_t
 	dirbuf []byte
+	cname  []byte
+	inodes map[inodeKey]inodeEntry
 }
 
 func newReader(fs procfs.FS, root string, mode FDInfoMode, c *counters) *reader {
 	return &reader{fs: fs, root: root, mode: mode, c: c,
-		link: make([]byte, unix.PathMax+1), info: make([]byte, 4096), dirbuf: make([]byte, 32768)}
+		link: make([]byte, unix.PathMax+1), info: make([]byte, 4096), dirbuf: make([]byte, 32768),
+		inodes: map[inodeKey]inodeEntry{}}
 }
 
 // readProcess reads one process; nil means it vanished or could not be
@@ -217,8 +221,12 @@ func (r *reader) readNamespaces(p *Process, dir string) map[string]uint64 {
 	return ns
 }
 
-// readFDs lists /proc/PID/fd and reads each fd with readlinkat and statx
-// relative to the directory, and fdinfo as the mode asks.
+// readFDs lists /proc/PID/fd and reads each fd relative to the
+// directory: its link with readlinkat, its fdinfo as the mode asks, and
+// the inode's metadata with statx. fdinfo carries the inode number and
+// mount id, so statx runs once per inode (and target text) per reader, not
+// once per fd: in a forest of 100k fds on 8k inodes that is 90k fewer
+// system calls, and fds on one inode share one target string.
 func (r *reader) readFDs(p *Process, dir string) {
 	fdDir, err := unix.Open(filepath.Join(dir, "fd"), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -250,7 +258,8 @@ func (r *reader) readFDs(p *Process, dir string) {
 		if err != nil || num < 0 {
 			continue
 		}
-		n, err := unix.Readlinkat(fdDir, name, r.link)
+		cname := r.cName(name)
+		n, err := readlinkat(fdDir, cname, r.link)
 		if err != nil {
 			if denied(err) {
 				// Access is decided per process: every other fd
@@ -263,37 +272,26 @@ func (r *reader) readFDs(p *Process, dir string) {
 			r.fdError(p, err, &vanished)
 			continue
 		}
-		fd := FD{Num: num, Target: string(r.link[:n])}
-		err = unix.Statx(fdDir, name, unix.AT_NO_AUTOMOUNT,
-			unix.STATX_TYPE|unix.STATX_MODE|unix.STATX_INO|unix.STATX_UID|unix.STATX_GID|unix.STATX_MNT_ID, &r.statx)
-		if err != nil {
-			r.fdError(p, err, &vanished)
-			continue
-		}
-		fd.Dev = unix.Mkdev(r.statx.Dev_major, r.statx.Dev_minor)
-		fd.Ino = r.statx.Ino
-		fd.MntID = int(r.statx.Mnt_id)
-		fd.Mode = uint32(r.statx.Mode)
-		fd.OwnerUID, fd.OwnerGID = r.statx.Uid, r.statx.Gid
-		if r.mode == FDInfoAll || fd.IsAnon() {
+		link := r.link[:n]
+		fd := FD{Num: num}
+		var info FDInfo
+		if r.mode == FDInfoAll || isAnonLink(link) {
 			if infoDir < 0 {
-				infoDir, err = unix.Open(filepath.Join(dir, "fdinfo"), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+				infoDir, err = unix.Open(filepath.Join(dir, "fdinfo"), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_DIRECTORY, 0)
 				if err != nil {
 					infoDir = -1
 					r.fdError(p, err, &vanished)
 					continue
 				}
 			}
-			info, err := r.readFDInfo(infoDir, name)
+			info, err = r.readFDInfo(infoDir, cname)
 			switch {
 			case err == nil:
-				// A changed inode means the fd number was closed and
-				// reused between the two reads: drop it.
-				if info.Ino != fd.Ino {
-					vanished++
-					continue
+				fd.HasInfo, fd.Flags, fd.Pos = true, info.Flags, info.Pos
+				if info.EventfdID >= 0 || len(info.Watches) > 0 {
+					extra := info
+					fd.Extra = &extra
 				}
-				fd.Info, fd.HasInfo = info, true
 			case errors.Is(err, ErrFDInfoSyntax):
 				r.c.addErr(err)
 			default:
@@ -301,10 +299,97 @@ func (r *reader) readFDs(p *Process, dir string) {
 				continue
 			}
 		}
+		key := inodeKey{mnt: info.MntID, ino: info.Ino}
+		ent, ok := r.inodes[key]
+		if !ok || !fd.HasInfo || info.Ino == 0 || ent.target != string(link) {
+			if err := statx(fdDir, cname, &r.statx); err != nil {
+				r.fdError(p, err, &vanished)
+				continue
+			}
+			// A changed inode means the fd number was closed and
+			// reused between the reads: drop it.
+			if fd.HasInfo && info.Ino != 0 && r.statx.Ino != info.Ino {
+				vanished++
+				continue
+			}
+			ent = inodeEntry{
+				target: string(link),
+				dev:    unix.Mkdev(r.statx.Dev_major, r.statx.Dev_minor),
+				ino:    r.statx.Ino, mnt: int(r.statx.Mnt_id), mode: uint32(r.statx.Mode),
+				uid: r.statx.Uid, gid: r.statx.Gid,
+			}
+			if fd.HasInfo && info.Ino != 0 {
+				r.inodes[key] = ent
+			}
+		}
+		fd.Target, fd.Dev, fd.Ino, fd.MntID = ent.target, ent.dev, ent.ino, ent.mnt
+		fd.Mode, fd.OwnerUID, fd.OwnerGID = ent.mode, ent.uid, ent.gid
 		p.FDs = append(p.FDs, fd)
 	}
-	sort.Slice(p.FDs, func(i, j int) bool { return p.FDs[i].Num < p.FDs[j].Num })
+	// /proc lists fds in ascending order; sort only if a kernel did not.
+	if !sort.SliceIsSorted(p.FDs, func(i, j int) bool { return p.FDs[i].Num < p.FDs[j].Num }) {
+		sort.Slice(p.FDs, func(i, j int) bool { return p.FDs[i].Num < p.FDs[j].Num })
+	}
 	r.c.skip(SkipFDsVanished, vanished)
+}
+
+// inodeKey names an inode as fdinfo does: a mount holds one superblock,
+// so its id and the inode number are unique while the inode lives.
+type inodeKey struct {
+	mnt int
+	ino uint64
+}
+
+// inodeEntry is what statx said of an inode, and the link text it was
+// reached by: a cached entry is used only for the same text, so an inode
+// number a file system reuses or reports twice (overlayfs without xino)
+// never lends another file its metadata.
+type inodeEntry struct {
+	target         string
+	dev, ino       uint64
+	mnt            int
+	mode, uid, gid uint32
+}
+
+// isAnonLink reports whether a /proc/PID/fd link names the anonymous inode.
+func isAnonLink(link []byte) bool {
+	return len(link) > 11 && string(link[:11]) == "anon_inode:"
+}
+
+// cName returns name NUL-terminated in the reader's buffer, for the
+// system calls below that take it relative to a directory fd without
+// allocating a copy per call.
+func (r *reader) cName(name string) *byte {
+	r.cname = append(append(r.cname[:0], name...), 0)
+	return &r.cname[0]
+}
+
+func readlinkat(dirfd int, name *byte, buf []byte) (int, error) {
+	n, _, errno := unix.Syscall6(unix.SYS_READLINKAT, uintptr(dirfd), uintptr(unsafe.Pointer(name)),
+		uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
+
+func statx(dirfd int, name *byte, st *unix.Statx_t) error {
+	const mask = unix.STATX_TYPE | unix.STATX_MODE | unix.STATX_INO | unix.STATX_UID | unix.STATX_GID | unix.STATX_MNT_ID
+	_, _, errno := unix.Syscall6(unix.SYS_STATX, uintptr(dirfd), uintptr(unsafe.Pointer(name)),
+		unix.AT_NO_AUTOMOUNT, mask, uintptr(unsafe.Pointer(st)), 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+func openat(dirfd int, name *byte) (int, error) {
+	fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(dirfd), uintptr(unsafe.Pointer(name)),
+		unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(fd), nil
 }
 
 func (r *reader) fdError(p *Process, err error, vanished *int) {
@@ -317,17 +402,32 @@ func (r *reader) fdError(p *Process, err error, vanished *int) {
 	p.Denied = append(p.Denied, "fd: "+errnoName(err))
 }
 
-func (r *reader) readFDInfo(dirfd int, name string) (FDInfo, error) {
-	f, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+func (r *reader) readFDInfo(dirfd int, name *byte) (FDInfo, error) {
+	f, err := openat(dirfd, name)
 	if err != nil {
 		return FDInfo{}, err
 	}
 	defer unix.Close(f)
-	data, err := r.readAll(f)
+	// fdinfo is generated whole on the first read: a read that leaves
+	// room in the buffer got all of it, and the read that would return 0
+	// is saved (100k system calls on a 100k-fd host).
+	n, err := unix.Read(f, r.info)
+	for errors.Is(err, unix.EINTR) {
+		n, err = unix.Read(f, r.info)
+	}
 	if err != nil {
 		return FDInfo{}, err
 	}
-	return ParseFDInfo(data)
+	if n < len(r.info) {
+		return ParseFDInfo(r.info[:n])
+	}
+	// A long epoll or inotify list: read the rest after what we have.
+	data := append([]byte(nil), r.info[:n]...)
+	rest, err := r.readAll(f)
+	if err != nil {
+		return FDInfo{}, err
+	}
+	return ParseFDInfo(append(data, rest...))
 }
 
 // readDirNames lists a directory fd with getdents64.

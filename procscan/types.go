@@ -25,7 +25,8 @@ type Process struct {
 	Denied []string
 }
 
-// FD is one file descriptor.
+// FD is one file descriptor. A scan holds one per open fd (about 90 bytes
+// plus the target text, which is shared between fds on the same inode).
 type FD struct {
 	Num    int
 	Target string
@@ -37,10 +38,38 @@ type FD struct {
 	Mode     uint32
 	OwnerUID uint32
 	OwnerGID uint32
-	// Info is the parsed fdinfo; HasInfo is false when it was not read
-	// (FDInfoNeeded mode) or could not be read.
+	// Rdev is st_rdev, the device a character or block device fd opens,
+	// in the encoding of Dev (unix.Mkdev; every Linux device number fits
+	// 32 bits in it); 0 for other files.
+	Rdev uint32
+	// HasInfo is false when fdinfo was not read (FDInfoNeeded mode) or
+	// could not be read; then Flags, Pos and Extra are zero.
 	HasInfo bool
-	Info    FDInfo
+	// Flags are the open flags from fdinfo (O_CLOEXEC belongs to the fd,
+	// the rest to the description); Pos is the file offset.
+	Flags int
+	Pos   int64
+	// Extra is the whole parsed fdinfo where it says more than pos and
+	// flags: an eventfd's id, an epoll instance's watches. Nil otherwise.
+	Extra *FDInfo
+}
+
+// EventfdID is the eventfd's id from fdinfo, or -1 when the fd is no
+// eventfd, the kernel does not print it or fdinfo was not read.
+func (fd *FD) EventfdID() int64 {
+	if fd.Extra == nil {
+		return -1
+	}
+	return fd.Extra.EventfdID
+}
+
+// Watches are an epoll instance's registrations from fdinfo, in the
+// kernel's order; nil for other fds or when fdinfo was not read.
+func (fd *FD) Watches() []EpollWatch {
+	if fd.Extra == nil {
+		return nil
+	}
+	return fd.Extra.Watches
 }
 
 // IsAnon reports whether the fd is on the shared anonymous inode

@@ -45,6 +45,7 @@ func run() error {
 	runs := flag.Int("runs", 5, "runs of each tool")
 	bin := flag.String("kcmpgraph", "bin/kcmpgraph", "kcmpgraph binary")
 	out := flag.String("o", "BENCHMARKS.md", "append the results to this file (- for stdout)")
+	hold := flag.Bool("hold", false, "build the forest, print its master pid and keep it until interrupted (to profile by hand)")
 	flag.Parse()
 
 	floor, err := fixture.FloorBinary("")
@@ -66,11 +67,15 @@ func run() error {
 		os.Exit(130)
 	}()
 	start := time.Now()
-	_, made, err := f.Root().Grow(fixture.GrowSpec{Procs: *procs, FDsPerProc: *fds, Seed: 1})
+	master, made, err := f.Root().Grow(fixture.GrowSpec{Procs: *procs, FDsPerProc: *fds, Seed: 1})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "forest: %d processes in %.1f s\n", made, time.Since(start).Seconds())
+	if *hold {
+		fmt.Fprintf(os.Stderr, "forest master pid %d; interrupt (Ctrl-C) to remove it\n", master)
+		select {} // the signal handler above removes the forest and exits
+	}
 
 	snapPath := filepath.Join(os.TempDir(), fmt.Sprintf("kcmpgraph-bench-%d.json", os.Getpid()))
 	defer os.Remove(snapPath)
