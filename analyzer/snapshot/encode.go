@@ -37,7 +37,8 @@ func (s *Snapshot) Encode(w io.Writer) error {
 				e.raw(",")
 			}
 			e.raw("\n   ")
-			e.value(&fds[j])
+			e.buf = appendFD(e.buf[:0], &fds[j])
+			e.bytes(e.buf)
 		}
 		if len(fds) > 0 {
 			e.raw("\n  ")
@@ -49,7 +50,8 @@ func (s *Snapshot) Encode(w io.Writer) error {
 	for i := range s.Groups {
 		e.sep(i)
 		e.raw("\n  ")
-		e.value(&s.Groups[i])
+		e.buf = appendGroup(e.buf[:0], &s.Groups[i])
+		e.bytes(e.buf)
 	}
 	e.end(len(s.Groups))
 	e.raw(",\n \"null\": ")
@@ -97,6 +99,7 @@ type processHead struct {
 type encoder struct {
 	w   *bufio.Writer
 	err error
+	buf []byte // reused by the appenders
 }
 
 func (e *encoder) raw(s string) {

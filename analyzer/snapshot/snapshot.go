@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -45,9 +46,9 @@ type Snapshot struct {
 	Groups    []Group             `json:"groups"`
 	Null      map[string][]Member `json:"null"`
 	Epoll     []Epoll             `json:"epoll"`
-	// Endpoints are the two ends of channels between scanned fds: pipes
-	// and connected AF_UNIX sockets (only in the scanner's network
-	// namespace so far).
+	// Endpoints are the ends of channels between scanned fds: pipes,
+	// connected AF_UNIX sockets, TCP and UDP connections between two
+	// local sockets (each network namespace apart) and pseudo-terminals.
 	Endpoints []Endpoint `json:"endpoints,omitempty"`
 	Stats     Stats      `json:"stats"`
 	// Warnings are one-line messages about the run a reader should see
@@ -174,10 +175,7 @@ type memberJSON struct {
 
 // MarshalJSON writes {"pid","fd"} or {"pid","tid"}.
 func (m Member) MarshalJSON() ([]byte, error) {
-	if m.IsTask() {
-		return fmt.Appendf(nil, `{"pid":%d,"tid":%d}`, m.PID, m.TID), nil
-	}
-	return fmt.Appendf(nil, `{"pid":%d,"fd":%d}`, m.PID, m.FD), nil
+	return appendMember(make([]byte, 0, 32), m), nil
 }
 
 // UnmarshalJSON reads a member; exactly one of fd and tid must be present.
@@ -233,12 +231,38 @@ type Watch struct {
 
 // Endpoint is one channel: its kind and its ends, each end given as the
 // {pid, fd} holders of that end's open file description.
+//
+// The order of Ends says which end is which: a pipe's read end, then its
+// write end; a pty's master, then each open file description of its
+// slave; a unix socket pair in inode order; a tcp or udp connection by
+// first holder.
 type Endpoint struct {
-	// Kind is pipe, unix-stream, unix-dgram or unix-seqpacket.
+	// Kind is pipe, unix-stream, unix-dgram, unix-seqpacket, tcp, udp or
+	// pty.
 	Kind string `json:"kind"`
-	// Name is a unix socket's bound path or "@abstract" name, if any.
-	Name string     `json:"name,omitempty"`
-	Ends [][]Member `json:"ends"`
+	// Name is a unix socket's bound path or "@abstract" name, if any; a
+	// pty's slave name in its own devpts ("/dev/pts/3").
+	Name string `json:"name,omitempty"`
+	// Addresses, for tcp and udp, are the local address and port of each
+	// end's socket, aligned with Ends: "127.0.0.1:5000", "[::1]:5000"
+	// (an IPv6 socket that talks to an IPv4 one shows its IPv4-mapped
+	// form, "[::ffff:127.0.0.1]:5000"). The remote address of an end is
+	// the local address of the other. Absent for other kinds.
+	Addresses []string   `json:"addresses,omitempty"`
+	Ends      [][]Member `json:"ends"`
+}
+
+// Label names the channel for people: its kind and name, or for a
+// connection its kind and addresses ("tcp 127.0.0.1:41822 <-> 127.0.0.1:5000").
+// It is raw snapshot text: escape it before printing.
+func (e *Endpoint) Label() string {
+	switch {
+	case len(e.Addresses) > 0:
+		return e.Kind + " " + strings.Join(e.Addresses, " <-> ")
+	case e.Name != "":
+		return e.Kind + " " + e.Name
+	}
+	return e.Kind
 }
 
 // Stats is what the run cost and what it could not see.

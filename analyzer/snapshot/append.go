@@ -1,0 +1,94 @@
+package snapshot
+
+import (
+	"encoding/json"
+	"strconv"
+)
+
+// The encoder writes the two lines a snapshot has most of, fds and group
+// members, with these appenders instead of encoding/json: reflection and
+// the compaction json does after every MarshalJSON were a tenth of a
+// 100k-fd scan. Their output is byte for byte what json.Marshal writes
+// (TestAppendMatchesMarshal, FuzzAppendString).
+
+// appendString appends s as a JSON string exactly as json.Marshal
+// writes it: plain ASCII is copied, anything that needs escaping (control
+// bytes, quotes, backslash, HTML-sensitive <>&, non-ASCII, which may be
+// invalid UTF-8 or U+2028/U+2029) is left to encoding/json.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, err := json.Marshal(s)
+			if err != nil { // cannot happen for a string
+				panic(err)
+			}
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendFD appends fd as json.Marshal(fd) would.
+func appendFD(b []byte, fd *FD) []byte {
+	b = append(b, `{"fd":`...)
+	b = strconv.AppendInt(b, int64(fd.FD), 10)
+	b = append(b, `,"target":`...)
+	b = appendString(b, fd.Target)
+	b = append(b, `,"dev":`...)
+	b = strconv.AppendUint(b, fd.Dev, 10)
+	b = append(b, `,"ino":`...)
+	b = strconv.AppendUint(b, fd.Ino, 10)
+	b = append(b, `,"mnt_id":`...)
+	b = strconv.AppendInt(b, int64(fd.MntID), 10)
+	b = append(b, `,"flags":`...)
+	b = strconv.AppendInt(b, int64(fd.Flags), 10)
+	b = append(b, `,"pos":`...)
+	b = strconv.AppendInt(b, fd.Pos, 10)
+	b = append(b, `,"mode":`...)
+	b = strconv.AppendUint(b, uint64(fd.Mode), 10)
+	b = append(b, `,"owner_uid":`...)
+	b = strconv.AppendInt(b, int64(fd.OwnerUID), 10)
+	b = append(b, `,"owner_gid":`...)
+	b = strconv.AppendInt(b, int64(fd.OwnerGID), 10)
+	return append(b, '}')
+}
+
+// appendMember appends m as its MarshalJSON does.
+func appendMember(b []byte, m Member) []byte {
+	b = append(b, `{"pid":`...)
+	b = strconv.AppendInt(b, int64(m.PID), 10)
+	if m.IsTask() {
+		b = append(b, `,"tid":`...)
+		b = strconv.AppendInt(b, int64(m.TID), 10)
+	} else {
+		b = append(b, `,"fd":`...)
+		b = strconv.AppendInt(b, int64(m.FD), 10)
+	}
+	return append(b, '}')
+}
+
+// appendMembers appends ms as a JSON array; nil is null, as json writes it.
+func appendMembers(b []byte, ms []Member) []byte {
+	if ms == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, m := range ms {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendMember(b, m)
+	}
+	return append(b, ']')
+}
+
+// appendGroup appends g as json.Marshal(g) would.
+func appendGroup(b []byte, g *Group) []byte {
+	b = append(b, `{"type":`...)
+	b = appendString(b, g.Type)
+	b = append(b, `,"members":`...)
+	b = appendMembers(b, g.Members)
+	return append(b, '}')
+}

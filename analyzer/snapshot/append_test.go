@@ -1,0 +1,57 @@
+package snapshot
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+)
+
+var hostileStrings = []string{
+	"", "/etc/passwd", "socket:[5521]", `a"b\c`, "<script>alert(1)</script>", "a&b",
+	"line\nbreak\ttab\x00nul\x1b[31m", "caf\u00e9", "\u202egnp.exe", "\u2028\u2029",
+	"\xff\xfe invalid", "emoji \U0001F600", "del\x7f",
+}
+
+func TestAppendMatchesMarshal(t *testing.T) {
+	for _, s := range hostileStrings {
+		want, _ := json.Marshal(s)
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
+		}
+		fds := []FD{
+			{FD: 3, Target: s, Dev: 65024, Ino: 9978241, MntID: 27, Flags: 0o2100002, Pos: 12, Mode: 0o100644, OwnerUID: 1000, OwnerGID: 100},
+			{FD: math.MaxInt32, Target: s, Dev: math.MaxUint64, Ino: math.MaxUint64, MntID: math.MaxInt32, Flags: math.MaxInt32, Pos: math.MaxInt64, Mode: math.MaxUint32, OwnerUID: math.MaxUint32, OwnerGID: math.MaxUint32},
+			{},
+		}
+		for i := range fds {
+			want, _ := json.Marshal(&fds[i])
+			if got := appendFD(nil, &fds[i]); string(got) != string(want) {
+				t.Errorf("appendFD = %s, want %s", got, want)
+			}
+		}
+		g := Group{Type: s, Members: []Member{{PID: 1, FD: 2}, {PID: 3, TID: 4}}}
+		want, _ = json.Marshal(&g)
+		if got := appendGroup(nil, &g); string(got) != string(want) {
+			t.Errorf("appendGroup = %s, want %s", got, want)
+		}
+	}
+	if got := string(appendGroup(nil, &Group{Type: "vm"})); got != `{"type":"vm","members":null}` {
+		t.Errorf("empty group: %s", got)
+	}
+	got := string(appendMembers(nil, []Member{{PID: 10, FD: 0}, {PID: 11, TID: 12}, {PID: -1, FD: -2}}))
+	if want := `[{"pid":10,"fd":0},{"pid":11,"tid":12},{"pid":-1,"fd":-2}]`; got != want {
+		t.Errorf("members %s, want %s", got, want)
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range hostileStrings {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
+		}
+	})
+}
