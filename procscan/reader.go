@@ -317,13 +317,14 @@ func (r *reader) readFDs(p *Process, dir string) {
 				dev:    unix.Mkdev(r.statx.Dev_major, r.statx.Dev_minor),
 				ino:    r.statx.Ino, mnt: int(r.statx.Mnt_id), mode: uint32(r.statx.Mode),
 				uid: r.statx.Uid, gid: r.statx.Gid,
+				rdev: uint32(unix.Mkdev(r.statx.Rdev_major, r.statx.Rdev_minor)),
 			}
 			if fd.HasInfo && info.Ino != 0 {
 				r.inodes[key] = ent
 			}
 		}
 		fd.Target, fd.Dev, fd.Ino, fd.MntID = ent.target, ent.dev, ent.ino, ent.mnt
-		fd.Mode, fd.OwnerUID, fd.OwnerGID = ent.mode, ent.uid, ent.gid
+		fd.Mode, fd.OwnerUID, fd.OwnerGID, fd.Rdev = ent.mode, ent.uid, ent.gid, ent.rdev
 		p.FDs = append(p.FDs, fd)
 	}
 	// /proc lists fds in ascending order; sort only if a kernel did not.
@@ -349,6 +350,7 @@ type inodeEntry struct {
 	dev, ino       uint64
 	mnt            int
 	mode, uid, gid uint32
+	rdev           uint32
 }
 
 // isAnonLink reports whether a /proc/PID/fd link names the anonymous inode.

@@ -159,19 +159,38 @@ func socketIn(nsPath string) (int, error) {
 
 func dumpUnix(fd int) (map[uint64]UnixSocket, error) {
 	req := unixDiagReq{Family: unix.AF_UNIX, States: 0xffffffff, Show: udiagShowName | udiagShowPeer}
+	out := map[uint64]UnixSocket{}
+	err := sockDiagDump(fd, (*[unsafe.Sizeof(req)]byte)(unsafe.Pointer(&req))[:], func(data []byte) error {
+		s, err := ParseUnixDiag(data)
+		if err != nil {
+			return err
+		}
+		out[s.Ino] = s
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// sockDiagDump sends one SOCK_DIAG_BY_FAMILY dump request (req is the
+// family's request struct) on a NETLINK_SOCK_DIAG socket and calls each
+// with the payload of every answer until NLMSG_DONE. Requests on one
+// socket run one after the other.
+func sockDiagDump(fd int, req []byte, each func(data []byte) error) error {
 	hdr := unix.NlMsghdr{
-		Len:   uint32(unix.SizeofNlMsghdr + unsafe.Sizeof(req)),
+		Len:   uint32(unix.SizeofNlMsghdr + len(req)),
 		Type:  unix.SOCK_DIAG_BY_FAMILY,
 		Flags: unix.NLM_F_REQUEST | unix.NLM_F_DUMP,
 		Seq:   1,
 	}
 	msg := make([]byte, 0, hdr.Len)
 	msg = append(msg, (*[unix.SizeofNlMsghdr]byte)(unsafe.Pointer(&hdr))[:]...)
-	msg = append(msg, (*[unsafe.Sizeof(req)]byte)(unsafe.Pointer(&req))[:]...)
+	msg = append(msg, req...)
 	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, fmt.Errorf("procscan: sock_diag request: %w", err)
+		return fmt.Errorf("procscan: sock_diag request: %w", err)
 	}
-	out := map[uint64]UnixSocket{}
 	buf := make([]byte, 1<<16)
 	for {
 		n, _, err := unix.Recvfrom(fd, buf, 0)
@@ -179,31 +198,35 @@ func dumpUnix(fd int) (map[uint64]UnixSocket, error) {
 			if errors.Is(err, unix.EINTR) {
 				continue
 			}
-			return nil, fmt.Errorf("procscan: sock_diag answer: %w", err)
+			return fmt.Errorf("procscan: sock_diag answer: %w", err)
 		}
 		for rest := buf[:n]; len(rest) >= unix.SizeofNlMsghdr; {
 			l := int(binary.NativeEndian.Uint32(rest[0:4]))
 			typ := binary.NativeEndian.Uint16(rest[4:6])
 			if l < unix.SizeofNlMsghdr || l > len(rest) {
-				return nil, fmt.Errorf("procscan: sock_diag answer: %w: message length %d", ErrSockDiagSyntax, l)
+				return fmt.Errorf("procscan: sock_diag answer: %w: message length %d", ErrSockDiagSyntax, l)
 			}
 			data := rest[unix.SizeofNlMsghdr:l]
 			switch typ {
 			case unix.NLMSG_DONE:
-				return out, nil
+				// A dump that failed part way says so here.
+				if len(data) >= 4 {
+					if code := int32(binary.NativeEndian.Uint32(data[:4])); code < 0 {
+						return fmt.Errorf("procscan: sock_diag dump: %w", unix.Errno(-code))
+					}
+				}
+				return nil
 			case unix.NLMSG_ERROR:
 				if len(data) >= 4 {
 					if code := int32(binary.NativeEndian.Uint32(data[:4])); code != 0 {
-						return nil, fmt.Errorf("procscan: sock_diag: %w", unix.Errno(-code))
+						return fmt.Errorf("procscan: sock_diag: %w", unix.Errno(-code))
 					}
 				}
-				return out, nil
+				return nil
 			default:
-				s, err := ParseUnixDiag(data)
-				if err != nil {
-					return nil, err
+				if err := each(data); err != nil {
+					return err
 				}
-				out[s.Ino] = s
 			}
 			adv := (l + 3) &^ 3
 			if adv >= len(rest) {
