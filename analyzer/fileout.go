@@ -27,7 +27,7 @@ func (s *state) fileGroupsOut(g *fileGroups, filesParent []int) []snapshot.Group
 		for i := range p.FDs {
 			fd := &p.FDs[i]
 			c := g.candOf(s, owner, fd.Num)
-			if c < 0 || g.dropped[c] || g.cands[c].key != keyOf(fd) {
+			if c < 0 || g.dropped[c] || g.cands[c].key != g.keys.key(fd) {
 				// The tables were read at different moments and differ
 				// here: the fd changed in between.
 				s.skipped[SkipFDsRaced]++
@@ -67,7 +67,7 @@ func (s *state) holderIndex(g *fileGroups, filesParent []int) map[int]snapshot.M
 		}
 		p := s.procs[pi]
 		for i := range p.FDs {
-			if c := g.candOf(s, owner, p.FDs[i].Num); c >= 0 && !g.dropped[c] && g.cands[c].key == keyOf(&p.FDs[i]) {
+			if c := g.candOf(s, owner, p.FDs[i].Num); c >= 0 && !g.dropped[c] && g.cands[c].key == g.keys.key(&p.FDs[i]) {
 				consider(g.uf.find(c), snapshot.Member{PID: p.PID, FD: p.FDs[i].Num})
 			}
 		}
@@ -80,12 +80,13 @@ func (s *state) holderIndex(g *fileGroups, filesParent []int) map[int]snapshot.M
 func (s *state) approximateFileGroups() []snapshot.Group {
 	sets := map[bucketKey][]snapshot.Member{}
 	var order []bucketKey
+	keys := newKeyer(s.procs, func(pi int) bool { return s.eligible[pi] })
 	for pi, p := range s.procs {
 		if !s.eligible[pi] {
 			continue
 		}
 		for i := range p.FDs {
-			k := keyOf(&p.FDs[i])
+			k := keys.key(&p.FDs[i])
 			if _, ok := sets[k]; !ok {
 				order = append(order, k)
 			}

@@ -10,17 +10,25 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
 // bucketKey is necessary for two fds to hold one description: one
-// description has one path, so one mount and one inode; an eventfd's id
-// never changes for a description.
+// description has one path, so one mount and one inode. The rest is what
+// fdinfo says of a description that can never change while it lives: an
+// eventfd's id, the access mode and O_PATH (fcntl F_SETFL changes only
+// O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME and O_NONBLOCK), and for the
+// shared anonymous inode the kind of object (timerfd, signalfd, epoll...).
+// Every key part splits a bucket that kcmp would otherwise have to sort.
 type bucketKey struct {
 	dev, ino  uint64
 	mnt       int
 	eventfdID int64
+	access    int32 // flags & (O_ACCMODE|O_PATH), -1 when not known
+	anon      int32 // index of the anonymous inode's kind, 0 for others
 }
 
 func compareKeys(a, b bucketKey) int {
@@ -33,7 +41,60 @@ func compareKeys(a, b bucketKey) int {
 	if c := cmp.Compare(a.mnt, b.mnt); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.eventfdID, b.eventfdID)
+	if c := cmp.Compare(a.eventfdID, b.eventfdID); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.access, b.access); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.anon, b.anon)
+}
+
+// inodeOf is the part of a key every fd has.
+type inodeOf struct {
+	dev, ino uint64
+	mnt      int
+}
+
+// keyer computes bucket keys. fdinfo-derived parts are used for an inode
+// only when every fd on it has fdinfo: an fd whose fdinfo could not be
+// read must still meet its description's other holders.
+type keyer struct {
+	noInfo map[inodeOf]bool
+	anon   map[string]int32
+}
+
+func newKeyer(procs []*procscan.Process, take func(pi int) bool) *keyer {
+	k := &keyer{noInfo: map[inodeOf]bool{}, anon: map[string]int32{}}
+	for pi, p := range procs {
+		if !take(pi) {
+			continue
+		}
+		for i := range p.FDs {
+			if fd := &p.FDs[i]; !fd.HasInfo {
+				k.noInfo[inodeOf{fd.Dev, fd.Ino, fd.MntID}] = true
+			}
+		}
+	}
+	return k
+}
+
+func (k *keyer) key(fd *procscan.FD) bucketKey {
+	key := bucketKey{dev: fd.Dev, ino: fd.Ino, mnt: fd.MntID, eventfdID: -1, access: -1}
+	if !fd.HasInfo || k.noInfo[inodeOf{fd.Dev, fd.Ino, fd.MntID}] {
+		return key
+	}
+	key.eventfdID = fd.EventfdID()
+	key.access = int32(fd.Flags & (unix.O_ACCMODE | unix.O_PATH))
+	if fd.IsAnon() {
+		id, ok := k.anon[fd.Target]
+		if !ok {
+			id = int32(len(k.anon) + 1)
+			k.anon[fd.Target] = id
+		}
+		key.anon = id
+	}
+	return key
 }
 
 // fileCand is one fd that takes part in file grouping.
@@ -63,14 +124,7 @@ type fileGroups struct {
 	uf       unionFind
 	dropped  []bool
 	buckets  []fileBucket // in key order
-}
-
-func keyOf(fd *procscan.FD) bucketKey {
-	k := bucketKey{dev: fd.Dev, ino: fd.Ino, mnt: fd.MntID, eventfdID: -1}
-	if fd.HasInfo {
-		k.eventfdID = fd.EventfdID()
-	}
-	return k
+	keys     *keyer
 }
 
 // candOf returns the candidate of fd number fd of process pi, or -1.
@@ -121,12 +175,13 @@ func (s *state) groupFiles(filesParent []int) *fileGroups {
 		}
 	}
 	g.cands = make([]fileCand, 0, n)
+	g.keys = newKeyer(s.procs, func(pi int) bool { return g.procBase[pi] >= 0 || (s.eligible[pi] && filesParent[pi] >= 0) })
 	for pi, p := range s.procs {
 		if g.procBase[pi] < 0 {
 			continue
 		}
 		for i := range p.FDs {
-			g.cands = append(g.cands, fileCand{proc: int32(pi), fd: int32(p.FDs[i].Num), key: keyOf(&p.FDs[i])})
+			g.cands = append(g.cands, fileCand{proc: int32(pi), fd: int32(p.FDs[i].Num), key: g.keys.key(&p.FDs[i])})
 		}
 	}
 	g.uf = newUnionFind(n)

@@ -18,6 +18,20 @@ type taskCand struct {
 func (s *state) groupTasks(t kcmp.Type, threads bool, filesParent []int) ([]snapshot.Group, []snapshot.Member) {
 	cnt := newCounter(s.cmp)
 	defer s.tally.add(cnt)
+	// Types are grouped concurrently: what they report about the run is
+	// merged under the state's lock when the type is done.
+	vanished := 0
+	var warning string
+	defer func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if vanished > 0 {
+			s.skipped[SkipTasksVanshed] += vanished
+		}
+		if warning != "" {
+			s.warnings = append(s.warnings, warning)
+		}
+	}()
 	var cands []taskCand
 	leader := map[int]int{} // proc index -> candidate of its leader
 	for pi, p := range s.procs {
@@ -107,14 +121,14 @@ func (s *state) groupTasks(t kcmp.Type, threads bool, filesParent []int) ([]snap
 		dropped[d] = true
 	}
 	if sentinel >= 0 && dropped[sentinel] {
-		s.warnings = append(s.warnings, "the NULL sentinel vanished; "+t.String()+" groups may include tasks with no object")
+		warning = "the NULL sentinel vanished; " + t.String() + " groups may include tasks with no object"
 	}
 
 	classes := map[int][]int{}
 	for c := range cands {
 		if dropped[c] {
 			if cands[c].proc >= 0 {
-				s.skipped[SkipTasksVanshed]++
+				vanished++
 			}
 			continue
 		}
@@ -139,7 +153,7 @@ func (s *state) groupTasks(t kcmp.Type, threads bool, filesParent []int) ([]snap
 				} else {
 					// No address space, fd table or fs: the task exited
 					// after it was read.
-					s.skipped[SkipTasksVanshed]++
+					vanished++
 				}
 			}
 			continue

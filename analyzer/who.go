@@ -91,11 +91,12 @@ func Who(ctx context.Context, opts procscan.Options, pid, fd int) (*WhoResult, e
 	out.Target = WhoHolder{Process: target, FD: *tfd}
 	probeErr := kcmp.Probe()
 	out.Exact = probeErr == nil
-	key := keyOf(tfd)
+	keys := newKeyer(res.Processes, func(int) bool { return true })
+	key := keys.key(tfd)
 	for _, p := range res.Processes {
 		for i := range p.FDs {
 			f := &p.FDs[i]
-			if keyOf(f) != key {
+			if keys.key(f) != key {
 				continue
 			}
 			if p == target && f.Num == fd {
