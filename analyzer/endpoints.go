@@ -16,12 +16,16 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
-// endpoints pairs the two ends of channels among the scanned fds: a
-// pipe's read and write ends (one inode, told apart by access mode) and
-// connected AF_UNIX sockets (one sock_diag dump: each socket's peer
-// inode). A channel is reported when both ends are held by scanned fds.
-// Sockets are looked up in the scanner's network namespace only.
-func (s *state) endpoints() []snapshot.Endpoint {
+// endpoints pairs the ends of channels among the scanned fds: a pipe's
+// read and write ends (one inode, told apart by access mode), connected
+// AF_UNIX sockets (sock_diag: each socket's peer inode), TCP and UDP
+// connections between two local sockets (inet_diag: mirrored addresses
+// within one network namespace) and pseudo-terminals (a master's tty index
+// and devpts against a slave's device number). Sockets come from one
+// sock_diag socket per network namespace of the scanned processes. A
+// channel is reported when two of its ends are held by scanned fds;
+// groups (the file groups) split a pty slave's fds by description.
+func (s *state) endpoints(groups []snapshot.Group) []snapshot.Endpoint {
 	type holder = snapshot.Member
 	byIno := map[string][]holder{} // "pipe:123:r" / "socket:456"
 	for pi, p := range s.procs {
@@ -57,7 +61,7 @@ func (s *state) endpoints() []snapshot.Endpoint {
 			out = append(out, snapshot.Endpoint{Kind: "pipe", Ends: [][]holder{sorted(readers), sorted(writers)}})
 		}
 	}
-	socks := s.unixSockets()
+	socks, inet := s.netSockets()
 	for ino, sk := range socks {
 		if sk.Peer == 0 || sk.Peer < ino && socks[sk.Peer].Peer == ino {
 			continue // each connected pair once, from its lower inode
@@ -73,6 +77,17 @@ func (s *state) endpoints() []snapshot.Endpoint {
 		}
 		out = append(out, snapshot.Endpoint{Kind: "unix-" + sockType(sk.Type), Name: name, Ends: [][]holder{sorted(a), sorted(b)}})
 	}
+	held := func(ino uint64) []holder { return byIno["socket:"+strconv.FormatUint(ino, 10)] }
+	ambiguous := 0
+	for _, list := range inet {
+		pairs, n := pairInet(list, held)
+		out = append(out, pairs...)
+		ambiguous += n
+	}
+	if ambiguous > 0 {
+		s.warnings = append(s.warnings, fmt.Sprintf("%d tcp/udp address pair(s) are held by more than one socket in one network namespace (SO_REUSEPORT, VRF): not paired", ambiguous))
+	}
+	out = append(out, s.ptyEndpoints(groups)...)
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i].Ends[0][0], out[j].Ends[0][0]
 		if a != b {
@@ -83,11 +98,14 @@ func (s *state) endpoints() []snapshot.Endpoint {
 	return out
 }
 
-// unixSockets dumps the unix sockets of every network namespace the
-// scanned processes are in: one sock_diag dump per namespace. Socket
-// inodes are unique across namespaces, so the dumps merge.
-func (s *state) unixSockets() map[uint64]procscan.UnixSocket {
+// netSockets dumps the unix, TCP and UDP sockets of every network
+// namespace the scanned processes are in, on one sock_diag socket per
+// namespace (a unix dump and four inet dumps). Socket inodes are unique
+// across namespaces, so the unix dumps merge; inet sockets stay apart by
+// namespace, since only addresses pair them.
+func (s *state) netSockets() (map[uint64]procscan.UnixSocket, map[uint64][]procscan.InetSocket) {
 	all := map[uint64]procscan.UnixSocket{}
+	inet := map[uint64][]procscan.InetSocket{}
 	own, _ := os.Readlink("/proc/self/ns/net")
 	seen := map[uint64]bool{}
 	for pi, p := range s.procs {
@@ -96,22 +114,30 @@ func (s *state) unixSockets() map[uint64]procscan.UnixSocket {
 			continue
 		}
 		seen[ns] = true
-		var socks map[uint64]procscan.UnixSocket
-		var err error
-		if ns == 0 || own == "net:["+strconv.FormatUint(ns, 10)+"]" {
-			socks, err = procscan.UnixSockets()
-		} else {
-			socks, err = procscan.UnixSocketsIn(filepath.Join(s.procRoot, strconv.Itoa(p.PID), "ns", "net"))
+		nsPath := ""
+		if ns != 0 && own != "net:["+strconv.FormatUint(ns, 10)+"]" {
+			nsPath = filepath.Join(s.procRoot, strconv.Itoa(p.PID), "ns", "net")
 		}
+		d, err := procscan.OpenSockDiag(nsPath)
+		if err != nil {
+			s.warnings = append(s.warnings, fmt.Sprintf("socket endpoints of network namespace %d not resolved: %v", ns, err))
+			continue
+		}
+		socks, err := d.Unix()
 		if err != nil {
 			s.warnings = append(s.warnings, fmt.Sprintf("unix socket endpoints of network namespace %d not resolved: %v", ns, err))
-			continue
 		}
 		for k, v := range socks {
 			all[k] = v
 		}
+		list, err := d.Inet()
+		if err != nil {
+			s.warnings = append(s.warnings, fmt.Sprintf("tcp/udp endpoints of network namespace %d not (all) resolved: %v", ns, err))
+		}
+		inet[ns] = list
+		d.Close()
 	}
-	return all
+	return all, inet
 }
 
 func sorted(ms []snapshot.Member) []snapshot.Member {

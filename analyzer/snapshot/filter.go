@@ -120,7 +120,7 @@ func (s *Snapshot) Select(sel Selection) *Snapshot {
 	if keepType(TypeFile) {
 		for _, e := range s.Endpoints {
 			ne := Endpoint{Kind: e.Kind, Name: e.Name}
-			for _, end := range e.Ends {
+			for j, end := range e.Ends {
 				var kept []Member
 				for _, m := range end {
 					if keepPID(m.PID) {
@@ -129,6 +129,9 @@ func (s *Snapshot) Select(sel Selection) *Snapshot {
 				}
 				if len(kept) > 0 {
 					ne.Ends = append(ne.Ends, kept)
+					if j < len(e.Addresses) {
+						ne.Addresses = append(ne.Addresses, e.Addresses[j])
+					}
 				}
 			}
 			if len(ne.Ends) >= 2 {

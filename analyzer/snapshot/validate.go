@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"fmt"
+	"net/netip"
 )
 
 func invalid(path, format string, args ...any) error {
@@ -149,6 +150,14 @@ func Validate(s *Snapshot) error {
 		path := fmt.Sprintf("endpoints[%d]", i)
 		if len(e.Ends) < 2 {
 			return invalid(path+".ends", "an endpoint needs two or more ends, has %d", len(e.Ends))
+		}
+		if len(e.Addresses) > 0 && len(e.Addresses) != len(e.Ends) {
+			return invalid(path+".addresses", "%d addresses for %d ends", len(e.Addresses), len(e.Ends))
+		}
+		for j, a := range e.Addresses {
+			if _, err := netip.ParseAddrPort(a); err != nil {
+				return invalid(fmt.Sprintf("%s.addresses[%d]", path, j), "%q is not an address and port", truncate(a, 80))
+			}
 		}
 		for j, end := range e.Ends {
 			if len(end) == 0 {
