@@ -165,8 +165,8 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 	}
 	// Epoll watches whose holder is another process: the watcher sees
 	// events of a description it may not hold itself.
-	// Channels: a pipe or unix socket whose ends are in two processes is
-	// who talks to whom, drawn dotted.
+	// Channels: a pipe, unix socket, local TCP/UDP connection or pty whose
+	// ends are in two processes is who talks to whom, drawn dotted.
 	for _, e := range s.Endpoints {
 		if len(e.Ends) < 2 {
 			continue
@@ -185,11 +185,7 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 			members = append(members, p)
 		}
 		sort.Ints(members)
-		name := e.Kind
-		if e.Name != "" {
-			name = e.Kind + " " + e.Name
-		}
-		groups = append(groups, edgeGroup{typ: "channel", name: name, members: members,
+		groups = append(groups, edgeGroup{typ: "channel", name: e.Label(), members: members,
 			sig: "c" + strconv.Itoa(len(groups))})
 	}
 	watched := map[[2]int]bool{}

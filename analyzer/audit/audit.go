@@ -121,7 +121,7 @@ func Rules() []Rule {
 			Why: "Heuristic: a regular file or directory (not a socket or pipe, which are often passed on purpose) that a child still shares with its parent under the same fd number, after the child exec'd a different program, was most likely inherited by accident: the parent opened it without O_CLOEXEC.",
 			Fix: "Open it with O_CLOEXEC in the parent.", check: inheritedAcrossExec},
 		{ID: "KG007", Severity: Low, Title: "channel between users or across a namespace boundary",
-			Why: "A pipe or unix socket whose two ends are held by different users (low: daemons and their clients talk this way by design) or across a user, network or mount namespace (medium: a way into or out of a container that its configuration may not show).",
+			Why: "A pipe, unix socket, local TCP or UDP connection or pseudo-terminal whose ends are held by different users (low: daemons and their clients talk this way by design) or across a user, network or mount namespace (medium: a way into or out of a container that its configuration may not show).",
 			Fix: "Check that the channel is meant to be there; allow-list the ones that are.", check: crossChannel},
 	}
 }
@@ -514,10 +514,7 @@ func crossChannel(c *checker, r Rule) []Finding {
 			continue
 		}
 		f := finding(c, r, snapshot.Group{Type: "file", Members: all}, "")
-		f.Object = e.Kind
-		if e.Name != "" {
-			f.Object += " " + e.Name
-		}
+		f.Object = e.Label()
 		if len(crossed) > 0 {
 			f.Severity = Medium
 			f.Message = f.Object + " crosses " + strings.Join(crossed, ", ")

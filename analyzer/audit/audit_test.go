@@ -35,15 +35,17 @@ func TestRulesFindTheirCases(t *testing.T) {
 		got[f.Rule+f.Object] = f.Severity
 	}
 	want := map[string]Severity{
-		"KG001/etc/backup.key":             High,
-		"KG002socket:[700]":                Medium,
-		"KG003/sys/fs/cgroup":              Critical,
-		"KG004/etc/shadow":                 Critical,
-		"KG004/dev/sda":                    Critical,
-		"KG005vm":                          Critical,
-		"KG006/var/log/super.log":          Low,
-		"KG006/sys/fs/cgroup":              Low,
-		"KG007unix-stream /run/nginx.sock": Medium,
+		"KG001/etc/backup.key":                        High,
+		"KG002socket:[700]":                           Medium,
+		"KG003/sys/fs/cgroup":                         Critical,
+		"KG004/etc/shadow":                            Critical,
+		"KG004/dev/sda":                               Critical,
+		"KG005vm":                                     Critical,
+		"KG006/var/log/super.log":                     Low,
+		"KG006/sys/fs/cgroup":                         Low,
+		"KG007unix-stream /run/nginx.sock":            Medium,
+		"KG007tcp 127.0.0.1:8080 <-> 127.0.0.1:41000": Low,
+		"KG007pty /dev/pts/0":                         Medium,
 	}
 	for k, sev := range want {
 		if got[k] != sev {
@@ -137,7 +139,7 @@ func TestOptions(t *testing.T) {
 		t.Errorf("--rules kg004: %v, %d rules, %d findings", err, len(rep.Rules), len(rep.Findings))
 	}
 	rep, err = Run(host(t), Options{Disable: []string{"KG004", "KG005"}})
-	if err != nil || rep.Worst() != Critical || len(rep.Findings) != 6 {
+	if err != nil || rep.Worst() != Critical || len(rep.Findings) != 8 {
 		t.Errorf("--disable: %v, %d findings", err, len(rep.Findings))
 	}
 	if _, err := Run(host(t), Options{Rules: []string{"KG999"}}); !errors.Is(err, ErrUnknownRule) {

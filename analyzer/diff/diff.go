@@ -179,13 +179,16 @@ const (
 	Gone     = "gone"
 )
 
-// EndpointChange is a channel (pipe, unix socket pair or connection) that
-// appeared or went away between the snapshots.
+// EndpointChange is a channel (pipe, unix socket pair, tcp or udp
+// connection, pty) that appeared or went away between the snapshots.
 type EndpointChange struct {
-	Change string     `json:"change"`
-	Kind   string     `json:"kind"`
-	Name   string     `json:"name,omitempty"`
-	Ends   [][]Holder `json:"ends"`
+	Change string `json:"change"`
+	Kind   string `json:"kind"`
+	Name   string `json:"name,omitempty"`
+	// Addresses are a tcp or udp connection's local address of each end,
+	// aligned with Ends (snapshot.Endpoint.Addresses).
+	Addresses []string   `json:"addresses,omitempty"`
+	Ends      [][]Holder `json:"ends"`
 }
 
 // Diff is the comparison of two snapshots. Every list is sorted (see the

@@ -32,6 +32,7 @@ var pairs = [][2]string{
 	{"before.json", "after.json"},
 	{"tasks-before.json", "tasks-after.json"},
 	{"hostile-before.json", "hostile-after.json"},
+	{"channels-before.json", "channels-after.json"},
 }
 
 func render(t *testing.T, d *Diff) (text, js []byte) {
@@ -64,6 +65,7 @@ func TestGolden(t *testing.T) {
 		{name: "tasks-types", before: "tasks-before.json", after: "tasks-after.json",
 			opts: Options{Selection: snapshot.Selection{Types: []string{"vm", "fs"}}}},
 		{name: "hostile", before: "hostile-before.json", after: "hostile-after.json"},
+		{name: "channels", before: "channels-before.json", after: "channels-after.json"},
 		{name: "boots", before: "before.json", after: "after.json",
 			edit: func(_, b *snapshot.Snapshot) { b.Host.BootID = "boot-2" }},
 		{name: "notexact", before: "before.json", after: "after.json", opts: Options{IgnoreStdio: true},

@@ -78,7 +78,10 @@
 //	                   "joined": [holder], "left": [holder], "leaked": [holder]}],
 //	  "epoll":       [{"process": proc, "fd": int, "added": [watch], "removed": [watch]}],
 //	  "endpoints":   [{"change": "gone" | "appeared", "kind": string,
-//	                   "name": string /* omitted if empty */, "ends": [[holder]]}]
+//	                   "name": string /* omitted if empty */,
+//	                   "addresses": [string] /* tcp, udp: each end's local
+//	                                            address, aligned with ends */,
+//	                   "ends": [[holder]]}]
 //	}
 //
 //	side   = {"file": string, "hostname": string, "boot_id": string,

@@ -107,8 +107,8 @@ func sortWatches(l []Watch) {
 
 // endpoints reports channels present on one side only. A channel is its
 // kind, its name and the holders of its ends (process identity, fd number
-// and what the fd points at); a channel whose holders changed is gone and
-// appeared.
+// and what the fd points at) with their addresses; a channel whose
+// holders or addresses changed is gone and appeared.
 func (c *comparer) endpoints() []EndpointChange {
 	out := []EndpointChange{}
 	if !c.compares(snapshot.TypeFile) {
@@ -157,14 +157,14 @@ func (c *comparer) endpoints() []EndpointChange {
 	return sorted
 }
 
-// channels indexes one side's channels by a key made of their kind, name
-// and holders.
+// channels indexes one side's channels by a key made of their kind, name,
+// addresses and holders.
 func (c *comparer) channels(v *view) map[string]EndpointChange {
 	m := map[string]EndpointChange{}
 	for _, e := range v.s.Endpoints {
 		ch := EndpointChange{Kind: e.Kind, Name: e.Name, Ends: [][]Holder{}}
-		var endKeys []string
-		for _, end := range e.Ends {
+		var endKeys, addrs []string
+		for j, end := range e.Ends {
 			var hs []Holder
 			var hk []string
 			for _, mem := range end {
@@ -186,13 +186,31 @@ func (c *comparer) channels(v *view) map[string]EndpointChange {
 			}
 			sortHolders(hs)
 			sort.Strings(hk)
-			endKeys = append(endKeys, strings.Join(hk, ","))
+			addr := ""
+			if j < len(e.Addresses) {
+				addr = e.Addresses[j]
+			}
+			endKeys = append(endKeys, fmt.Sprintf("%q=", addr)+strings.Join(hk, ","))
 			ch.Ends = append(ch.Ends, hs)
+			addrs = append(addrs, addr)
 		}
 		if len(ch.Ends) < 2 {
 			continue
 		}
-		sort.Slice(ch.Ends, func(i, j int) bool { return ch.Ends[i][0].less(ch.Ends[j][0]) })
+		// Ends by first holder, each address staying with its end.
+		idx := make([]int, len(ch.Ends))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.Slice(idx, func(a, b int) bool { return ch.Ends[idx[a]][0].less(ch.Ends[idx[b]][0]) })
+		ends := make([][]Holder, len(idx))
+		for i, j := range idx {
+			ends[i] = ch.Ends[j]
+			if len(e.Addresses) > 0 {
+				ch.Addresses = append(ch.Addresses, addrs[j])
+			}
+		}
+		ch.Ends = ends
 		sort.Strings(endKeys)
 		k := fmt.Sprintf("%q|%q|%s", e.Kind, e.Name, strings.Join(endKeys, "|"))
 		m[k] = ch

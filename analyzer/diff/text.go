@@ -116,7 +116,8 @@ func (d *Diff) index() textIndex {
 // epoll watches that changed; one hunk per object whose holders changed,
 // "@@ TYPE OBJECT: CHANGE @@", its holders marked "-" (left), "+" (joined)
 // or " " (unchanged, at most three shown); "@@ endpoints @@" for channels
-// that went away or appeared. A last line counts the differences. Every
+// that went away or appeared (a tcp or udp end followed by its socket's
+// address in parentheses). A last line counts the differences. Every
 // string from a snapshot is escaped: no input can add a line or a
 // terminal escape sequence. Without differences it writes the warnings and
 // one line saying so.
@@ -441,6 +442,9 @@ func (d *Diff) writeEndpoints(t *textWriter) {
 		ends := make([]string, len(e.Ends))
 		for j, end := range e.Ends {
 			ends[j] = holdersText(end)
+			if j < len(e.Addresses) {
+				ends[j] += " (" + esc(e.Addresses[j]) + ")"
+			}
 		}
 		t.printf("%s%s  %s\n", sign, pad(names[i], nw), strings.Join(ends, " <-> "))
 	}

@@ -57,8 +57,9 @@ func TestShowJSON(t *testing.T) {
 	if code != 0 || err != nil {
 		t.Fatalf("show --tree --format json: exit %d, %v", code, err)
 	}
-	if len(s.Processes) != 2 || len(s.Groups) != 6 || len(s.Epoll) != 0 {
-		t.Errorf("tree of 300: %d processes, %d groups, %d epoll; want 2, 6, 0", len(s.Processes), len(s.Groups), len(s.Epoll))
+	if len(s.Processes) != 2 || len(s.Groups) != 7 || len(s.Epoll) != 0 || len(s.Endpoints) != 1 || s.Endpoints[0].Kind != "pty" {
+		t.Errorf("tree of 300: %d processes, %d groups, %d epoll, endpoints %+v; want 2, 7, 0, the pty",
+			len(s.Processes), len(s.Groups), len(s.Epoll), s.Endpoints)
 	}
 }
 

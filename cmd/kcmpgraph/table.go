@@ -170,6 +170,8 @@ type tableView struct {
 	procs map[int]*snapshot.Process
 	// channel names the channel a {pid, fd} is one end of.
 	channel map[snapshot.Member]string
+	// ptyMaster marks the holders of pty masters.
+	ptyMaster map[snapshot.Member]bool
 }
 
 func (v *tableView) comm(pid int) string {
@@ -189,7 +191,7 @@ func (v *tableView) user(pid int) string {
 }
 
 // target is the link text of fd m, printable, with the channel a socket
-// is one end of.
+// or a pty master is one end of.
 func (v *tableView) target(m snapshot.Member) string {
 	p := v.procs[m.PID]
 	if p == nil {
@@ -200,7 +202,7 @@ func (v *tableView) target(m snapshot.Member) string {
 		return "?"
 	}
 	t := printable(fd.Target)
-	if ch := v.channel[m]; ch != "" && strings.HasPrefix(fd.Target, "socket:") {
+	if ch := v.channel[m]; ch != "" && (strings.HasPrefix(fd.Target, "socket:") || v.ptyMaster[m]) {
 		t += " (" + ch + ")"
 	}
 	return t
@@ -230,7 +232,7 @@ func (v *tableView) object(g snapshot.Group) string {
 // printable: a snapshot is untrusted input.
 func writeTable(w io.Writer, s *snapshot.Snapshot, opts tableOptions) error {
 	v := &tableView{s: s, opts: opts, users: opts.users, procs: make(map[int]*snapshot.Process, len(s.Processes)),
-		channel: map[snapshot.Member]string{}}
+		channel: map[snapshot.Member]string{}, ptyMaster: map[snapshot.Member]bool{}}
 	if v.users == nil {
 		v.users = userNames{}.name
 	}
@@ -238,13 +240,21 @@ func writeTable(w io.Writer, s *snapshot.Snapshot, opts tableOptions) error {
 		v.procs[s.Processes[i].PID] = &s.Processes[i]
 	}
 	for _, e := range s.Endpoints {
-		name := e.Kind
-		if e.Name != "" {
-			name += " " + printable(e.Name)
-		}
-		for _, end := range e.Ends {
+		for i, end := range e.Ends {
+			// A socket's target says nothing of its channel, nor a pty
+			// master's of its slave: say it. Pipes and slaves name
+			// themselves.
+			if e.Kind == "pipe" || e.Kind == "pty" && i > 0 {
+				continue
+			}
+			name := printable(e.Label())
+			if i < len(e.Addresses) && len(e.Addresses) == 2 {
+				// This end's own address first.
+				name = printable(e.Kind + " " + e.Addresses[i] + " <-> " + e.Addresses[1-i])
+			}
 			for _, m := range end {
 				v.channel[m] = name
+				v.ptyMaster[m] = e.Kind == "pty"
 			}
 		}
 	}
@@ -490,8 +500,10 @@ func (v *tableView) epoll(w io.Writer) {
 	t.write(w, v.opts.width)
 }
 
-// endpoints prints the channels between scanned fds: pipes and connected
-// unix sockets, with the holders of each end.
+// endpoints prints the channels between scanned fds: pipes, connected
+// unix sockets, local tcp and udp connections (NAME: each end's address,
+// in column order) and ptys (ONE END: the master; OTHER END: each slave
+// description), with the holders of each end.
 func (v *tableView) endpoints(w io.Writer) {
 	if len(v.s.Endpoints) == 0 {
 		return
@@ -507,7 +519,11 @@ func (v *tableView) endpoints(w io.Writer) {
 			}
 			ends[i] = strings.Join(hs, ", ")
 		}
-		name := v.cut(printable(e.Name), 40)
+		name := e.Name
+		if len(e.Addresses) > 0 {
+			name = strings.Join(e.Addresses, " <-> ") // in the order of the end columns
+		}
+		name = v.cut(printable(name), 40)
 		if name == "" {
 			name = "-"
 		}
