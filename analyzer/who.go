@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -40,10 +38,15 @@ type WhoResult struct {
 	Holders  []WhoHolder // every holder, the target included, by pid and fd
 	Watchers []WhoWatcher
 	// OtherEnd holds the other end of the channel the description is one
-	// end of: a pipe's other direction, a connected unix socket's peer.
-	// OtherKind names the channel ("pipe", "unix-stream", ...).
+	// end of: a pipe's other direction, a connected unix socket's peer,
+	// the other socket of a local TCP or UDP connection, a pty's slave or
+	// master. OtherKind names the channel ("pipe", "unix-stream", "tcp",
+	// "pty", ...); OtherName says which: a unix socket's name, a pty's
+	// slave name, or a connection's addresses, this end's first
+	// ("127.0.0.1:41822 <-> 127.0.0.1:5000").
 	OtherEnd  []WhoHolder
 	OtherKind string
+	OtherName string
 	// Exact is false when kcmp is unavailable: holders are then every fd
 	// on the same inode.
 	Exact     bool
@@ -150,52 +153,7 @@ func Who(ctx context.Context, opts procscan.Options, pid, fd int) (*WhoResult, e
 			}
 		}
 	}
-	out.OtherKind, out.OtherEnd = otherEnd(res, opts.ProcRoot, target, tfd)
+	out.OtherKind, out.OtherName, out.OtherEnd = otherEnd(res, opts.ProcRoot, target, tfd)
 	out.Seconds = time.Since(start).Seconds()
 	return out, nil
-}
-
-// otherEnd finds the holders of the other end of a pipe or connected unix
-// socket. Pipe ends share an inode and differ in access mode, read from
-// the fdinfo of those few fds only.
-func otherEnd(res *procscan.Result, procRoot string, target *procscan.Process, tfd *procscan.FD) (string, []WhoHolder) {
-	var out []WhoHolder
-	switch {
-	case strings.HasPrefix(tfd.Target, "pipe:"):
-		mine, err := procscan.ReadFDInfo(procRoot, target.PID, tfd.Num)
-		if err != nil {
-			return "", nil
-		}
-		for _, p := range res.Processes {
-			for _, f := range p.FDs {
-				if f.Dev != tfd.Dev || f.Ino != tfd.Ino {
-					continue
-				}
-				info, err := procscan.ReadFDInfo(procRoot, p.PID, f.Num)
-				if err == nil && (info.Flags&3 == 0) != (mine.Flags&3 == 0) {
-					out = append(out, WhoHolder{Process: p, FD: f})
-				}
-			}
-		}
-		return "pipe", out
-	case strings.HasPrefix(tfd.Target, "socket:"):
-		socks, err := procscan.UnixSockets()
-		if err != nil {
-			return "", nil
-		}
-		sk, ok := socks[tfd.Ino]
-		if !ok || sk.Peer == 0 {
-			return "", nil
-		}
-		peer := "socket:[" + strconv.FormatUint(sk.Peer, 10) + "]"
-		for _, p := range res.Processes {
-			for _, f := range p.FDs {
-				if f.Target == peer {
-					out = append(out, WhoHolder{Process: p, FD: f})
-				}
-			}
-		}
-		return "unix-" + sockType(sk.Type), out
-	}
-	return "", nil
 }

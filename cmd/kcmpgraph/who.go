@@ -27,7 +27,9 @@ func newWhoCmd() *cobra.Command {
 the very open file description behind PID:FD — the one dup(), fork() and
 SCM_RIGHTS share, with one file offset and one set of status flags — as
 opposed to another open() of the same file. It also lists the epoll
-instances that watch that description.
+instances that watch that description and, for one end of a pipe, a
+connected unix socket, a local TCP or UDP connection or a pty, the fds
+that hold the other end.
 
 Only fds on the same inode are compared, so it is fast on any host.`,
 		Example: `  kcmpgraph who 1234:3
@@ -145,10 +147,15 @@ func printWho(w io.Writer, res *analyzer.WhoResult, width int) {
 	fmt.Fprintf(w, "held by %d fd(s) in %d process(es):\n", len(res.Holders), countProcs(res.Holders))
 	printHolders(w, users, res.Holders, width)
 	if res.OtherKind != "" {
+		channel := res.OtherKind
+		if res.OtherName != "" {
+			channel += " " + res.OtherName
+		}
+		channel = printable(channel)
 		if len(res.OtherEnd) == 0 {
-			fmt.Fprintf(w, "other end of the %s: held by no scanned fd\n", res.OtherKind)
+			fmt.Fprintf(w, "other end of the %s: held by no scanned fd\n", channel)
 		} else {
-			fmt.Fprintf(w, "other end of the %s, held by %d fd(s):\n", res.OtherKind, len(res.OtherEnd))
+			fmt.Fprintf(w, "other end of the %s, held by %d fd(s):\n", channel, len(res.OtherEnd))
 			printHolders(w, users, res.OtherEnd, width)
 		}
 	}
