@@ -12,9 +12,13 @@ OUT       ?= sharing.svg
 
 all: build
 
+# Static binaries (no cgo): they run in any container or minimal host they
+# are copied to, and start 2 MB smaller (no libc, no relocated data). User
+# names come from /etc/passwd (Go's own reader), not from NSS: a uid known
+# only to LDAP or sssd prints as its number.
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kcmpgraph
-	$(GO) build -trimpath -o $(dir $(BIN))kcmpgraph-render ./cmd/kcmpgraph/render
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kcmpgraph
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(dir $(BIN))kcmpgraph-render ./cmd/kcmpgraph/render
 
 # Scan this host and write the sharing diagram.
 run: build

@@ -87,7 +87,7 @@ func (s *state) findWatched(cnt *counter, g *fileGroups, owner, pid int, slot kc
 		return o, true
 	}
 	if c := g.candOf(s, owner, w.TFD); c >= 0 && !g.dropped[c] &&
-		g.cands[c].key.dev == w.Dev && g.cands[c].key.ino == w.Ino {
+		g.fdOf(s, c).Dev == w.Dev && g.fdOf(s, c).Ino == w.Ino {
 		o, ok := try(c)
 		if !ok {
 			return -1
@@ -96,7 +96,7 @@ func (s *state) findWatched(cnt *counter, g *fileGroups, owner, pid int, slot kc
 			return c
 		}
 	}
-	for _, b := range g.bucketsOfInode(w.Dev, w.Ino) {
+	for _, b := range g.bucketsOfInode(s, w.Dev, w.Ino) {
 		if !b.sorted {
 			for _, c := range b.distinct {
 				o, ok := try(int(c))

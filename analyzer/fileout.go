@@ -27,7 +27,7 @@ func (s *state) fileGroupsOut(g *fileGroups, filesParent []int) []snapshot.Group
 		for i := range p.FDs {
 			fd := &p.FDs[i]
 			c := g.candOf(s, owner, fd.Num)
-			if c < 0 || g.dropped[c] || g.cands[c].key != g.keys.key(fd) {
+			if c < 0 || g.dropped[c] || g.keyOf(s, c) != g.keys.key(fd) {
 				// The tables were read at different moments and differ
 				// here: the fd changed in between.
 				s.skipped[SkipFDsRaced]++
@@ -67,7 +67,7 @@ func (s *state) holderIndex(g *fileGroups, filesParent []int) map[int]snapshot.M
 		}
 		p := s.procs[pi]
 		for i := range p.FDs {
-			if c := g.candOf(s, owner, p.FDs[i].Num); c >= 0 && !g.dropped[c] && g.cands[c].key == g.keys.key(&p.FDs[i]) {
+			if c := g.candOf(s, owner, p.FDs[i].Num); c >= 0 && !g.dropped[c] && g.keyOf(s, c) == g.keys.key(&p.FDs[i]) {
 				consider(g.uf.find(c), snapshot.Member{PID: p.PID, FD: p.FDs[i].Num})
 			}
 		}

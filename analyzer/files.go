@@ -97,11 +97,15 @@ func (k *keyer) key(fd *procscan.FD) bucketKey {
 	return key
 }
 
-// fileCand is one fd that takes part in file grouping.
+// fileCand is one fd that takes part in file grouping: 12 bytes, where
+// carrying its 40-byte key would cost 4 MB more on a 100k-fd host. Keys
+// live only while the candidates are sorted; later, candidates of one
+// bucket have the same bucket number, and the key of one candidate is
+// computed again from its fd where it is needed.
 type fileCand struct {
-	proc int32 // index into state.procs
-	fd   int32 // fd number
-	key  bucketKey
+	proc   int32 // index into state.procs
+	fd     int32 // fd number
+	bucket int32 // index into fileGroups.buckets
 }
 
 // fileBucket is a range of the key-sorted candidate order, and after
@@ -127,6 +131,16 @@ type fileGroups struct {
 	keys     *keyer
 }
 
+// fdOf returns the scanned fd of candidate c: a participating process's
+// fds are all candidates, in order.
+func (g *fileGroups) fdOf(s *state, c int) *procscan.FD {
+	pi := g.cands[c].proc
+	return &s.procs[pi].FDs[c-int(g.procBase[pi])]
+}
+
+// keyOf returns the bucket key of candidate c.
+func (g *fileGroups) keyOf(s *state, c int) bucketKey { return g.keys.key(g.fdOf(s, c)) }
+
 // candOf returns the candidate of fd number fd of process pi, or -1.
 func (g *fileGroups) candOf(s *state, pi, fd int) int {
 	base := g.procBase[pi]
@@ -143,15 +157,15 @@ func (g *fileGroups) candOf(s *state, pi, fd int) int {
 
 // bucketsOfInode returns the buckets on one inode (several mounts or
 // eventfd ids), for epoll look-ups.
-func (g *fileGroups) bucketsOfInode(dev, ino uint64) []fileBucket {
+func (g *fileGroups) bucketsOfInode(s *state, dev, ino uint64) []fileBucket {
 	lo := sort.Search(len(g.buckets), func(i int) bool {
-		k := g.cands[g.order[g.buckets[i].lo]].key
-		return k.dev > dev || (k.dev == dev && k.ino >= ino)
+		k := g.fdOf(s, int(g.order[g.buckets[i].lo]))
+		return k.Dev > dev || (k.Dev == dev && k.Ino >= ino)
 	})
 	hi := lo
 	for hi < len(g.buckets) {
-		k := g.cands[g.order[g.buckets[hi].lo]].key
-		if k.dev != dev || k.ino != ino {
+		k := g.fdOf(s, int(g.order[g.buckets[hi].lo]))
+		if k.Dev != dev || k.Ino != ino {
 			break
 		}
 		hi++
@@ -176,12 +190,14 @@ func (s *state) groupFiles(filesParent []int) *fileGroups {
 	}
 	g.cands = make([]fileCand, 0, n)
 	g.keys = newKeyer(s.procs, func(pi int) bool { return g.procBase[pi] >= 0 || (s.eligible[pi] && filesParent[pi] >= 0) })
+	keys := make([]bucketKey, 0, n)
 	for pi, p := range s.procs {
 		if g.procBase[pi] < 0 {
 			continue
 		}
 		for i := range p.FDs {
-			g.cands = append(g.cands, fileCand{proc: int32(pi), fd: int32(p.FDs[i].Num), key: g.keys.key(&p.FDs[i])})
+			g.cands = append(g.cands, fileCand{proc: int32(pi), fd: int32(p.FDs[i].Num)})
+			keys = append(keys, g.keys.key(&p.FDs[i]))
 		}
 	}
 	g.uf = newUnionFind(n)
@@ -190,11 +206,14 @@ func (s *state) groupFiles(filesParent []int) *fileGroups {
 	for i := range g.order {
 		g.order[i] = int32(i)
 	}
-	slices.SortFunc(g.order, func(a, b int32) int { return compareKeys(g.cands[a].key, g.cands[b].key) })
+	slices.SortFunc(g.order, func(a, b int32) int { return compareKeys(keys[a], keys[b]) })
 	for lo := 0; lo < n; {
 		hi := lo + 1
-		for hi < n && g.cands[g.order[hi]].key == g.cands[g.order[lo]].key {
+		for hi < n && keys[g.order[hi]] == keys[g.order[lo]] {
 			hi++
+		}
+		for _, c := range g.order[lo:hi] {
+			g.cands[c].bucket = int32(len(g.buckets))
 		}
 		g.buckets = append(g.buckets, fileBucket{lo: int32(lo), hi: int32(hi)})
 		lo = hi
@@ -211,7 +230,7 @@ func (s *state) groupFiles(filesParent []int) *fileGroups {
 		if fp := filesParent[parent]; fp >= 0 {
 			parent = fp
 		}
-		if pc := g.candOf(s, parent, int(cand.fd)); pc >= 0 && g.cands[pc].key == cand.key {
+		if pc := g.candOf(s, parent, int(cand.fd)); pc >= 0 && g.cands[pc].bucket == cand.bucket {
 			g.hint[c] = int32(pc)
 		}
 	}
