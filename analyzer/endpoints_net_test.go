@@ -238,3 +238,65 @@ func TestLiveEndpointsPTY(t *testing.T) {
 		t.Errorf("%d endpoints in all, want %d: %+v", n, len(want), snap.Endpoints)
 	}
 }
+
+// TestLiveEndpointsPTYInstances: two private devpts instances in a mount
+// namespace of their own, each with a pty of index 0 (and one of index
+// 1): masters opened through a ptmx node next to the instance's "pts"
+// (the kernel's lookup, repeated by the analyzer inside the holder's
+// root) and through the instance's own pts/ptmx pair with their own
+// slaves only, never with a slave of the same index elsewhere.
+func TestLiveEndpointsPTYInstances(t *testing.T) {
+	requireKcmp(t)
+	f := fixture.New(t)
+	root := f.Root()
+	mn := must[*fixture.Node](t)
+	ns, err := root.Clone(unix.CLONE_NEWNS)
+	if err != nil {
+		t.Skipf("no new mount namespace here: %v", err)
+	}
+	check(t, ns.MakeMountsPrivate())
+	dir := t.TempDir()
+	type pty struct{ m, s, n int }
+	var ptys []pty
+	var names []string
+	for _, inst := range []string{"a", "b"} {
+		top := dir + "/" + inst
+		check(t, ns.Mkdir(top))
+		if err := ns.Mount("tmpfs", top, "mode=0755"); err != nil {
+			t.Skipf("cannot mount here: %v", err)
+		}
+		check(t, ns.Mkdir(top+"/pts"))
+		if err := ns.Mount("devpts", top+"/pts", "newinstance,ptmxmode=0666,mode=0620"); err != nil {
+			t.Skipf("no private devpts here: %v", err)
+		}
+		check(t, ns.MknodChar(top+"/ptmx", 5, 2))
+		paths := []string{top + "/ptmx"}
+		if inst == "b" {
+			paths = append(paths, top+"/pts/ptmx")
+		}
+		for _, p := range paths {
+			m, s, n, err := ns.OpenPTY(p)
+			if err != nil {
+				t.Fatalf("pty through %s: %v", p, err)
+			}
+			ptys = append(ptys, pty{m, s, n})
+			names = append(names, "/dev/pts/"+strconv.Itoa(n))
+		}
+	}
+	if ptys[0].n != ptys[1].n {
+		t.Fatalf("fresh instances gave indices %d and %d, want the same", ptys[0].n, ptys[1].n)
+	}
+	shell := mn(ns.Fork())
+	var want []fmt.Stringer
+	for i, p := range ptys {
+		check(t, ns.Close(p.s))
+		check(t, shell.Close(p.m))
+		want = append(want, ptyWant{names[i], [][]snapshot.Member{{fdm(ns, p.m)}, {fdm(shell, p.s)}}})
+	}
+	snap := scanTree(t, root.PID(), false)
+	sameList(t, "pty", endpointTexts(snap, "pty"), want)
+	noEndpointWarnings(t, snap)
+	if n := len(snap.Endpoints); n != len(want) {
+		t.Errorf("%d endpoints in all, want %d: %+v", n, len(want), snap.Endpoints)
+	}
+}

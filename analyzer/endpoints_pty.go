@@ -37,8 +37,11 @@ func ptyMaster(procRoot string, pid int, fd *procscan.FD) (ptyKey, error) {
 }
 
 // vanished reports an error of a process or fd that went away since the
-// scan: not worth a warning.
+// scan: not worth a warning (unlike a devpts the rule could not name).
 func vanished(err error) bool {
+	if errors.Is(err, procscan.ErrDevptsUnknown) {
+		return false
+	}
 	return errors.Is(err, unix.ESRCH) || errors.Is(err, unix.EBADF) || errors.Is(err, fs.ErrNotExist)
 }
 

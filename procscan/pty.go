@@ -110,6 +110,11 @@ func ReadTTYIndex(procRoot string, pid int, fd *FD) (int, error) {
 	return index, nil
 }
 
+// ErrDevptsUnknown is wrapped by MasterDevpts errors that say the rule
+// could not name the master's devpts instance (rather than that the
+// process or fd went away).
+var ErrDevptsUnknown = errors.New("devpts instance of the pty master unknown")
+
 // MasterDevpts returns the device number (the Dev of its slaves) of the
 // devpts instance a pty master fd of pid belongs to. It opens nothing but
 // O_PATH handles, so no terminal is opened or touched. The rule follows
@@ -123,7 +128,8 @@ func ReadTTYIndex(procRoot string, pid int, fd *FD) (int, error) {
 //     opened. That lookup is repeated now, inside the holder's root
 //     (RESOLVE_IN_ROOT from /proc/PID/root), and only when the fd's path
 //     still leads there to the very node the fd was opened through (same
-//     mount id and inode); otherwise the instance is unknown (an error).
+//     mount id and inode); otherwise the instance is unknown (an error
+//     wrapping ErrDevptsUnknown).
 //
 // Limit of the second case: it reads the mounts as they are at scan time.
 // A devpts mounted over that "pts" since the master was opened makes the
@@ -153,7 +159,7 @@ func MasterDevpts(procRoot string, pid int, fd *FD) (uint64, error) {
 		return fd.Dev, nil
 	}
 	if !path.IsAbs(fd.Target) {
-		return 0, fmt.Errorf("procscan: pty master pid %d fd %d: path %q is not absolute: %w", pid, fd.Num, fd.Target, unix.ENOENT)
+		return 0, fmt.Errorf("procscan: %w: pty master pid %d fd %d: path %q is not absolute", ErrDevptsUnknown, pid, fd.Num, fd.Target)
 	}
 	root, err := unix.Open(filepath.Join(dir, "root"), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -163,33 +169,31 @@ func MasterDevpts(procRoot string, pid int, fd *FD) (uint64, error) {
 	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
 	node, err := unix.Openat2(root, fd.Target, how)
 	if err != nil {
-		return 0, fmt.Errorf("procscan: pty master pid %d fd %d: %s in its root: %w", pid, fd.Num, fd.Target, err)
+		return 0, fmt.Errorf("procscan: %w: pty master pid %d fd %d: %s in its root: %w", ErrDevptsUnknown, pid, fd.Num, fd.Target, err)
 	}
 	var nst unix.Statx_t
 	err = unix.Statx(node, "", unix.AT_EMPTY_PATH, unix.STATX_INO|unix.STATX_MNT_ID, &nst)
 	unix.Close(node)
 	if err != nil {
-		return 0, fmt.Errorf("procscan: pty master pid %d fd %d: %s in its root: %w", pid, fd.Num, fd.Target, err)
+		return 0, fmt.Errorf("procscan: %w: pty master pid %d fd %d: %s in its root: %w", ErrDevptsUnknown, pid, fd.Num, fd.Target, err)
 	}
 	if nst.Ino != st.Ino || nst.Mnt_id != st.Mnt_id || nst.Dev_major != st.Dev_major || nst.Dev_minor != st.Dev_minor {
-		return 0, fmt.Errorf("procscan: pty master pid %d fd %d: %s in its root is no longer the node it was opened through: %w",
-			pid, fd.Num, fd.Target, unix.ENOENT)
+		return 0, fmt.Errorf("procscan: %w: pty master pid %d fd %d: %s in its root is no longer the node it was opened through", ErrDevptsUnknown, pid, fd.Num, fd.Target)
 	}
 	pts, err := unix.Openat2(root, path.Join(path.Dir(fd.Target), "pts"), how)
 	if err != nil {
-		return 0, fmt.Errorf("procscan: pty master pid %d fd %d: its devpts: %w", pid, fd.Num, err)
+		return 0, fmt.Errorf("procscan: %w: pty master pid %d fd %d: its devpts: %w", ErrDevptsUnknown, pid, fd.Num, err)
 	}
 	defer unix.Close(pts)
 	if err := unix.Fstatfs(pts, &sfs); err != nil {
-		return 0, fmt.Errorf("procscan: pty master pid %d fd %d: its devpts: %w", pid, fd.Num, err)
+		return 0, fmt.Errorf("procscan: %w: pty master pid %d fd %d: its devpts: %w", ErrDevptsUnknown, pid, fd.Num, err)
 	}
 	var pst unix.Statx_t
 	if err := unix.Statx(pts, "", unix.AT_EMPTY_PATH, unix.STATX_INO, &pst); err != nil {
-		return 0, fmt.Errorf("procscan: pty master pid %d fd %d: its devpts: %w", pid, fd.Num, err)
+		return 0, fmt.Errorf("procscan: %w: pty master pid %d fd %d: its devpts: %w", ErrDevptsUnknown, pid, fd.Num, err)
 	}
 	if sfs.Type != unix.DEVPTS_SUPER_MAGIC || pst.Ino != devptsRootIno {
-		return 0, fmt.Errorf("procscan: pty master pid %d fd %d: no devpts mounted at %s: %w",
-			pid, fd.Num, path.Join(path.Dir(fd.Target), "pts"), unix.ENOENT)
+		return 0, fmt.Errorf("procscan: %w: pty master pid %d fd %d: no devpts mounted at %s", ErrDevptsUnknown, pid, fd.Num, path.Join(path.Dir(fd.Target), "pts"))
 	}
 	return unix.Mkdev(pst.Dev_major, pst.Dev_minor), nil
 }
