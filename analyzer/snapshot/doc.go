@@ -7,7 +7,8 @@
 // compare or draw anything.
 //
 // Schema v1 (see DESIGN.md): processes with their fds, groups of members
-// that hold one kernel object, the per-type NULL class, epoll watches and
-// the run's own statistics. Fields may be added; the ones in DESIGN.md do
+// that hold one kernel object, the per-type NULL class, epoll watches,
+// endpoints (the ends of pipes, unix sockets, local tcp/udp connections
+// and ptys; see Endpoint) and the run's own statistics. Fields may be added; the ones in DESIGN.md do
 // not change meaning without a new schema version.
 package snapshot
