@@ -1,6 +1,14 @@
 package procscan
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/prometheus/procfs"
+	"golang.org/x/sys/unix"
+)
 
 var epollInfo = []byte("pos:\t0\nflags:\t02000002\nmnt_id:\t17\nino:\t1038\n" +
 	"tfd:        4 events:       19 data:                4  pos:0 ino:27f2 sdev:f\n" +
@@ -31,6 +39,62 @@ func BenchmarkParseStat(b *testing.B) {
 	for b.Loop() {
 		if _, err := ParseStat(line); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReadFDs lists and reads the fds of a live process holding 1000
+// of them (files, pipes, sockets, eventfds), as a scan does per process:
+// ns/op divided by 1000 is the cost per fd.
+func BenchmarkReadFDs(b *testing.B) {
+	var rlim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rlim); err != nil || rlim.Cur < 2100 {
+		b.Skipf("RLIMIT_NOFILE %d is too low for 1000 inherited fds", rlim.Cur)
+	}
+	var files []*os.File
+	for len(files) < 1000 {
+		switch len(files) % 4 {
+		case 0:
+			f, err := os.Open("/etc/passwd")
+			if err != nil {
+				b.Fatal(err)
+			}
+			files = append(files, f)
+		case 1:
+			r, w, err := os.Pipe()
+			if err != nil {
+				b.Fatal(err)
+			}
+			files = append(files, r, w)
+		case 2:
+			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			files = append(files, os.NewFile(uintptr(fds[0]), "a"), os.NewFile(uintptr(fds[1]), "b"))
+		case 3:
+			efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+			if err != nil {
+				b.Fatal(err)
+			}
+			files = append(files, os.NewFile(uintptr(efd), "eventfd"))
+		}
+	}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	pid := startHolder(b, files...)
+	dir := filepath.Join("/proc", strconv.Itoa(pid))
+	r := newReader(procfs.FS{}, "/proc", FDInfoAll, &counters{errors: map[string]int{}, skipped: map[string]int{}})
+	b.ReportAllocs()
+	for b.Loop() {
+		r.inodes = map[inodeKey]inodeEntry{} // each op starts cold, like a scan's first process
+		p := &Process{PID: pid}
+		r.readFDs(p, dir)
+		if len(p.FDs) < 1000 {
+			b.Fatalf("read %d fds, want at least 1000", len(p.FDs))
 		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // startHolder starts a sleeping child that holds files as fds 3, 4, ...
-func startHolder(t *testing.T, files ...*os.File) int {
+func startHolder(t testing.TB, files ...*os.File) int {
 	t.Helper()
 	cmd := exec.Command("sleep", "60")
 	cmd.ExtraFiles = files
