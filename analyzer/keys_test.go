@@ -14,10 +14,10 @@ import (
 // split the fds of one description.
 func TestBucketKeys(t *testing.T) {
 	file := func(flags int, info bool) procscan.FD {
-		return procscan.FD{Target: "/etc/passwd", Dev: 1, Ino: 2, MntID: 3, HasInfo: info, Flags: flags}
+		return procscan.FD{Inode: &procscan.Inode{Target: "/etc/passwd", Dev: 1, Ino: 2, MntID: 3}, HasInfo: info, Flags: flags}
 	}
 	anon := func(target string) procscan.FD {
-		return procscan.FD{Target: target, Dev: 14, Ino: 1, MntID: 15, HasInfo: true, Flags: unix.O_RDWR}
+		return procscan.FD{Inode: &procscan.Inode{Target: target, Dev: 14, Ino: 1, MntID: 15}, HasInfo: true, Flags: unix.O_RDWR}
 	}
 	keysOf := func(fds ...procscan.FD) []bucketKey {
 		p := &procscan.Process{PID: 1, FDs: fds}

@@ -90,7 +90,7 @@ func BenchmarkReadFDs(b *testing.B) {
 	r := newReader(procfs.FS{}, "/proc", FDInfoAll, &counters{errors: map[string]int{}, skipped: map[string]int{}})
 	b.ReportAllocs()
 	for b.Loop() {
-		r.inodes = map[inodeKey]inodeEntry{} // each op starts cold, like a scan's first process
+		r.inodes = map[inodeKey]*Inode{} // each op starts cold, like a scan's first process
 		p := &Process{PID: pid}
 		r.readFDs(p, dir)
 		if len(p.FDs) < 1000 {

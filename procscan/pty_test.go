@@ -72,8 +72,10 @@ func TestLivePTY(t *testing.T) {
 			t.Errorf("%s: devpts %d:%d, %v; want the slave's %d:%d", ptmx, unix.Major(dev), unix.Minor(dev), err,
 				unix.Major(slave.Dev), unix.Minor(slave.Dev))
 		}
-		stale := *master
-		stale.Ino++
+		// The Inode is shared with other fds: change a copy.
+		stale, staleInode := *master, *master.Inode
+		staleInode.Ino++
+		stale.Inode = &staleInode
 		if _, err := MasterDevpts("", root.PID(), &stale); !errors.Is(err, unix.EBADF) {
 			t.Errorf("%s: a master fd whose inode changed: %v, want EBADF", ptmx, err)
 		}
@@ -83,8 +85,9 @@ func TestLivePTY(t *testing.T) {
 		if ptmx == "/dev/ptmx" {
 			// The devpts is looked up next to the node the master was
 			// opened through, only while its path still leads there.
-			moved := *master
-			moved.Target = "/dev/null"
+			moved, movedInode := *master, *master.Inode
+			movedInode.Target = "/dev/null"
+			moved.Inode = &movedInode
 			if dev, err := MasterDevpts("", root.PID(), &moved); !errors.Is(err, ErrDevptsUnknown) {
 				t.Errorf("%s: a path to another node gave devpts %d:%d, %v; want ErrDevptsUnknown", ptmx, unix.Major(dev), unix.Minor(dev), err)
 			}

@@ -28,13 +28,13 @@ type reader struct {
 	statx  unix.Statx_t
 	dirbuf []byte
 	cname  []byte
-	inodes map[inodeKey]inodeEntry
+	inodes map[inodeKey]*Inode
 }
 
 func newReader(fs procfs.FS, root string, mode FDInfoMode, c *counters) *reader {
 	return &reader{fs: fs, root: root, mode: mode, c: c,
 		link: make([]byte, unix.PathMax+1), info: make([]byte, 4096), dirbuf: make([]byte, 32768),
-		inodes: map[inodeKey]inodeEntry{}}
+		inodes: map[inodeKey]*Inode{}}
 }
 
 // readProcess reads one process; nil means it vanished or could not be
@@ -300,8 +300,8 @@ func (r *reader) readFDs(p *Process, dir string) {
 			}
 		}
 		key := inodeKey{mnt: info.MntID, ino: info.Ino}
-		ent, ok := r.inodes[key]
-		if !ok || !fd.HasInfo || info.Ino == 0 || ent.target != string(link) {
+		ino, ok := r.inodes[key]
+		if !ok || !fd.HasInfo || info.Ino == 0 || ino.Target != string(link) {
 			if err := statx(fdDir, cname, &r.statx); err != nil {
 				r.fdError(p, err, &vanished)
 				continue
@@ -312,19 +312,20 @@ func (r *reader) readFDs(p *Process, dir string) {
 				vanished++
 				continue
 			}
-			ent = inodeEntry{
-				target: string(link),
-				dev:    unix.Mkdev(r.statx.Dev_major, r.statx.Dev_minor),
-				ino:    r.statx.Ino, mnt: int(r.statx.Mnt_id), mode: uint32(r.statx.Mode),
-				uid: r.statx.Uid, gid: r.statx.Gid,
-				rdev: uint32(unix.Mkdev(r.statx.Rdev_major, r.statx.Rdev_minor)),
+			ino = &Inode{
+				Target: string(link),
+				Dev:    unix.Mkdev(r.statx.Dev_major, r.statx.Dev_minor),
+				Ino:    r.statx.Ino, MntID: int(r.statx.Mnt_id), Mode: uint32(r.statx.Mode),
+				OwnerUID: r.statx.Uid, OwnerGID: r.statx.Gid,
+				Rdev: uint32(unix.Mkdev(r.statx.Rdev_major, r.statx.Rdev_minor)),
 			}
+			// The cache holds what fdinfo can name; a hard link's other
+			// name (another text on the same key) replaces it.
 			if fd.HasInfo && info.Ino != 0 {
-				r.inodes[key] = ent
+				r.inodes[key] = ino
 			}
 		}
-		fd.Target, fd.Dev, fd.Ino, fd.MntID = ent.target, ent.dev, ent.ino, ent.mnt
-		fd.Mode, fd.OwnerUID, fd.OwnerGID, fd.Rdev = ent.mode, ent.uid, ent.gid, ent.rdev
+		fd.Inode = ino
 		p.FDs = append(p.FDs, fd)
 	}
 	// /proc lists fds in ascending order; sort only if a kernel did not.
@@ -335,22 +336,13 @@ func (r *reader) readFDs(p *Process, dir string) {
 }
 
 // inodeKey names an inode as fdinfo does: a mount holds one superblock,
-// so its id and the inode number are unique while the inode lives.
+// so its id and the inode number are unique while the inode lives. A
+// cached Inode is used only for the same link text, so an inode number a
+// file system reuses or reports twice (overlayfs without xino) never lends
+// another file its metadata.
 type inodeKey struct {
 	mnt int
 	ino uint64
-}
-
-// inodeEntry is what statx said of an inode, and the link text it was
-// reached by: a cached entry is used only for the same text, so an inode
-// number a file system reuses or reports twice (overlayfs without xino)
-// never lends another file its metadata.
-type inodeEntry struct {
-	target         string
-	dev, ino       uint64
-	mnt            int
-	mode, uid, gid uint32
-	rdev           uint32
 }
 
 // isAnonLink reports whether a /proc/PID/fd link names the anonymous inode.
