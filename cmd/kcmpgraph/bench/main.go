@@ -207,8 +207,9 @@ func format(tools []*tool, procs, fds, runs, scanned, scannedFDs int, calls map[
 		parts = append(parts, fmt.Sprintf("%s %d", n, calls[n]))
 	}
 	if scannedFDs > 0 {
-		fmt.Fprintf(&b, "kcmp calls: %s; file calls per fd %.2f, all calls per fd %.2f.\n",
-			strings.Join(parts, ", "), float64(calls["file"])/float64(scannedFDs), float64(total)/float64(scannedFDs))
+		fmt.Fprintf(&b, "kcmp calls: %s; per fd: file grouping %.2f, with its end-of-run verification %.2f, all types %.2f.\n",
+			strings.Join(parts, ", "), float64(calls["file"])/float64(scannedFDs),
+			float64(calls["file"]+calls["verify"])/float64(scannedFDs), float64(total)/float64(scannedFDs))
 	}
 	return b.String()
 }
