@@ -3,11 +3,14 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
 )
 
 // progressDelay is how long a scan runs before a progress bar appears: a
@@ -18,18 +21,30 @@ const progressDelay = 500 * time.Millisecond
 // than a moment, and only when stderr is a terminal. Its report method is
 // procscan's Progress callback, called from several goroutines. The bar
 // has no colour, so NO_COLOR has nothing to turn off.
+//
+// The bar is vbauerster/mpb: maintained, redraws in its own goroutine at
+// a fixed rate (a scan's thousands of reports cost nothing), fits the
+// terminal's width, and pulls in no network code (schollz/progressbar,
+// used before, linked net/http and TLS: 2.3 MB of binary and 1.3 MB of
+// resident memory in every run).
 type scanProgress struct {
 	mu    sync.Mutex
 	w     io.Writer
 	start time.Time
-	bar   *progressbar.ProgressBar
+	box   *mpb.Progress
+	bar   *mpb.Bar
+	desc  atomic.Pointer[string]
 	done  int
 	off   bool
 }
 
 func newScanProgress(stderr io.Writer, quiet bool) *scanProgress {
-	return &scanProgress{w: stderr, start: time.Now(), off: quiet || !isTerminal(stderr)}
+	p := &scanProgress{w: stderr, start: time.Now(), off: quiet || !isTerminal(stderr)}
+	p.setDesc("scanning processes")
+	return p
 }
+
+func (p *scanProgress) setDesc(d string) { p.desc.Store(&d) }
 
 func (p *scanProgress) report(done, total int) {
 	p.mu.Lock()
@@ -43,21 +58,25 @@ func (p *scanProgress) report(done, total int) {
 		if time.Since(p.start) < progressDelay {
 			return
 		}
-		p.bar = progressbar.NewOptions(total,
-			progressbar.OptionSetWriter(p.w),
-			progressbar.OptionSetDescription("scanning processes"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionSetPredictTime(false),
+		p.box = mpb.New(mpb.WithOutput(p.w), mpb.WithRefreshRate(100*time.Millisecond), mpb.WithWidth(30))
+		// One step more than there are processes: comparing with kcmp
+		// after the last process is read is the rest of the work, and
+		// the bar must not complete (and vanish) before finish.
+		p.bar = p.box.AddBar(int64(total)+1,
+			mpb.PrependDecorators(
+				decor.Any(func(decor.Statistics) string { return *p.desc.Load() }, decor.WCSyncSpaceR),
+				decor.Any(func(st decor.Statistics) string {
+					return fmt.Sprintf(" %d/%d", min(st.Current, int64(total)), total)
+				})),
+			mpb.AppendDecorators(decor.Percentage(decor.WC{W: 5})),
 		)
 	}
 	if done >= total {
 		// Reading is over; comparing with kcmp follows and reports no
 		// progress of its own.
-		p.bar.Describe("comparing with kcmp")
+		p.setDesc("comparing with kcmp")
 	}
-	p.bar.Set(done)
+	p.bar.SetCurrent(int64(done))
 }
 
 // finish removes the bar; later reports draw nothing.
@@ -65,8 +84,9 @@ func (p *scanProgress) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.bar != nil {
-		p.bar.Finish()
-		p.bar = nil
+		p.bar.Abort(true)
+		p.box.Wait()
+		p.bar, p.box = nil, nil
 	}
 	p.off = true
 }
