@@ -9,54 +9,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/denykcmp"
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
-
-// denyKcmp installs a seccomp filter on every thread of this process that
-// makes kcmp fail with ENOSYS, as container runtimes' default profiles do.
-func denyKcmp() error {
-	const (
-		auditArchX8664     = 0xc000003e
-		seccompRetAllow    = 0x7fff0000
-		seccompRetErrno    = 0x00050000
-		offsetNr           = 0
-		offsetArch         = 4
-		seccompFilterTsync = 1
-	)
-	if runtime.GOARCH != "amd64" {
-		return errors.New("filter written for amd64 only")
-	}
-	filter := []unix.SockFilter{
-		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: offsetArch},
-		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 1, Jf: 0, K: auditArchX8664},
-		{Code: unix.BPF_RET | unix.BPF_K, K: seccompRetAllow},
-		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: offsetNr},
-		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: unix.SYS_KCMP},
-		{Code: unix.BPF_RET | unix.BPF_K, K: seccompRetErrno | uint32(unix.ENOSYS)},
-		{Code: unix.BPF_RET | unix.BPF_K, K: seccompRetAllow},
-	}
-	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return err
-	}
-	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, seccompFilterTsync, uintptr(unsafe.Pointer(&prog)))
-	runtime.KeepAlive(filter)
-	if errno != 0 {
-		return errno
-	}
-	return nil
-}
 
 // TestNoKcmpChild runs only inside the child started by TestNoKcmpFallback:
 // it denies kcmp to itself, scans the pids it is given and prints the
@@ -66,7 +30,7 @@ func TestNoKcmpChild(t *testing.T) {
 	if pids == "" {
 		t.Skip("helper process for TestNoKcmpFallback")
 	}
-	if err := denyKcmp(); err != nil {
+	if err := denykcmp.Install(); err != nil {
 		t.Fatalf("install seccomp filter: %v", err)
 	}
 	if err := kcmp.Probe(); !errors.Is(err, unix.ENOSYS) {

@@ -16,11 +16,11 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/denykcmp"
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
@@ -278,7 +278,7 @@ func TestWithoutKcmpChild(t *testing.T) {
 	if args == "" {
 		t.Skip("helper process for TestWithoutKcmp")
 	}
-	if err := denyKcmp(); err != nil {
+	if err := denykcmp.Install(); err != nil {
 		t.Fatalf("install seccomp filter: %v", err)
 	}
 	if err := kcmp.Probe(); !errors.Is(err, unix.ENOSYS) {
@@ -291,38 +291,6 @@ func TestWithoutKcmpChild(t *testing.T) {
 	if err := os.WriteFile(os.Getenv("KCMPGRAPH_TEST_NOKCMP_RESULT"), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// denyKcmp installs a seccomp filter on every thread of this process that
-// makes kcmp fail with ENOSYS.
-func denyKcmp() error {
-	const (
-		auditArchX8664  = 0xc000003e
-		seccompRetAllow = 0x7fff0000
-		seccompRetErrno = 0x00050000
-		offsetNr        = 0
-		offsetArch      = 4
-		filterTsync     = 1
-	)
-	filter := []unix.SockFilter{
-		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: offsetArch},
-		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 1, Jf: 0, K: auditArchX8664},
-		{Code: unix.BPF_RET | unix.BPF_K, K: seccompRetAllow},
-		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: offsetNr},
-		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: unix.SYS_KCMP},
-		{Code: unix.BPF_RET | unix.BPF_K, K: seccompRetErrno | uint32(unix.ENOSYS)},
-		{Code: unix.BPF_RET | unix.BPF_K, K: seccompRetAllow},
-	}
-	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return err
-	}
-	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, filterTsync, uintptr(unsafe.Pointer(&prog)))
-	runtime.KeepAlive(filter)
-	if errno != 0 {
-		return errno
-	}
-	return nil
 }
 
 // TestErrorsAreOneLine checks the errors a user meets every day: one line
