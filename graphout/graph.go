@@ -263,49 +263,35 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 
 	// Identical siblings collapse: same parent, same comm, same groups
 	// apart from the ones only they share among themselves.
-	rep := map[int]int{} // pid -> representative pid
-	count := map[int]int{}
-	{
-		type key struct {
-			ppid int
-			comm string
-			sig  uint64
+	sigOf := func(p int) uint64 {
+		h := fnv.New64a()
+		var sigs []string
+		for _, gi := range memberOf[p] {
+			sigs = append(sigs, groups[gi].sig)
 		}
-		byKey := map[key][]int{}
-		var pids []int
-		for p := range involved {
-			pids = append(pids, p)
+		sort.Strings(sigs)
+		for _, sg := range sigs {
+			fmt.Fprintf(h, "%s,", sg)
 		}
-		sort.Ints(pids)
-		for _, p := range pids {
-			proc := s.Process(p)
-			if proc == nil || opts.NoCollapse {
-				rep[p] = p
-				continue
-			}
-			h := fnv.New64a()
-			var sigs []string
-			for _, gi := range memberOf[p] {
-				sigs = append(sigs, groups[gi].sig)
-			}
-			sort.Strings(sigs)
-			for _, sg := range sigs {
-				fmt.Fprintf(h, "%s,", sg)
-			}
-			k := key{proc.PPID, proc.Comm, h.Sum64()}
-			byKey[k] = append(byKey[k], p)
-		}
-		for _, ps := range byKey {
-			for _, p := range ps {
-				rep[p] = ps[0]
-			}
-			count[ps[0]] = len(ps)
-		}
-		for p, r := range rep {
-			if r == p && count[p] == 0 {
-				count[p] = 1
-			}
-		}
+		return h.Sum64()
+	}
+	var pids []int
+	for p := range involved {
+		pids = append(pids, p)
+	}
+	sort.Ints(pids)
+	rep, count := collapse(s, pids, opts.NoCollapse, sigOf)
+	merged := "siblings"
+	if !opts.NoCollapse && len(count) > similarAbove {
+		merged = "similar"
+		// Too many boxes to read (and for graphviz to lay out in time):
+		// merge siblings by parent and command alone, and the children of
+		// merged parents with them, so a forest of workers becomes a few
+		// boxes whose edges are the union of theirs.
+		n := len(count)
+		rep, count = collapse(s, pids, false, nil)
+		d.legend = append(d.legend, fmt.Sprintf(
+			"%d boxes were too many: similar processes (same parent and command) merged, ×N; --tree PID shows them apart", n))
 	}
 	nsCount := map[uint64]bool{}
 	for p, r := range rep {
@@ -321,7 +307,7 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 			nsCount[n.pidNS] = true
 		}
 		if count[p] > 1 {
-			label[0] = quote(fmt.Sprintf("%d +%d siblings", p, count[p]-1))
+			label[0] = quote(fmt.Sprintf("%d +%d %s", p, count[p]-1, merged))
 			label[1] = quote(fmt.Sprintf("%s ×%d", labelText(label[1]), count[p]))
 		}
 		n.label = lines(label...)
@@ -330,6 +316,12 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 		d.Processes++
 	}
 	nextObj := int64(-1)
+	type hub struct {
+		node             *node
+		name             string
+		objects, holders int
+	}
+	hubs := map[string]*hub{}
 	pairs := map[[3]string]*line{}
 	var nextLine int64
 	for _, g := range groups {
@@ -359,8 +351,23 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 			}
 			d.g.SetLine(l)
 		case len(ends) >= 2 || opts.View == ViewObjects:
+			if merged == "similar" {
+				// Merged boxes: objects of one type between the same
+				// boxes are one ellipse, counted.
+				k := fmt.Sprint(g.typ, ends)
+				if h := hubs[k]; h != nil {
+					h.objects++
+					h.holders += len(g.members)
+					h.node.label = lines(quote(h.name+fmt.Sprintf(" and %d more", h.objects-1)),
+						quote(fmt.Sprintf("%s, %d objects, %d holders", g.typ, h.objects, h.holders)))
+					continue
+				}
+			}
 			o := &node{id: nextObj, dotID: "o" + strconv.FormatInt(-nextObj, 10), shape: "ellipse",
 				label: lines(quote(g.name), quote(fmt.Sprintf("%s, %d holders", g.typ, len(g.members))))}
+			if merged == "similar" {
+				hubs[fmt.Sprint(g.typ, ends)] = &hub{node: o, name: g.name, objects: 1, holders: len(g.members)}
+			}
 			nextObj--
 			d.nodes[o.id] = o
 			d.g.AddNode(o)
@@ -406,6 +413,64 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 	return d, nil
 }
 
+// similarAbove is the number of process boxes past which siblings are
+// merged by parent and command alone: graphviz lays out a few hundred
+// boxes in seconds, two thousand not within a minute.
+const similarAbove = 300
+
+// collapse maps each pid to the representative of its collapsed node and
+// counts the pids of each representative. With sig, siblings (same parent
+// and command) collapse when their signatures match; without, all
+// siblings collapse, and so do the children of collapsed parents, down
+// the tree. none keeps every pid apart.
+func collapse(s *snapshot.Snapshot, pids []int, none bool, sig func(int) uint64) (rep, count map[int]int) {
+	type key struct {
+		parent int
+		comm   string
+		sig    uint64
+	}
+	rep = map[int]int{}
+	for _, p := range pids {
+		rep[p] = p
+	}
+	if !none {
+		// Without signatures, a parent's merge is passed on to its
+		// children: repeat until the tree is stable (its depth at most).
+		for pass := 0; pass < 64; pass++ {
+			byKey := map[key][]int{}
+			for _, p := range pids {
+				proc := s.Process(p)
+				if proc == nil {
+					continue
+				}
+				k := key{parent: proc.PPID, comm: proc.Comm}
+				if sig != nil {
+					k.sig = sig(p)
+				} else if r, ok := rep[proc.PPID]; ok {
+					k.parent = r
+				}
+				byKey[k] = append(byKey[k], p)
+			}
+			changed := false
+			for _, ps := range byKey {
+				for _, p := range ps {
+					if rep[p] != ps[0] {
+						rep[p], changed = ps[0], true
+					}
+				}
+			}
+			if sig != nil || !changed {
+				break
+			}
+		}
+	}
+	count = map[int]int{}
+	for _, r := range rep {
+		count[r]++
+	}
+	return rep, count
+}
+
 // labelText strips the quotes quote added.
 func labelText(q string) string { return strings.TrimSuffix(strings.TrimPrefix(q, `"`), `"`) }
 
@@ -425,7 +490,7 @@ func (d *Diagram) legendText() string {
 	for _, t := range typeOrder {
 		colors = append(colors, t+" "+colorName[t])
 	}
-	parts = append(parts, quoteN("edges: "+strings.Join(colors, ", ")+" (dashed); dotted black: the two ends of a pipe or unix socket", 220))
+	parts = append(parts, quoteN("edges: "+strings.Join(colors, ", ")+" (dashed); dotted black: the two ends of a channel (pipe, socket, pty)", 220))
 	for _, l := range d.legend {
 		parts = append(parts, quoteN(l, 120))
 	}

@@ -16,8 +16,9 @@
 //	                /proc/PID/mem held by a non-root process
 //	KG005 critical/high  vm or files (critical), fs or sighand (high) shared across users
 //	KG006 low       a regular file or directory inherited across exec into another program
-//	KG007 low/medium  a pipe or unix socket between users (low) or across a
-//	                user, network or mount namespace (medium)
+//	KG007 low/medium  a channel (pipe, unix socket, local TCP/UDP connection,
+//	                pty) between users (low) or across a user, network or
+//	                mount namespace (medium)
 //
 // Allow-list files name sharing that is known to be fine, one entry per
 // line: a rule id, then conditions key=glob that must all match one holder
