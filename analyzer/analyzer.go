@@ -36,6 +36,11 @@ type Options struct {
 	// NoVerify skips the final re-check of every group against the kernel
 	// (about one kcmp call per grouped member). Frozen scans never need it.
 	NoVerify bool
+	// StreamFDs leaves the processes' FDs nil and sets their StreamFDs
+	// instead: the fds are converted as the snapshot is encoded, and the
+	// scan's own records are the only copy held (a fifth less peak memory
+	// on a 100k-fd host). Only for a snapshot that is encoded and dropped.
+	StreamFDs bool
 }
 
 // ErrFreezeAll is returned when Freeze is asked without a selection.
@@ -145,6 +150,8 @@ type state struct {
 	skipped  map[string]int
 	warnings []string
 	procRoot string
+	// streamFDs: see Options.StreamFDs.
+	streamFDs bool
 	// endpointSeconds is the time spent pairing channel ends.
 	endpointSeconds float64
 }
@@ -157,7 +164,7 @@ func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kc
 	if cmp == nil {
 		cmp = SystemComparer{}
 	}
-	s := &state{ctx: ctx, procs: res.Processes, cmp: cmp, tally: newTally(), sentinel: sentinel,
+	s := &state{ctx: ctx, procs: res.Processes, cmp: cmp, tally: newTally(), sentinel: sentinel, streamFDs: opts.StreamFDs,
 		byPID: map[int]int{}, skipped: map[string]int{}, procRoot: opts.Scan.ProcRoot}
 	if s.procRoot == "" {
 		s.procRoot = "/proc"
@@ -317,8 +324,8 @@ func isGone(err error) bool {
 
 // processesOut converts the scanned processes for the snapshot. It is the
 // analysis's last use of the scanned fds, so each process's are dropped as
-// soon as they are copied: the two copies of 100k fds never coexist, which
-// takes a fifth off the peak memory of a large scan.
+// soon as they are copied (the two copies of 100k fds never coexist), or,
+// with StreamFDs, handed to the encoder to convert one process at a time.
 func (s *state) processesOut() []snapshot.Process {
 	out := make([]snapshot.Process, 0, len(s.procs))
 	for _, p := range s.procs {
@@ -327,17 +334,27 @@ func (s *state) processesOut() []snapshot.Process {
 			UID: p.UID, EUID: p.EUID, GID: p.GID, EGID: p.EGID, StartTime: p.StartTime,
 			KernelThread: p.KernelThread, Zombie: p.Zombie, Namespaces: p.Namespaces,
 			Cgroup: p.Cgroup, Root: p.Root, Tasks: p.Tasks, Denied: p.Denied,
-			FDs: make([]snapshot.FD, len(p.FDs)),
 		}
-		for i, fd := range p.FDs {
-			sp.FDs[i] = snapshot.FD{FD: fd.Num, Target: fd.Target, Dev: fd.Dev, Ino: fd.Ino, MntID: fd.MntID,
-				Flags: fd.Flags, Pos: fd.Pos, Mode: fd.Mode,
-				OwnerUID: int(fd.OwnerUID), OwnerGID: int(fd.OwnerGID)}
+		if s.streamFDs {
+			fds := p.FDs
+			sp.StreamFDs = func(buf []snapshot.FD) []snapshot.FD { return appendSnapshotFDs(buf, fds) }
+		} else {
+			sp.FDs = appendSnapshotFDs(make([]snapshot.FD, 0, len(p.FDs)), p.FDs)
 		}
 		p.FDs = nil
 		out = append(out, sp)
 	}
 	return out
+}
+
+// appendSnapshotFDs appends the snapshot form of scanned fds to buf.
+func appendSnapshotFDs(buf []snapshot.FD, fds []procscan.FD) []snapshot.FD {
+	for _, fd := range fds {
+		buf = append(buf, snapshot.FD{FD: fd.Num, Target: fd.Target, Dev: fd.Dev, Ino: fd.Ino, MntID: fd.MntID,
+			Flags: fd.Flags, Pos: fd.Pos, Mode: fd.Mode,
+			OwnerUID: int(fd.OwnerUID), OwnerGID: int(fd.OwnerGID)})
+	}
+	return buf
 }
 
 // groupTaskTypes groups the tasks by each wanted per-task type, the types

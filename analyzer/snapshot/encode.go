@@ -25,6 +25,10 @@ func (s *Snapshot) Encode(w io.Writer) error {
 		e.sep(i)
 		// The process without its fds on one line, then one fd per line.
 		fds := p.FDs
+		if fds == nil && p.StreamFDs != nil {
+			e.fds = p.StreamFDs(e.fds[:0])
+			fds = e.fds
+		}
 		b, err := json.Marshal(processHead{Process: p})
 		if err != nil {
 			return err
@@ -100,6 +104,7 @@ type encoder struct {
 	w   *bufio.Writer
 	err error
 	buf []byte // reused by the appenders
+	fds []FD   // reused for streamed fds
 }
 
 func (e *encoder) raw(s string) {

@@ -113,6 +113,12 @@ type Process struct {
 	FDs   []FD   `json:"fds"`
 	// Denied names what could not be read, with the errno ("fds: EACCES").
 	Denied []string `json:"denied,omitempty"`
+	// StreamFDs, when set and FDs is nil, appends the process's fds (in fd
+	// order) to buf and returns it. Encode calls it, one process at a
+	// time, so that a live scan written as JSON never holds its 100k fds
+	// twice (analyzer.Options.StreamFDs). A snapshot with streamed fds is
+	// for encoding only: nothing else reads them.
+	StreamFDs func(buf []FD) []FD `json:"-"`
 }
 
 // FD is one file descriptor of a process.

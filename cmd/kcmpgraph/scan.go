@@ -65,7 +65,7 @@ NOT EXACT.`,
 				defer stop()
 			}
 			quiet := quietFlag(cmd)
-			snap, err := scanLive(cmd.Context(), cmd.ErrOrStderr(), &sel, quiet)
+			snap, err := scanLive(cmd.Context(), cmd.ErrOrStderr(), &sel, quiet, format == "json")
 			if err != nil {
 				return err
 			}

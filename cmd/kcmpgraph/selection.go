@@ -173,7 +173,7 @@ func (f *selectionFlags) liveOptions() (analyzer.Options, error) {
 // liveSnapshot scans the live host with the selection and prints the
 // run's warnings (partial results) to stderr.
 func liveSnapshot(ctx context.Context, stderr io.Writer, f *selectionFlags, quiet bool) (*snapshot.Snapshot, error) {
-	snap, err := scanLive(ctx, stderr, f, quiet)
+	snap, err := scanLive(ctx, stderr, f, quiet, false)
 	if err == nil && !quiet {
 		printWarnings(stderr, snap.Warnings)
 	}
@@ -182,11 +182,15 @@ func liveSnapshot(ctx context.Context, stderr io.Writer, f *selectionFlags, quie
 
 // scanLive scans the live host with the selection, with a progress bar
 // unless quiet, and fails when nothing selected could be read.
-func scanLive(ctx context.Context, stderr io.Writer, f *selectionFlags, quiet bool) (*snapshot.Snapshot, error) {
+// With streamFDs the snapshot's fds are converted as it is encoded (see
+// analyzer.Options.StreamFDs): only for a snapshot that is written as JSON
+// and dropped.
+func scanLive(ctx context.Context, stderr io.Writer, f *selectionFlags, quiet, streamFDs bool) (*snapshot.Snapshot, error) {
 	opts, err := f.liveOptions()
 	if err != nil {
 		return nil, err
 	}
+	opts.StreamFDs = streamFDs
 	progress := newScanProgress(stderr, quiet)
 	if !progress.off {
 		opts.Scan.Progress = progress.report
