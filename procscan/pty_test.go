@@ -5,6 +5,7 @@ package procscan
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -93,4 +94,24 @@ func TestLivePTY(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzParseTTYIndex: any fdinfo text gives a non-negative index and nil,
+// or an error that is ErrNoTTYIndex or ErrFDInfoSyntax; never a panic.
+func FuzzParseTTYIndex(f *testing.F) {
+	f.Add([]byte("pos:\t0\nflags:\t0100002\nmnt_id:\t24\nino:\t85\ntty-index:\t3\n"))
+	f.Add([]byte("pos:\t0\nflags:\t02\nmnt_id:\t24\nino:\t85\n"))
+	f.Add([]byte("tty-index:\t-1\n"))
+	f.Add([]byte("tty-index: 99999999999999999999\nino: x\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		index, _, err := ParseTTYIndex(data)
+		switch {
+		case err == nil && index < 0:
+			t.Fatalf("index %d without an error", index)
+		case err != nil && !errors.Is(err, ErrNoTTYIndex) && !errors.Is(err, ErrFDInfoSyntax):
+			t.Fatalf("unexpected error %v", err)
+		case err != nil && strings.Contains(err.Error(), "\n"):
+			t.Fatalf("error is not one line: %q", err)
+		}
+	})
 }
