@@ -23,11 +23,18 @@ type ptyKey struct {
 }
 
 // ptyMaster finds the pseudo-terminal a master fd of pid is the master
-// of: its tty index from fdinfo, its devpts by procscan.MasterDevpts.
+// of: its tty index from the fdinfo the scan read (read now only if the
+// scan read none), its devpts by procscan.MasterDevpts.
 func ptyMaster(procRoot string, pid int, fd *procscan.FD) (ptyKey, error) {
-	index, err := procscan.ReadTTYIndex(procRoot, pid, fd)
-	if err != nil {
-		return ptyKey{}, err
+	index, ok := fd.TTYIndex()
+	if !ok {
+		if fd.HasInfo {
+			return ptyKey{}, fmt.Errorf("pid %d fd %d: %w", pid, fd.Num, procscan.ErrNoTTYIndex)
+		}
+		var err error
+		if index, err = procscan.ReadTTYIndex(procRoot, pid, fd); err != nil {
+			return ptyKey{}, err
+		}
 	}
 	dev, err := procscan.MasterDevpts(procRoot, pid, fd)
 	if err != nil {

@@ -18,6 +18,9 @@ type FDInfo struct {
 	EventfdID int64
 	// Watches are an epoll instance's registrations, in the kernel's order.
 	Watches []EpollWatch
+	// TTYIndex is a pty master's index in its devpts instance, or -1 when
+	// the fd is no master or the kernel (before 5.1) does not print it.
+	TTYIndex int
 }
 
 // EpollWatch is one "tfd:" line of an epoll fdinfo.
@@ -38,7 +41,7 @@ var ErrFDInfoSyntax = errors.New("fdinfo syntax error")
 // ParseFDInfo parses the text of a /proc/PID/fdinfo/N file. Unknown lines
 // are ignored; a known line with a bad value is an error.
 func ParseFDInfo(data []byte) (FDInfo, error) {
-	info := FDInfo{EventfdID: -1}
+	info := FDInfo{EventfdID: -1, TTYIndex: -1}
 	for lineNo := 1; len(data) > 0; lineNo++ {
 		var line []byte
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -70,6 +73,10 @@ func ParseFDInfo(data []byte) (FDInfo, error) {
 			if err == nil && info.EventfdID < 0 {
 				err = errors.New("negative id")
 			}
+		case "tty-index":
+			var v uint64
+			v, err = strconv.ParseUint(string(val), 10, 31)
+			info.TTYIndex = int(v)
 		case "tfd":
 			var w EpollWatch
 			w, err = parseEpollWatch(line[colon+1:])

@@ -3,7 +3,6 @@
 package procscan
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -53,44 +52,21 @@ func (fd *FD) PTYSlaveIndex() (int, bool) {
 var ErrNoTTYIndex = errors.New("fdinfo has no tty-index")
 
 // ParseTTYIndex returns the "tty-index:" and "ino:" values of a pty
-// master's fdinfo text.
+// master's fdinfo text (ParseFDInfo's TTYIndex and Ino).
 func ParseTTYIndex(data []byte) (index int, ino uint64, err error) {
-	index = -1
-	for len(data) > 0 {
-		var line []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			line, data = data, nil
-		}
-		key, val, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			continue
-		}
-		val = bytes.TrimSpace(val)
-		switch string(key) {
-		case fdinfoTTYIndex:
-			v, err := strconv.ParseUint(string(val), 10, 31)
-			if err != nil {
-				return -1, 0, fmt.Errorf("%w: tty-index %q", ErrFDInfoSyntax, truncateBytes(val, 40))
-			}
-			index = int(v)
-		case "ino":
-			v, err := strconv.ParseUint(string(val), 10, 64)
-			if err != nil {
-				return -1, 0, fmt.Errorf("%w: ino %q", ErrFDInfoSyntax, truncateBytes(val, 40))
-			}
-			ino = v
-		}
+	info, err := ParseFDInfo(data)
+	if err != nil {
+		return -1, 0, err
 	}
-	if index < 0 {
-		return -1, ino, ErrNoTTYIndex
+	if info.TTYIndex < 0 {
+		return -1, info.Ino, ErrNoTTYIndex
 	}
-	return index, ino, nil
+	return info.TTYIndex, info.Ino, nil
 }
 
 // ReadTTYIndex reads the tty index of the pty master fd of pid from its
-// fdinfo under procRoot ("" is /proc). It fails with unix.EBADF when the
+// fdinfo under procRoot ("" is /proc), for fds a scan read without fdinfo
+// (FDInfoNeeded); a scan that read it has it in FD.TTYIndex. It fails with unix.EBADF when the
 // fd number now names another inode (closed and reused since the scan).
 func ReadTTYIndex(procRoot string, pid int, fd *FD) (int, error) {
 	if procRoot == "" {

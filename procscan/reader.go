@@ -288,7 +288,7 @@ func (r *reader) readFDs(p *Process, dir string) {
 			switch {
 			case err == nil:
 				fd.HasInfo, fd.Flags, fd.Pos = true, info.Flags, info.Pos
-				if info.EventfdID >= 0 || len(info.Watches) > 0 {
+				if info.EventfdID >= 0 || len(info.Watches) > 0 || info.TTYIndex >= 0 {
 					extra := info
 					fd.Extra = &extra
 				}

@@ -38,7 +38,8 @@ type FD struct {
 	Flags int
 	Pos   int64
 	// Extra is the whole parsed fdinfo where it says more than pos and
-	// flags: an eventfd's id, an epoll instance's watches. Nil otherwise.
+	// flags: an eventfd's id, an epoll instance's watches, a pty master's
+	// index. Nil otherwise.
 	Extra *FDInfo
 	// HasInfo is false when fdinfo was not read (FDInfoNeeded mode) or
 	// could not be read; then Flags, Pos and Extra are zero.
@@ -69,6 +70,15 @@ func (fd *FD) EventfdID() int64 {
 		return -1
 	}
 	return fd.Extra.EventfdID
+}
+
+// TTYIndex is a pty master's index from its fdinfo; ok is false for other
+// fds, when fdinfo was not read, or when the kernel does not print it.
+func (fd *FD) TTYIndex() (index int, ok bool) {
+	if fd.Extra == nil || fd.Extra.TTYIndex < 0 {
+		return -1, false
+	}
+	return fd.Extra.TTYIndex, true
 }
 
 // Watches are an epoll instance's registrations from fdinfo, in the
