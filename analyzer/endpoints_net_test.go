@@ -71,6 +71,19 @@ func sameList(t *testing.T, what string, got []string, want []fmt.Stringer) {
 	}
 }
 
+// checkEndpoints scans the tree of root and checks that its endpoints of
+// the kinds are exactly want, that they are all the endpoints there are,
+// and that pairing warned of nothing.
+func checkEndpoints(t *testing.T, root int, what string, want []fmt.Stringer, kinds ...string) {
+	t.Helper()
+	snap := scanTree(t, root, false)
+	sameList(t, what, endpointTexts(snap, kinds...), want)
+	noEndpointWarnings(t, snap)
+	if n := len(snap.Endpoints); n != len(want) {
+		t.Errorf("%d endpoints in all, want %d: %+v", n, len(want), snap.Endpoints)
+	}
+}
+
 func noEndpointWarnings(t *testing.T, snap *snapshot.Snapshot) {
 	t.Helper()
 	for _, warn := range snap.Warnings {
@@ -135,12 +148,7 @@ func TestLiveEndpointsTCPUDP(t *testing.T) {
 	want = append(want, conn{"tcp", [][]snapshot.Member{{fdm(netns, na)}, {fdm(peer, nc)}},
 		[]string{addr("127.0.0.1", port), addr("127.0.0.1", cport)}})
 
-	snap := scanTree(t, root.PID(), false)
-	sameList(t, "tcp/udp", endpointTexts(snap, "tcp", "udp"), want)
-	noEndpointWarnings(t, snap)
-	if n := len(snap.Endpoints); n != len(want) {
-		t.Errorf("%d endpoints in all, want %d: %+v", n, len(want), snap.Endpoints)
-	}
+	checkEndpoints(t, root.PID(), "tcp/udp", want, "tcp", "udp")
 }
 
 // TestLiveEndpointsTCP6: a TCP connection over ::1, and an IPv4 client of
@@ -173,12 +181,7 @@ func TestLiveEndpointsTCP6(t *testing.T) {
 	want = append(want, conn{"tcp", [][]snapshot.Member{{fdm(server, a4)}, {fdm(client, c4)}},
 		[]string{addr("::ffff:127.0.0.1", dport), addr("127.0.0.1", c4port)}})
 
-	snap := scanTree(t, root.PID(), false)
-	sameList(t, "tcp6", endpointTexts(snap, "tcp", "udp"), want)
-	noEndpointWarnings(t, snap)
-	if n := len(snap.Endpoints); n != len(want) {
-		t.Errorf("%d endpoints in all, want %d: %+v", n, len(want), snap.Endpoints)
-	}
+	checkEndpoints(t, root.PID(), "tcp6", want, "tcp", "udp")
 }
 
 type ptyWant struct {
@@ -231,12 +234,7 @@ func TestLiveEndpointsPTY(t *testing.T) {
 	}
 	check(t, lone.Close(ls))
 
-	snap := scanTree(t, root.PID(), false)
-	sameList(t, "pty", endpointTexts(snap, "pty"), want)
-	noEndpointWarnings(t, snap)
-	if n := len(snap.Endpoints); n != len(want) {
-		t.Errorf("%d endpoints in all, want %d: %+v", n, len(want), snap.Endpoints)
-	}
+	checkEndpoints(t, root.PID(), "pty", want, "pty")
 }
 
 // TestLiveEndpointsPTYInstances: two private devpts instances in a mount
@@ -293,10 +291,5 @@ func TestLiveEndpointsPTYInstances(t *testing.T) {
 		check(t, shell.Close(p.m))
 		want = append(want, ptyWant{names[i], [][]snapshot.Member{{fdm(ns, p.m)}, {fdm(shell, p.s)}}})
 	}
-	snap := scanTree(t, root.PID(), false)
-	sameList(t, "pty", endpointTexts(snap, "pty"), want)
-	noEndpointWarnings(t, snap)
-	if n := len(snap.Endpoints); n != len(want) {
-		t.Errorf("%d endpoints in all, want %d: %+v", n, len(want), snap.Endpoints)
-	}
+	checkEndpoints(t, root.PID(), "pty", want, "pty")
 }
