@@ -27,7 +27,12 @@ import (
 // groups (the file groups) split a pty slave's fds by description.
 func (s *state) endpoints(groups []snapshot.Group) []snapshot.Endpoint {
 	type holder = snapshot.Member
-	byIno := map[string][]holder{} // "pipe:123:r" / "socket:456"
+	// A pipe's ends are told apart by access mode; a socket is itself.
+	type chanKey struct {
+		ino  uint64
+		kind byte // 'r' or 'w' for a pipe's read and write ends, 's' for a socket
+	}
+	byIno := map[chanKey][]holder{}
 	for pi, p := range s.procs {
 		if !s.eligible[pi] {
 			continue
@@ -39,25 +44,23 @@ func (s *state) endpoints(groups []snapshot.Group) []snapshot.Endpoint {
 				if !fd.HasInfo {
 					continue
 				}
-				end := "r"
+				k := chanKey{fd.Ino, 'r'}
 				if fd.Flags&3 != unix.O_RDONLY {
-					end = "w"
+					k.kind = 'w'
 				}
-				key := "pipe:" + strconv.FormatUint(fd.Ino, 10) + ":" + end
-				byIno[key] = append(byIno[key], m)
+				byIno[k] = append(byIno[k], m)
 			case strings.HasPrefix(fd.Target, "socket:"):
-				key := "socket:" + strconv.FormatUint(fd.Ino, 10)
-				byIno[key] = append(byIno[key], m)
+				k := chanKey{fd.Ino, 's'}
+				byIno[k] = append(byIno[k], m)
 			}
 		}
 	}
 	var out []snapshot.Endpoint
-	for key, readers := range byIno {
-		if !strings.HasSuffix(key, ":r") || !strings.HasPrefix(key, "pipe:") {
+	for k, readers := range byIno {
+		if k.kind != 'r' {
 			continue
 		}
-		writers := byIno[strings.TrimSuffix(key, ":r")+":w"]
-		if len(writers) > 0 {
+		if writers := byIno[chanKey{k.ino, 'w'}]; len(writers) > 0 {
 			out = append(out, snapshot.Endpoint{Kind: "pipe", Ends: [][]holder{sorted(readers), sorted(writers)}})
 		}
 	}
@@ -66,8 +69,8 @@ func (s *state) endpoints(groups []snapshot.Group) []snapshot.Endpoint {
 		if sk.Peer == 0 || sk.Peer < ino && socks[sk.Peer].Peer == ino {
 			continue // each connected pair once, from its lower inode
 		}
-		a := byIno["socket:"+strconv.FormatUint(ino, 10)]
-		b := byIno["socket:"+strconv.FormatUint(sk.Peer, 10)]
+		a := byIno[chanKey{ino, 's'}]
+		b := byIno[chanKey{sk.Peer, 's'}]
 		if len(a) == 0 || len(b) == 0 {
 			continue
 		}
@@ -77,7 +80,7 @@ func (s *state) endpoints(groups []snapshot.Group) []snapshot.Endpoint {
 		}
 		out = append(out, snapshot.Endpoint{Kind: "unix-" + sockType(sk.Type), Name: name, Ends: [][]holder{sorted(a), sorted(b)}})
 	}
-	held := func(ino uint64) []holder { return byIno["socket:"+strconv.FormatUint(ino, 10)] }
+	held := func(ino uint64) []holder { return byIno[chanKey{ino, 's'}] }
 	ambiguous := 0
 	for _, list := range inet {
 		pairs, n := pairInet(list, held)
