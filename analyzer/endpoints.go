@@ -109,7 +109,7 @@ func (s *state) endpoints(groups []snapshot.Group) []snapshot.Endpoint {
 func (s *state) netSockets() (map[uint64]procscan.UnixSocket, map[uint64][]procscan.InetSocket) {
 	all := map[uint64]procscan.UnixSocket{}
 	inet := map[uint64][]procscan.InetSocket{}
-	own, _ := os.Readlink("/proc/self/ns/net")
+	own := ownNetNS()
 	seen := map[uint64]bool{}
 	for pi, p := range s.procs {
 		ns := p.Namespaces["net"]
@@ -117,11 +117,7 @@ func (s *state) netSockets() (map[uint64]procscan.UnixSocket, map[uint64][]procs
 			continue
 		}
 		seen[ns] = true
-		nsPath := ""
-		if ns != 0 && own != "net:["+strconv.FormatUint(ns, 10)+"]" {
-			nsPath = filepath.Join(s.procRoot, strconv.Itoa(p.PID), "ns", "net")
-		}
-		d, err := procscan.OpenSockDiag(nsPath)
+		d, err := procscan.OpenSockDiag(netNSPath(s.procRoot, p, own))
 		if err != nil {
 			s.warnings = append(s.warnings, fmt.Sprintf("socket endpoints of network namespace %d not resolved: %v", ns, err))
 			continue
@@ -141,6 +137,26 @@ func (s *state) netSockets() (map[uint64]procscan.UnixSocket, map[uint64][]procs
 		d.Close()
 	}
 	return all, inet
+}
+
+// ownNetNS is this process's network namespace link text.
+func ownNetNS() string {
+	own, _ := os.Readlink("/proc/self/ns/net")
+	return own
+}
+
+// netNSPath is the path to enter p's network namespace for a sock_diag
+// dump, or "" when p is in ours (own, from ownNetNS) or its namespace is
+// unknown.
+func netNSPath(procRoot string, p *procscan.Process, own string) string {
+	ns := p.Namespaces["net"]
+	if ns == 0 || own == "net:["+strconv.FormatUint(ns, 10)+"]" {
+		return ""
+	}
+	if procRoot == "" {
+		procRoot = "/proc"
+	}
+	return filepath.Join(procRoot, strconv.Itoa(p.PID), "ns", "net")
 }
 
 func sorted(ms []snapshot.Member) []snapshot.Member {

@@ -3,8 +3,6 @@
 package analyzer
 
 import (
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -71,15 +69,7 @@ func otherEnd(res *procscan.Result, procRoot string, target *procscan.Process, t
 // of the target's network namespace.
 func socketPeer(res *procscan.Result, procRoot string, target *procscan.Process, tfd *procscan.FD,
 	holdersOf func(func(*procscan.Process, *procscan.FD) bool) []WhoHolder) (string, string, []WhoHolder) {
-	if procRoot == "" {
-		procRoot = "/proc"
-	}
-	nsPath := ""
-	own, _ := os.Readlink("/proc/self/ns/net")
-	if ns := target.Namespaces["net"]; ns != 0 && own != "net:["+strconv.FormatUint(ns, 10)+"]" {
-		nsPath = filepath.Join(procRoot, strconv.Itoa(target.PID), "ns", "net")
-	}
-	d, err := procscan.OpenSockDiag(nsPath)
+	d, err := procscan.OpenSockDiag(netNSPath(procRoot, target, ownNetNS()))
 	if err != nil {
 		return "", "", nil
 	}
