@@ -281,8 +281,9 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 	}
 	sort.Ints(pids)
 	rep, count := collapse(s, pids, opts.NoCollapse, sigOf)
+	similar := !opts.NoCollapse && len(count) > similarAbove
 	merged := "siblings"
-	if !opts.NoCollapse && len(count) > similarAbove {
+	if similar {
 		merged = "similar"
 		// Too many boxes to read (and for graphviz to lay out in time):
 		// merge siblings by parent and command alone, and the children of
@@ -351,11 +352,11 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 			}
 			d.g.SetLine(l)
 		case len(ends) >= 2 || opts.View == ViewObjects:
-			if merged == "similar" {
-				// Merged boxes: objects of one type between the same
-				// boxes are one ellipse, counted.
-				k := fmt.Sprint(g.typ, ends)
-				if h := hubs[k]; h != nil {
+			// Merged boxes: objects of one type between the same boxes
+			// are one ellipse, counted.
+			hubKey := fmt.Sprint(g.typ, ends)
+			if similar {
+				if h := hubs[hubKey]; h != nil {
 					h.objects++
 					h.holders += len(g.members)
 					h.node.label = lines(quote(h.name+fmt.Sprintf(" and %d more", h.objects-1)),
@@ -365,8 +366,8 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 			}
 			o := &node{id: nextObj, dotID: "o" + strconv.FormatInt(-nextObj, 10), shape: "ellipse",
 				label: lines(quote(g.name), quote(fmt.Sprintf("%s, %d holders", g.typ, len(g.members))))}
-			if merged == "similar" {
-				hubs[fmt.Sprint(g.typ, ends)] = &hub{node: o, name: g.name, objects: 1, holders: len(g.members)}
+			if similar {
+				hubs[hubKey] = &hub{node: o, name: g.name, objects: 1, holders: len(g.members)}
 			}
 			nextObj--
 			d.nodes[o.id] = o
