@@ -4,7 +4,6 @@ package procscan
 
 import (
 	"errors"
-	"fmt"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -92,16 +91,14 @@ func (r *reader) readProcess(pid int) *Process {
 	}
 	p.Exe = r.readLink(p, dir, "exe")
 	p.Root = r.readLink(p, dir, "root")
-	proc, err := r.fs.Proc(pid)
-	if err != nil {
+	if data, err := r.readFile(filepath.Join(dir, "cgroup")); err != nil {
+		if !gone(err) {
+			r.deny(p, "cgroup", err)
+		}
+	} else if cg, err := ParseCgroup(data); err != nil {
 		r.c.addErr(err)
-		r.c.skip(SkipVanished, 1)
-		return nil
-	}
-	if cgs, err := proc.Cgroups(); err == nil {
-		p.Cgroup = cgroupText(cgs)
-	} else if !gone(err) {
-		r.deny(p, "cgroup", err)
+	} else {
+		p.Cgroup = cg
 	}
 	p.Namespaces = r.readNamespaces(p, dir)
 	r.readFDs(p, dir)
@@ -156,20 +153,6 @@ func (r *reader) readLink(p *Process, dir, name string) string {
 func (r *reader) deny(p *Process, what string, err error) {
 	r.c.addErr(err)
 	p.Denied = append(p.Denied, what+": "+errnoName(err))
-}
-
-// cgroupText renders the cgroup membership: the v2 path alone when there
-// is only the unified hierarchy, else "id:controllers:path" lines joined
-// by ";".
-func cgroupText(cgs []procfs.Cgroup) string {
-	if len(cgs) == 1 && cgs[0].HierarchyID == 0 {
-		return cgs[0].Path
-	}
-	parts := make([]string, 0, len(cgs))
-	for _, cg := range cgs {
-		parts = append(parts, fmt.Sprintf("%d:%s:%s", cg.HierarchyID, strings.Join(cg.Controllers, ","), cg.Path))
-	}
-	return strings.Join(parts, ";")
 }
 
 func (r *reader) readTasks(p *Process, dir string) []int {
@@ -259,43 +242,47 @@ func (r *reader) readFDs(p *Process, dir string) {
 			continue
 		}
 		cname := r.cName(name)
+		fd := FD{Num: num}
+		var info FDInfo
+		// With every fdinfo to read, it comes first: it names the inode,
+		// and a pipe's or socket's link text is a function of its inode
+		// ("pipe:[ino]"), so a cached one saves the readlink.
+		infoRead := false
+		if r.mode == FDInfoAll {
+			var skip, stop bool
+			info, skip, stop = r.readFDInfoOf(p, dir, &infoDir, cname, &fd, len(names), true, &vanished)
+			if stop {
+				return
+			}
+			if skip {
+				continue
+			}
+			infoRead = true
+			if fd.HasInfo && info.Ino != 0 {
+				if ino, ok := r.inodes[inodeKey{mnt: info.MntID, ino: info.Ino}]; ok && syntheticName(ino.Target, info.Ino) {
+					fd.Inode = ino
+					p.FDs = append(p.FDs, fd)
+					continue
+				}
+			}
+		}
 		n, err := readlinkat(fdDir, cname, r.link)
 		if err != nil {
 			if denied(err) {
-				// Access is decided per process: every other fd
-				// would fail the same way.
-				r.deny(p, "fds", err)
-				r.c.skip(SkipFDsDenied, len(names))
-				p.FDs = nil
+				r.denyFDs(p, err, len(names))
 				return
 			}
 			r.fdError(p, err, &vanished)
 			continue
 		}
 		link := r.link[:n]
-		fd := FD{Num: num}
-		var info FDInfo
-		if r.mode == FDInfoAll || isAnonLink(link) {
-			if infoDir < 0 {
-				infoDir, err = unix.Open(filepath.Join(dir, "fdinfo"), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_DIRECTORY, 0)
-				if err != nil {
-					infoDir = -1
-					r.fdError(p, err, &vanished)
-					continue
-				}
+		if !infoRead && isAnonLink(link) {
+			var skip, stop bool
+			info, skip, stop = r.readFDInfoOf(p, dir, &infoDir, cname, &fd, len(names), false, &vanished)
+			if stop {
+				return
 			}
-			info, err = r.readFDInfo(infoDir, cname)
-			switch {
-			case err == nil:
-				fd.HasInfo, fd.Flags, fd.Pos = true, info.Flags, info.Pos
-				if info.EventfdID >= 0 || len(info.Watches) > 0 || info.TTYIndex >= 0 {
-					extra := info
-					fd.Extra = &extra
-				}
-			case errors.Is(err, ErrFDInfoSyntax):
-				r.c.addErr(err)
-			default:
-				r.fdError(p, err, &vanished)
+			if skip {
 				continue
 			}
 		}
@@ -333,6 +320,70 @@ func (r *reader) readFDs(p *Process, dir string) {
 		sort.Slice(p.FDs, func(i, j int) bool { return p.FDs[i].Num < p.FDs[j].Num })
 	}
 	r.c.skip(SkipFDsVanished, vanished)
+}
+
+// readFDInfoOf reads the fdinfo of one fd into fd (HasInfo, Flags, Pos,
+// Extra) and returns it; it opens the fdinfo directory on first use. skip
+// means the fd is left out (gone, or unreadable and counted); stop means
+// none of p's fds can be read: only when first, as when the readlink
+// that would otherwise come first is refused, access being decided per
+// process.
+func (r *reader) readFDInfoOf(p *Process, dir string, infoDir *int, cname *byte, fd *FD, total int, first bool, vanished *int) (info FDInfo, skip, stop bool) {
+	var err error
+	if *infoDir < 0 {
+		*infoDir, err = unix.Open(filepath.Join(dir, "fdinfo"), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_DIRECTORY, 0)
+		if err != nil {
+			*infoDir = -1
+		}
+	}
+	if err == nil {
+		info, err = r.readFDInfo(*infoDir, cname)
+	}
+	switch {
+	case err == nil:
+		fd.HasInfo, fd.Flags, fd.Pos = true, info.Flags, info.Pos
+		if info.EventfdID >= 0 || len(info.Watches) > 0 || info.TTYIndex >= 0 {
+			extra := info
+			fd.Extra = &extra
+		}
+		return info, false, false
+	case errors.Is(err, ErrFDInfoSyntax):
+		r.c.addErr(err)
+		return info, false, false
+	case first && denied(err):
+		r.denyFDs(p, err, total)
+		return info, true, true
+	default:
+		r.fdError(p, err, vanished)
+		return info, true, false
+	}
+}
+
+// denyFDs records that none of p's fds can be read.
+func (r *reader) denyFDs(p *Process, err error, total int) {
+	r.deny(p, "fds", err)
+	r.c.skip(SkipFDsDenied, total)
+	p.FDs = nil
+}
+
+// syntheticName reports whether target is the link text pipefs or sockfs
+// makes from inode number ino alone ("pipe:[ino]", "socket:[ino]"): every
+// fd on that inode then has that text.
+func syntheticName(target string, ino uint64) bool {
+	var rest string
+	switch {
+	case strings.HasPrefix(target, "pipe:["):
+		rest = target[len("pipe:["):]
+	case strings.HasPrefix(target, "socket:["):
+		rest = target[len("socket:["):]
+	default:
+		return false
+	}
+	if len(rest) < 2 || rest[len(rest)-1] != ']' {
+		return false
+	}
+	n, err := strconv.ParseUint(rest[:len(rest)-1], 10, 64)
+	return err == nil && n == ino && strconv.FormatUint(n, 10) == rest[:len(rest)-1]
 }
 
 // inodeKey names an inode as fdinfo does: a mount holds one superblock,

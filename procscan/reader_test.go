@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -124,5 +125,87 @@ func TestReadFDsLongFDInfo(t *testing.T) {
 	fd := fdByNum(t, p, 3)
 	if !fd.IsEpoll() || len(fd.Watches()) != watches {
 		t.Fatalf("fd 3 %q: %d watches, want %d", fd.Target, len(fd.Watches()), watches)
+	}
+}
+
+// A pipe's or socket's link text is made from its inode number, so the
+// reader reads it once per inode; a FIFO's is a path and is read per fd.
+// Every fd must still end up with its own flags and the right name.
+func TestReadFDsSyntheticNames(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s0, s1 := os.NewFile(uintptr(sp[0]), "s0"), os.NewFile(uintptr(sp[1]), "s1")
+	defer s0.Close()
+	defer s1.Close()
+	fifo := filepath.Join(t.TempDir(), "pipe:[1]")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ff, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ff.Close()
+	// fds 3..10: r, w, r again, w again, s0, s1, s0 again, the fifo.
+	p := scanOne(t, startHolder(t, r, w, r, w, s0, s1, s0, ff))
+	var pipeSt, s0St, s1St unix.Stat_t
+	for f, st := range map[*os.File]*unix.Stat_t{r: &pipeSt, s0: &s0St, s1: &s1St} {
+		if err := unix.Fstat(int(f.Fd()), st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[int]struct {
+		target string
+		ino    uint64
+		access int
+	}{
+		3: {"pipe:[" + itoa(pipeSt.Ino) + "]", pipeSt.Ino, unix.O_RDONLY},
+		4: {"pipe:[" + itoa(pipeSt.Ino) + "]", pipeSt.Ino, unix.O_WRONLY},
+		5: {"pipe:[" + itoa(pipeSt.Ino) + "]", pipeSt.Ino, unix.O_RDONLY},
+		6: {"pipe:[" + itoa(pipeSt.Ino) + "]", pipeSt.Ino, unix.O_WRONLY},
+		7: {"socket:[" + itoa(s0St.Ino) + "]", s0St.Ino, unix.O_RDWR},
+		8: {"socket:[" + itoa(s1St.Ino) + "]", s1St.Ino, unix.O_RDWR},
+		9: {"socket:[" + itoa(s0St.Ino) + "]", s0St.Ino, unix.O_RDWR},
+	}
+	for num, w := range want {
+		fd := fdByNum(t, p, num)
+		if fd.Target != w.target || fd.Ino != w.ino || !fd.HasInfo || fd.Flags&unix.O_ACCMODE != w.access {
+			t.Errorf("fd %d: %q ino %d info %v access %d; want %q %d true %d", num, fd.Target, fd.Ino, fd.HasInfo, fd.Flags&unix.O_ACCMODE, w.target, w.ino, w.access)
+		}
+	}
+	if fd := fdByNum(t, p, 10); fd.Target != fifo || fd.Mode&unix.S_IFMT != unix.S_IFIFO {
+		t.Errorf("fifo: %q mode %o, want %q a fifo", fd.Target, fd.Mode, fifo)
+	}
+}
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+func TestSyntheticName(t *testing.T) {
+	for _, c := range []struct {
+		target string
+		ino    uint64
+		want   bool
+	}{
+		{"pipe:[12]", 12, true},
+		{"socket:[5521]", 5521, true},
+		{"socket:[5521]", 5522, false},
+		{"pipe:[012]", 12, false},
+		{"pipe:[+12]", 12, false},
+		{"pipe:[12", 12, false},
+		{"pipe:[]", 0, false},
+		{"/tmp/pipe:[12]", 12, false},
+		{"anon_inode:[eventfd]", 0, false},
+	} {
+		if got := syntheticName(c.target, c.ino); got != c.want {
+			t.Errorf("syntheticName(%q, %d) = %v", c.target, c.ino, got)
+		}
 	}
 }
