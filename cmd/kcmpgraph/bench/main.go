@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -52,6 +53,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	ideal, err := fixture.IdealBinary("")
+	if err != nil {
+		return err
+	}
 	f, err := fixture.Start(fixture.Options{})
 	if err != nil {
 		return err
@@ -79,16 +84,35 @@ func run() error {
 
 	snapPath := filepath.Join(os.TempDir(), fmt.Sprintf("kcmpgraph-bench-%d.json", os.Getpid()))
 	defer os.Remove(snapPath)
+	scan := []string{*bin, "scan", "--threads", "-q", "-o", snapPath}
+	for _, name := range []string{*bin, "lsof", "lsfd"} {
+		if _, err := exec.LookPath(name); err != nil {
+			return fmt.Errorf("%s: %w (install it: apt-get install lsof util-linux)", name, err)
+		}
+	}
+	// One scan before the timed runs gives the ideal program its number of
+	// kcmp calls: as many as kcmpgraph's grouping makes, its end-of-run
+	// verification left out.
+	if _, _, err := measure(scan); err != nil {
+		return fmt.Errorf("kcmpgraph scan: %w", err)
+	}
+	warm, err := readStats(snapPath)
+	if err != nil {
+		return err
+	}
+	idealCalls := int64(0)
+	for n, c := range warm.Stats.KcmpCalls {
+		if n != "verify" {
+			idealCalls += c
+		}
+	}
 	tools := []*tool{
-		{name: "kcmpgraph scan", argv: []string{*bin, "scan", "--threads", "-q", "-o", snapPath}},
+		{name: "kcmpgraph scan", argv: scan},
 		{name: "lsof -n -P", argv: []string{"lsof", "-n", "-P"}},
 		{name: "lsfd", argv: []string{"lsfd"}},
 		{name: "floor (C, 1 thread)", argv: []string{floor}},
-	}
-	for _, t := range tools {
-		if _, err := exec.LookPath(t.argv[0]); err != nil {
-			return fmt.Errorf("%s: %w (install it: apt-get install lsof util-linux)", t.argv[0], err)
-		}
+		{name: fmt.Sprintf("ideal exact (C, %d threads, %d kcmp calls)", runtime.NumCPU(), idealCalls),
+			argv: []string{ideal, strconv.FormatInt(idealCalls, 10)}},
 	}
 	for i := 0; i < *runs; i++ {
 		for _, t := range tools {
@@ -100,21 +124,8 @@ func run() error {
 			t.rss = append(t.rss, rss)
 		}
 	}
-	var stats struct {
-		Stats struct {
-			FDs       int              `json:"fds"`
-			Processes int              `json:"processes"`
-			KcmpCalls map[string]int64 `json:"kcmp_calls"`
-			Seconds   float64          `json:"seconds"`
-			Endpoint  float64          `json:"endpoint_seconds"`
-		} `json:"stats"`
-		Endpoints []json.RawMessage `json:"endpoints"`
-	}
-	data, err := os.ReadFile(snapPath)
+	stats, err := readStats(snapPath)
 	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(data, &stats); err != nil {
 		return err
 	}
 	report := format(tools, *procs, *fds, *runs, stats.Stats.Processes, stats.Stats.FDs, stats.Stats.KcmpCalls)
@@ -136,6 +147,30 @@ func run() error {
 	}
 	fmt.Fprint(os.Stderr, report)
 	return w.Close()
+}
+
+// scanStats is what the benchmark reads back from kcmpgraph's snapshot.
+type scanStats struct {
+	Stats struct {
+		FDs       int              `json:"fds"`
+		Processes int              `json:"processes"`
+		KcmpCalls map[string]int64 `json:"kcmp_calls"`
+		Seconds   float64          `json:"seconds"`
+		Endpoint  float64          `json:"endpoint_seconds"`
+	} `json:"stats"`
+	Endpoints []json.RawMessage `json:"endpoints"`
+}
+
+func readStats(path string) (*scanStats, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var st scanStats
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &st, nil
 }
 
 // measure runs argv with output discarded and returns its wall time and
@@ -191,10 +226,12 @@ func format(tools []*tool, procs, fds, runs, scanned, scannedFDs int, calls map[
 		lo, hi := minmax(t.wall)
 		fmt.Fprintf(&b, "| %s | %.3f s | %.3f s | %.3f s | %.1f MiB |\n", t.name, median(t.wall).Seconds(), lo.Seconds(), hi.Seconds(), float64(medianInt(t.rss))/1024)
 	}
-	k, lsof, lsfd, floor := tools[0], tools[1], tools[2], tools[3]
+	k, lsof, lsfd, floor, ideal := tools[0], tools[1], tools[2], tools[3], tools[4]
 	ratio := func(a, b *tool) float64 { return median(a.wall).Seconds() / median(b.wall).Seconds() }
-	fmt.Fprintf(&b, "\nRatios (medians): kcmpgraph/lsfd wall %.2f, kcmpgraph/floor wall %.2f, kcmpgraph/lsof wall %.2f, kcmpgraph/lsof peak RSS %.2f.\n",
-		ratio(k, lsfd), ratio(k, floor), ratio(k, lsof), float64(medianInt(k.rss))/float64(medianInt(lsof.rss)))
+	fmt.Fprintf(&b, "\nRatios (medians): kcmpgraph/lsfd wall %.2f, kcmpgraph/floor wall %.2f, kcmpgraph/lsof wall %.2f, kcmpgraph/lsof peak RSS %.2f; "+
+		"ideal/floor wall %.2f, kcmpgraph/ideal wall %.2f.\n",
+		ratio(k, lsfd), ratio(k, floor), ratio(k, lsof), float64(medianInt(k.rss))/float64(medianInt(lsof.rss)),
+		ratio(ideal, floor), ratio(k, ideal))
 	var names []string
 	var total int64
 	for n, c := range calls {
