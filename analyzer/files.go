@@ -64,6 +64,9 @@ type keyer struct {
 	anon   map[string]int32
 }
 
+// newKeyer learns the fds of the processes take accepts. It numbers their
+// anonymous-inode kinds too, so that key, for those fds, only reads the
+// keyer and may run on several goroutines at once.
 func newKeyer(procs []*procscan.Process, take func(pi int) bool) *keyer {
 	k := &keyer{noInfo: map[inodeOf]bool{}, anon: map[string]int32{}}
 	for pi, p := range procs {
@@ -71,12 +74,25 @@ func newKeyer(procs []*procscan.Process, take func(pi int) bool) *keyer {
 			continue
 		}
 		for i := range p.FDs {
-			if fd := &p.FDs[i]; !fd.HasInfo {
+			fd := &p.FDs[i]
+			if !fd.HasInfo {
 				k.noInfo[inodeOf{fd.Dev, fd.Ino, fd.MntID}] = true
+			} else if fd.IsAnon() {
+				k.anonID(fd.Target)
 			}
 		}
 	}
 	return k
+}
+
+// anonID numbers an anonymous inode's kind ("anon_inode:[eventfd]").
+func (k *keyer) anonID(target string) int32 {
+	id, ok := k.anon[target]
+	if !ok {
+		id = int32(len(k.anon) + 1)
+		k.anon[target] = id
+	}
+	return id
 }
 
 func (k *keyer) key(fd *procscan.FD) bucketKey {
@@ -87,12 +103,7 @@ func (k *keyer) key(fd *procscan.FD) bucketKey {
 	key.eventfdID = fd.EventfdID()
 	key.access = int32(fd.Flags & (unix.O_ACCMODE | unix.O_PATH))
 	if fd.IsAnon() {
-		id, ok := k.anon[fd.Target]
-		if !ok {
-			id = int32(len(k.anon) + 1)
-			k.anon[fd.Target] = id
-		}
-		key.anon = id
+		key.anon = k.anonID(fd.Target)
 	}
 	return key
 }
@@ -190,23 +201,18 @@ func (s *state) groupFiles(filesParent []int) *fileGroups {
 	}
 	g.cands = make([]fileCand, 0, n)
 	g.keys = newKeyer(s.procs, func(pi int) bool { return g.procBase[pi] >= 0 || (s.eligible[pi] && filesParent[pi] >= 0) })
-	keys := make([]bucketKey, 0, n)
 	for pi, p := range s.procs {
 		if g.procBase[pi] < 0 {
 			continue
 		}
 		for i := range p.FDs {
 			g.cands = append(g.cands, fileCand{proc: int32(pi), fd: int32(p.FDs[i].Num)})
-			keys = append(keys, g.keys.key(&p.FDs[i]))
 		}
 	}
 	g.uf = newUnionFind(n)
 	g.dropped = make([]bool, n)
-	g.order = make([]int32, n)
-	for i := range g.order {
-		g.order[i] = int32(i)
-	}
-	slices.SortFunc(g.order, func(a, b int32) int { return compareKeys(keys[a], keys[b]) })
+	keys := make([]bucketKey, n)
+	g.order = sortByKey(n, func(c int) bucketKey { return g.keys.key(g.fdOf(s, c)) }, keys)
 	for lo := 0; lo < n; {
 		hi := lo + 1
 		for hi < n && keys[g.order[hi]] == keys[g.order[lo]] {
@@ -269,6 +275,52 @@ func (s *state) groupFiles(filesParent []int) *fileGroups {
 	wg.Wait()
 	g.hint = nil
 	return g
+}
+
+// sortByKey returns 0..n-1 ordered by key(i), then by i. The keys are
+// computed into keys and sorted on all CPUs, one range of candidates per
+// CPU, and the sorted ranges merged: on a 100k-fd host this part ran
+// alone on one CPU for a tenth of the grouping phase.
+func sortByKey(n int, key func(i int) bucketKey, keys []bucketKey) []int32 {
+	order := make([]int32, n)
+	parts := min(runtime.GOMAXPROCS(0), max(1, n/4096))
+	bound := func(i int) int { return n * i / parts }
+	var wg sync.WaitGroup
+	for part := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lo, hi := bound(part), bound(part+1)
+			for i := lo; i < hi; i++ {
+				keys[i], order[i] = key(i), int32(i)
+			}
+			slices.SortFunc(order[lo:hi], func(a, b int32) int {
+				if c := compareKeys(keys[a], keys[b]); c != 0 {
+					return c
+				}
+				return cmp.Compare(a, b)
+			})
+		}()
+	}
+	wg.Wait()
+	// Merge neighbouring runs until one is left.
+	tmp := make([]int32, n)
+	for width := 1; width < parts; width *= 2 {
+		for i := 0; i < parts; i += 2 * width {
+			lo, mid, hi := bound(i), bound(min(i+width, parts)), bound(min(i+2*width, parts))
+			a, b, out := order[lo:mid], order[mid:hi], tmp[lo:lo]
+			for len(a) > 0 && len(b) > 0 {
+				if compareKeys(keys[b[0]], keys[a[0]]) < 0 {
+					out, b = append(out, b[0]), b[1:]
+				} else {
+					out, a = append(out, a[0]), a[1:]
+				}
+			}
+			out = append(append(out, a...), b...)
+			copy(order[lo:hi], out)
+		}
+	}
+	return order
 }
 
 // groupBucket groups one bucket: hints first, then a sort of what is left.

@@ -3,6 +3,8 @@ package analyzer
 import (
 	"errors"
 	"math/rand"
+	"runtime"
+	"slices"
 	"sort"
 	"testing"
 
@@ -173,6 +175,31 @@ func TestGroupDistinctPairFailureAlwaysProgresses(t *testing.T) {
 	for i := range 4 {
 		if uf.find(i) != i {
 			t.Fatalf("unequal items merged: %v", uf)
+		}
+	}
+}
+
+// sortByKey must give the order of a plain stable sort for any number of
+// CPUs' worth of runs.
+func TestSortByKey(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	for _, n := range []int{0, 1, 4095, 4096, 8193, 50000} {
+		want := make([]bucketKey, n)
+		for i := range want {
+			want[i] = bucketKey{dev: uint64(rng.Intn(3)), ino: uint64(rng.Intn(n/10 + 1)), mnt: rng.Intn(2)}
+		}
+		for _, procs := range []int{1, 2, 3, 8} {
+			prev := runtime.GOMAXPROCS(procs)
+			got := sortByKey(n, func(i int) bucketKey { return want[i] }, make([]bucketKey, n))
+			runtime.GOMAXPROCS(prev)
+			ref := make([]int32, n)
+			for i := range ref {
+				ref[i] = int32(i)
+			}
+			slices.SortStableFunc(ref, func(a, b int32) int { return compareKeys(want[a], want[b]) })
+			if !slices.Equal(got, ref) {
+				t.Fatalf("n=%d, %d CPUs: order differs from a stable sort", n, procs)
+			}
 		}
 	}
 }
