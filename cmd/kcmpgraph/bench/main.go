@@ -57,6 +57,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	rss, err := fixture.RSSBinary("")
+	if err != nil {
+		return err
+	}
 	f, err := fixture.Start(fixture.Options{})
 	if err != nil {
 		return err
@@ -93,7 +97,7 @@ func run() error {
 	// One scan before the timed runs gives the ideal program its number of
 	// kcmp calls: as many as kcmpgraph's grouping makes, its end-of-run
 	// verification left out.
-	if _, _, err := measure(scan); err != nil {
+	if _, _, err := measure(rss, scan); err != nil {
 		return fmt.Errorf("kcmpgraph scan: %w", err)
 	}
 	warm, err := readStats(snapPath)
@@ -116,7 +120,7 @@ func run() error {
 	}
 	for i := 0; i < *runs; i++ {
 		for _, t := range tools {
-			wall, rss, err := measure(t.argv)
+			wall, rss, err := measure(rss, t.argv)
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
 			}
@@ -173,10 +177,10 @@ func readStats(path string) (*scanStats, error) {
 	return &st, nil
 }
 
-// measure runs argv with output discarded and returns its wall time and
-// peak RSS (from wait4's rusage).
-func measure(argv []string) (time.Duration, int64, error) {
-	cmd := exec.Command(argv[0], argv[1:]...)
+// measure runs argv under the rss program with output discarded and
+// returns its wall time and peak RSS in KiB.
+func measure(rss string, argv []string) (time.Duration, int64, error) {
+	cmd := exec.Command(rss, argv...)
 	var errb strings.Builder
 	cmd.Stderr = &errb
 	start := time.Now()
@@ -186,11 +190,16 @@ func measure(argv []string) (time.Duration, int64, error) {
 	if err != nil && !errors.As(err, &ee) {
 		return 0, 0, err
 	}
+	out := strings.TrimSpace(errb.String())
+	last := out[strings.LastIndexByte(out, '\n')+1:]
+	kib, perr := strconv.ParseInt(strings.TrimPrefix(last, "rss-maxrss-kib "), 10, 64)
 	if err != nil && argv[0] != "lsof" { // lsof exits 1 when some files vanish
-		return 0, 0, fmt.Errorf("%v: %s", err, strings.TrimSpace(errb.String()))
+		return 0, 0, fmt.Errorf("%v: %s", err, strings.TrimSpace(strings.TrimSuffix(out, last)))
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return wall, ru.Maxrss, nil
+	if perr != nil || !strings.HasPrefix(last, "rss-maxrss-kib ") {
+		return 0, 0, fmt.Errorf("no peak RSS reported: %q", last)
+	}
+	return wall, kib, nil
 }
 
 func median(d []time.Duration) time.Duration {
