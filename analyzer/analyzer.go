@@ -203,13 +203,6 @@ func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kc
 		}
 	} else {
 		s.checkAccess()
-		// Pipes and sockets pair by what the scan read and what sock_diag
-		// says, not by the groups: that runs beside the kcmp calls.
-		var chans chan channels
-		if want[kcmp.File] {
-			chans = make(chan channels, 1)
-			go func() { chans <- s.pairChannels() }()
-		}
 		filesParent := s.filesParents(want[kcmp.File] || want[kcmp.EpollTFD] || want[kcmp.Files])
 		var fg *fileGroups
 		if want[kcmp.File] || want[kcmp.EpollTFD] {
@@ -234,9 +227,8 @@ func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kc
 		}
 		if want[kcmp.File] {
 			t0 := time.Now()
-			ch := <-chans
-			snap.Endpoints = s.endpoints(ch, snap.Groups)
-			s.endpointSeconds = ch.seconds + time.Since(t0).Seconds()
+			snap.Endpoints = s.endpoints(snap.Groups)
+			s.endpointSeconds = time.Since(t0).Seconds()
 		}
 	}
 	if err := ctx.Err(); err != nil {

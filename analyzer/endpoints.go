@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -17,43 +16,16 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
-// channels are the endpoints that do not depend on the file groups:
-// pipes, unix sockets and TCP/UDP, with the warnings pairing them raised
-// and the time it took. They are paired while kcmp runs.
-type channels struct {
-	out      []snapshot.Endpoint
-	warnings []string
-	seconds  float64
-}
-
 // endpoints pairs the ends of channels among the scanned fds: a pipe's
 // read and write ends (one inode, told apart by access mode), connected
 // AF_UNIX sockets (sock_diag: each socket's peer inode), TCP and UDP
 // connections between two local sockets (inet_diag: mirrored addresses
 // within one network namespace) and pseudo-terminals (a master's tty index
-// and devpts against a slave's device number). A channel is reported when
-// two of its ends are held by scanned fds. ch holds all but the ptys
-// (pairChannels); groups (the file groups) split a pty slave's fds by
-// description.
-func (s *state) endpoints(ch channels, groups []snapshot.Group) []snapshot.Endpoint {
-	s.warnings = append(s.warnings, ch.warnings...)
-	out := append(ch.out, s.ptyEndpoints(groups)...)
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i].Ends[0][0], out[j].Ends[0][0]
-		if a != b {
-			return a.Less(b)
-		}
-		return out[i].Kind < out[j].Kind
-	})
-	return out
-}
-
-// pairChannels pairs pipes, unix sockets and TCP/UDP connections. Sockets
-// come from one sock_diag socket per network namespace of the scanned
-// processes. It only reads the state, so it may run beside the grouping.
-func (s *state) pairChannels() channels {
-	start := time.Now()
-	var ch channels
+// and devpts against a slave's device number). Sockets come from one
+// sock_diag socket per network namespace of the scanned processes. A
+// channel is reported when two of its ends are held by scanned fds;
+// groups (the file groups) split a pty slave's fds by description.
+func (s *state) endpoints(groups []snapshot.Group) []snapshot.Endpoint {
 	type holder = snapshot.Member
 	// A pipe's ends are told apart by access mode; a socket is itself.
 	type chanKey struct {
@@ -83,7 +55,7 @@ func (s *state) pairChannels() channels {
 			}
 		}
 	}
-	out := ch.out
+	var out []snapshot.Endpoint
 	for k, readers := range byIno {
 		if k.kind != 'r' {
 			continue
@@ -92,7 +64,7 @@ func (s *state) pairChannels() channels {
 			out = append(out, snapshot.Endpoint{Kind: "pipe", Ends: [][]holder{sorted(readers), sorted(writers)}})
 		}
 	}
-	socks, inet := s.netSockets(&ch.warnings)
+	socks, inet := s.netSockets()
 	for ino, sk := range socks {
 		if sk.Peer == 0 || sk.Peer < ino && socks[sk.Peer].Peer == ino {
 			continue // each connected pair once, from its lower inode
@@ -116,19 +88,25 @@ func (s *state) pairChannels() channels {
 		ambiguous += n
 	}
 	if ambiguous > 0 {
-		ch.warnings = append(ch.warnings, fmt.Sprintf("%d tcp/udp address pair(s) are held by more than one socket in one network namespace (SO_REUSEPORT, VRF): not paired", ambiguous))
+		s.warnings = append(s.warnings, fmt.Sprintf("%d tcp/udp address pair(s) are held by more than one socket in one network namespace (SO_REUSEPORT, VRF): not paired", ambiguous))
 	}
-	ch.out, ch.seconds = out, time.Since(start).Seconds()
-	return ch
+	out = append(out, s.ptyEndpoints(groups)...)
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].Ends[0][0], out[j].Ends[0][0]
+		if a != b {
+			return a.Less(b)
+		}
+		return out[i].Kind < out[j].Kind
+	})
+	return out
 }
 
 // netSockets dumps the unix, TCP and UDP sockets of every network
 // namespace the scanned processes are in, on one sock_diag socket per
 // namespace (a unix dump and four inet dumps). Socket inodes are unique
 // across namespaces, so the unix dumps merge; inet sockets stay apart by
-// namespace, since only addresses pair them. Failures are added to
-// warnings.
-func (s *state) netSockets(warnings *[]string) (map[uint64]procscan.UnixSocket, map[uint64][]procscan.InetSocket) {
+// namespace, since only addresses pair them.
+func (s *state) netSockets() (map[uint64]procscan.UnixSocket, map[uint64][]procscan.InetSocket) {
 	all := map[uint64]procscan.UnixSocket{}
 	inet := map[uint64][]procscan.InetSocket{}
 	own := ownNetNS()
@@ -141,19 +119,19 @@ func (s *state) netSockets(warnings *[]string) (map[uint64]procscan.UnixSocket, 
 		seen[ns] = true
 		d, err := procscan.OpenSockDiag(netNSPath(s.procRoot, p, own))
 		if err != nil {
-			*warnings = append(*warnings, fmt.Sprintf("socket endpoints of network namespace %d not resolved: %v", ns, err))
+			s.warnings = append(s.warnings, fmt.Sprintf("socket endpoints of network namespace %d not resolved: %v", ns, err))
 			continue
 		}
 		socks, err := d.Unix()
 		if err != nil {
-			*warnings = append(*warnings, fmt.Sprintf("unix socket endpoints of network namespace %d not resolved: %v", ns, err))
+			s.warnings = append(s.warnings, fmt.Sprintf("unix socket endpoints of network namespace %d not resolved: %v", ns, err))
 		}
 		for k, v := range socks {
 			all[k] = v
 		}
 		list, err := d.Inet()
 		if err != nil {
-			*warnings = append(*warnings, fmt.Sprintf("tcp/udp endpoints of network namespace %d not (all) resolved: %v", ns, err))
+			s.warnings = append(s.warnings, fmt.Sprintf("tcp/udp endpoints of network namespace %d not (all) resolved: %v", ns, err))
 		}
 		inet[ns] = list
 		d.Close()
