@@ -87,10 +87,10 @@ func BenchmarkReadFDs(b *testing.B) {
 	}()
 	pid := startHolder(b, files...)
 	dir := filepath.Join("/proc", strconv.Itoa(pid))
-	r := newReader(procfs.FS{}, "/proc", FDInfoAll, &counters{errors: map[string]int{}, skipped: map[string]int{}})
+	r := newReader(procfs.FS{}, "/proc", FDInfoAll, &counters{errors: map[string]int{}, skipped: map[string]int{}}, newInodeCache())
 	b.ReportAllocs()
 	for b.Loop() {
-		r.inodes = map[inodeKey]*Inode{} // each op starts cold, like a scan's first process
+		r.inodes = newInodeCache() // each op starts cold, like a scan's first process
 		p := &Process{PID: pid}
 		r.readFDs(p, dir)
 		if len(p.FDs) < 1000 {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/prometheus/procfs"
@@ -27,13 +28,87 @@ type reader struct {
 	statx  unix.Statx_t
 	dirbuf []byte
 	cname  []byte
-	inodes map[inodeKey]*Inode
+	inodes *inodeCache
 }
 
-func newReader(fs procfs.FS, root string, mode FDInfoMode, c *counters) *reader {
+// newReader makes a reader; readers of one scan share inodes.
+func newReader(fs procfs.FS, root string, mode FDInfoMode, c *counters, inodes *inodeCache) *reader {
 	return &reader{fs: fs, root: root, mode: mode, c: c,
 		link: make([]byte, unix.PathMax+1), info: make([]byte, 4096), dirbuf: make([]byte, 32768),
-		inodes: map[inodeKey]*Inode{}}
+		inodes: inodes}
+}
+
+// inodeCache holds the Inode records of one scan, shared by its readers:
+// statx runs once per inode and link text for the whole scan, and all fds
+// on an inode reached by one text share one record. An inode can have
+// several texts (hard links; the one anonymous inode behind eventfds,
+// timerfds and epoll, told apart by its text alone), so a key keeps a few
+// records. Sharded, so that readers seldom wait.
+type inodeCache struct {
+	shards [64]struct {
+		mu sync.Mutex
+		m  map[inodeKey][]*Inode
+	}
+}
+
+// inodeTexts is how many link texts of one inode the cache keeps; a
+// further one replaces the oldest.
+const inodeTexts = 16
+
+func newInodeCache() *inodeCache {
+	c := &inodeCache{}
+	for i := range c.shards {
+		c.shards[i].m = map[inodeKey][]*Inode{}
+	}
+	return c
+}
+
+func (c *inodeCache) shard(k inodeKey) int {
+	return int((k.ino ^ uint64(k.mnt)*0x9e3779b97f4a7c15) % uint64(len(c.shards)))
+}
+
+// get returns the record of inode k reached by link text target.
+func (c *inodeCache) get(k inodeKey, target []byte) *Inode {
+	sh := &c.shards[c.shard(k)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for _, ino := range sh.m[k] {
+		if ino.Target == string(target) {
+			return ino
+		}
+	}
+	return nil
+}
+
+// synthetic returns the record of pipe or socket inode k, if the cache
+// has it (see syntheticName).
+func (c *inodeCache) synthetic(k inodeKey) *Inode {
+	sh := &c.shards[c.shard(k)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for _, ino := range sh.m[k] {
+		if syntheticName(ino.Target, k.ino) {
+			return ino
+		}
+	}
+	return nil
+}
+
+func (c *inodeCache) put(k inodeKey, ino *Inode) {
+	sh := &c.shards[c.shard(k)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	list := sh.m[k]
+	for i, old := range list {
+		if old.Target == ino.Target {
+			list[i] = ino
+			return
+		}
+	}
+	if len(list) == inodeTexts {
+		list = append(list[:0], list[1:]...)
+	}
+	sh.m[k] = append(list, ino)
 }
 
 // readProcess reads one process; nil means it vanished or could not be
@@ -259,7 +334,7 @@ func (r *reader) readFDs(p *Process, dir string) {
 			}
 			infoRead = true
 			if fd.HasInfo && info.Ino != 0 {
-				if ino, ok := r.inodes[inodeKey{mnt: info.MntID, ino: info.Ino}]; ok && syntheticName(ino.Target, info.Ino) {
+				if ino := r.inodes.synthetic(inodeKey{mnt: info.MntID, ino: info.Ino}); ino != nil {
 					fd.Inode = ino
 					p.FDs = append(p.FDs, fd)
 					continue
@@ -287,8 +362,11 @@ func (r *reader) readFDs(p *Process, dir string) {
 			}
 		}
 		key := inodeKey{mnt: info.MntID, ino: info.Ino}
-		ino, ok := r.inodes[key]
-		if !ok || !fd.HasInfo || info.Ino == 0 || ino.Target != string(link) {
+		var ino *Inode
+		if fd.HasInfo && info.Ino != 0 {
+			ino = r.inodes.get(key, link)
+		}
+		if ino == nil {
 			if err := statx(fdDir, cname, &r.statx); err != nil {
 				r.fdError(p, err, &vanished)
 				continue
@@ -306,10 +384,9 @@ func (r *reader) readFDs(p *Process, dir string) {
 				OwnerUID: r.statx.Uid, OwnerGID: r.statx.Gid,
 				Rdev: uint32(unix.Mkdev(r.statx.Rdev_major, r.statx.Rdev_minor)),
 			}
-			// The cache holds what fdinfo can name; a hard link's other
-			// name (another text on the same key) replaces it.
+			// The cache holds what fdinfo can name.
 			if fd.HasInfo && info.Ino != 0 {
-				r.inodes[key] = ino
+				r.inodes.put(key, ino)
 			}
 		}
 		fd.Inode = ino
@@ -498,7 +575,7 @@ func ReadFDInfo(procRoot string, pid, fd int) (FDInfo, error) {
 	if procRoot == "" {
 		procRoot = "/proc"
 	}
-	r := newReader(procfs.FS{}, procRoot, FDInfoAll, nil)
+	r := newReader(procfs.FS{}, procRoot, FDInfoAll, nil, newInodeCache())
 	data, err := r.readFile(filepath.Join(procRoot, strconv.Itoa(pid), "fdinfo", strconv.Itoa(fd)))
 	if err != nil {
 		return FDInfo{}, err

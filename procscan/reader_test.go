@@ -209,3 +209,36 @@ func TestSyntheticName(t *testing.T) {
 		}
 	}
 }
+
+// The cache keeps each link text of an inode apart (an anonymous inode
+// has one per kind), replaces a record of the same text, and holds at
+// most inodeTexts texts per inode.
+func TestInodeCache(t *testing.T) {
+	c := newInodeCache()
+	k := inodeKey{mnt: 15, ino: 1044}
+	ev, tm := &Inode{Target: "anon_inode:[eventfd]"}, &Inode{Target: "anon_inode:[timerfd]"}
+	c.put(k, ev)
+	c.put(k, tm)
+	if c.get(k, []byte(ev.Target)) != ev || c.get(k, []byte(tm.Target)) != tm || c.get(k, []byte("anon_inode:[signalfd]")) != nil {
+		t.Fatal("texts of one inode mixed up")
+	}
+	if c.get(inodeKey{mnt: 16, ino: 1044}, []byte(ev.Target)) != nil {
+		t.Fatal("another mount's inode found")
+	}
+	ev2 := &Inode{Target: ev.Target}
+	c.put(k, ev2)
+	if c.get(k, []byte(ev.Target)) != ev2 {
+		t.Fatal("same text not replaced")
+	}
+	for i := range inodeTexts {
+		c.put(k, &Inode{Target: "/x/" + strconv.Itoa(i)})
+	}
+	if c.get(k, []byte(ev.Target)) != nil || c.get(k, []byte("/x/0")) == nil || c.get(k, []byte("/x/"+strconv.Itoa(inodeTexts-1))) == nil {
+		t.Fatal("oldest text not the one evicted")
+	}
+	p := inodeKey{mnt: 14, ino: 77}
+	c.put(p, &Inode{Target: "pipe:[77]"})
+	if c.synthetic(p) == nil || c.synthetic(k) != nil {
+		t.Fatal("synthetic")
+	}
+}

@@ -158,11 +158,12 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 	procs := make([]*Process, len(pids))
 	var next, done atomic.Int64
 	var wg sync.WaitGroup
+	inodes := newInodeCache()
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := newReader(fs, root, opts.FDInfo, c)
+			r := newReader(fs, root, opts.FDInfo, c, inodes)
 			for {
 				if ctx.Err() != nil {
 					return
