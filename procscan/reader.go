@@ -352,12 +352,8 @@ func (r *reader) readFDs(p *Process, dir string) {
 		}
 		link := r.link[:n]
 		if !infoRead && isAnonLink(link) {
-			var skip, stop bool
-			info, skip, stop = r.readFDInfoOf(p, dir, &infoDir, cname, &fd, len(names), false, &vanished)
-			if stop {
-				return
-			}
-			if skip {
+			var skip bool // never stop: the readlink was allowed
+			if info, skip, _ = r.readFDInfoOf(p, dir, &infoDir, cname, &fd, len(names), false, &vanished); skip {
 				continue
 			}
 		}
