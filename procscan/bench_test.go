@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/prometheus/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -87,7 +86,7 @@ func BenchmarkReadFDs(b *testing.B) {
 	}()
 	pid := startHolder(b, files...)
 	dir := filepath.Join("/proc", strconv.Itoa(pid))
-	r := newReader(procfs.FS{}, "/proc", FDInfoAll, &counters{errors: map[string]int{}, skipped: map[string]int{}}, newInodeCache())
+	r := newReader("/proc", FDInfoAll, &counters{errors: map[string]int{}, skipped: map[string]int{}}, newInodeCache())
 	b.ReportAllocs()
 	for b.Loop() {
 		r.inodes = newInodeCache() // each op starts cold, like a scan's first process

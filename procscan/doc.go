@@ -6,12 +6,14 @@
 // uid and gid, start time, state, namespace ids, cgroup, root, the task
 // list and every fd (link target, device and inode, mount id, mode and
 // owner of the inode; from fdinfo: pos, flags, eventfd id, epoll watches).
-// It uses github.com/prometheus/procfs for the per-process files it parses
-// well (stat, status, cmdline, cgroup) and its own small parsers where
-// procfs loses errors or is slow: fdinfo (procfs parses it with regular
-// expressions into strings), namespaces (one unreadable link fails the
-// whole procfs call) and the fd listing itself, which uses readlinkat and
-// statx relative to the fd directory.
+// It reads and parses every file itself, because the scan is bound by
+// system calls: fdinfo, stat, status, cmdline, cgroup, namespaces and the
+// fd listing (readlinkat and statx relative to the fd directory).
+// github.com/prometheus/procfs checks the proc root, and in the tests it
+// is the second opinion the cgroup parser is held to; its own path cost
+// more per process (an os.Open per file, a stat of /proc/PID, full parses
+// into strings) and loses errors (one unreadable namespace link fails its
+// whole call).
 //
 // The proc root is a parameter, so a container's /proc mount can be read.
 // Processes are read in parallel. A process or fd that vanishes or denies

@@ -11,14 +11,12 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/prometheus/procfs"
 	"golang.org/x/sys/unix"
 )
 
 // reader reads processes; one per worker goroutine, so its buffers are
 // reused without locking.
 type reader struct {
-	fs     procfs.FS
 	root   string
 	mode   FDInfoMode
 	c      *counters
@@ -32,8 +30,8 @@ type reader struct {
 }
 
 // newReader makes a reader; readers of one scan share inodes.
-func newReader(fs procfs.FS, root string, mode FDInfoMode, c *counters, inodes *inodeCache) *reader {
-	return &reader{fs: fs, root: root, mode: mode, c: c,
+func newReader(root string, mode FDInfoMode, c *counters, inodes *inodeCache) *reader {
+	return &reader{root: root, mode: mode, c: c,
 		link: make([]byte, unix.PathMax+1), info: make([]byte, 4096), dirbuf: make([]byte, 32768),
 		inodes: inodes}
 }
@@ -571,7 +569,7 @@ func ReadFDInfo(procRoot string, pid, fd int) (FDInfo, error) {
 	if procRoot == "" {
 		procRoot = "/proc"
 	}
-	r := newReader(procfs.FS{}, procRoot, FDInfoAll, nil, newInodeCache())
+	r := newReader(procRoot, FDInfoAll, nil, newInodeCache())
 	data, err := r.readFile(filepath.Join(procRoot, strconv.Itoa(pid), "fdinfo", strconv.Itoa(fd)))
 	if err != nil {
 		return FDInfo{}, err

@@ -135,7 +135,7 @@ func denied(err error) bool {
 
 // Scan reads the processes chosen by opts.
 func Scan(ctx context.Context, opts Options) (*Result, error) {
-	fs, root, pids, err := selection(opts)
+	root, pids, err := selection(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := newReader(fs, root, opts.FDInfo, c, inodes)
+			r := newReader(root, opts.FDInfo, c, inodes)
 			for {
 				if ctx.Err() != nil {
 					return
@@ -210,30 +210,30 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 // on the processes before reading them (freeze) uses it, then scans with
 // exactly these PIDs.
 func Select(opts Options) ([]int, error) {
-	_, _, pids, err := selection(opts)
+	_, pids, err := selection(opts)
 	return pids, err
 }
 
-// selection opens the proc root and lists the pids opts selects.
-func selection(opts Options) (procfs.FS, string, []int, error) {
+// selection checks the proc root (with procfs, which also tells a real
+// proc mount) and lists the pids opts selects.
+func selection(opts Options) (string, []int, error) {
 	root := opts.ProcRoot
 	if root == "" {
 		root = "/proc"
 	}
-	fs, err := procfs.NewFS(root)
-	if err != nil {
-		return fs, root, nil, fmt.Errorf("procscan: open proc root %s: %w", root, err)
+	if _, err := procfs.NewFS(root); err != nil {
+		return root, nil, fmt.Errorf("procscan: open proc root %s: %w", root, err)
 	}
 	exclude := map[int]bool{os.Getpid(): true}
 	for _, p := range opts.Exclude {
 		exclude[p] = true
 	}
-	pids, err := selectPIDs(fs, root, opts, exclude)
-	return fs, root, pids, err
+	pids, err := selectPIDs(root, opts, exclude)
+	return root, pids, err
 }
 
 // selectPIDs lists the pids to read, in ascending order.
-func selectPIDs(fs procfs.FS, root string, opts Options, exclude map[int]bool) ([]int, error) {
+func selectPIDs(root string, opts Options, exclude map[int]bool) ([]int, error) {
 	var pids []int
 	if len(opts.PIDs) > 0 {
 		for _, p := range opts.PIDs {
@@ -244,7 +244,7 @@ func selectPIDs(fs procfs.FS, root string, opts Options, exclude map[int]bool) (
 		}
 	}
 	if opts.Tree != 0 {
-		tree, err := descendants(fs, root, opts.Tree)
+		tree, err := descendants(root, opts.Tree)
 		if err != nil {
 			return nil, err
 		}
@@ -290,7 +290,7 @@ func listPIDs(root string) ([]int, error) {
 
 // descendants returns pid and all processes below it, by ppid. A process
 // that is not visible is an error; children that vanish are ignored.
-func descendants(fs procfs.FS, root string, pid int) ([]int, error) {
+func descendants(root string, pid int) ([]int, error) {
 	if _, err := os.Stat(filepath.Join(root, strconv.Itoa(pid))); err != nil {
 		return nil, fmt.Errorf("procscan: --tree %d: %w", pid, ErrNoSuchProcess)
 	}
