@@ -41,6 +41,62 @@ var ErrFDInfoSyntax = errors.New("fdinfo syntax error")
 // ParseFDInfo parses the text of a /proc/PID/fdinfo/N file. Unknown lines
 // are ignored; a known line with a bad value is an error.
 func ParseFDInfo(data []byte) (FDInfo, error) {
+	if info, ok := parsePlainFDInfo(data); ok {
+		return info, nil
+	}
+	return parseFDInfoLines(data)
+}
+
+// parsePlainFDInfo reads the fdinfo of a plain file, pipe or socket, the
+// four lines "pos:\t%d\nflags:\t0%o\nmnt_id:\t%d\nino:\t%d\n" and nothing
+// else, digit by digit; ok is false for any other text, which the general
+// parser then reads. Most fds of a host have this fdinfo, and the general
+// parser's line splitting and trimming took about 3% of a scan's CPU.
+// FuzzParseFDInfo holds the two to the same result.
+func parsePlainFDInfo(data []byte) (info FDInfo, ok bool) {
+	var v uint64
+	info = FDInfo{EventfdID: -1, TTYIndex: -1}
+	if data, v, ok = plainField(data, "pos:\t", 10, 1<<63-1); !ok {
+		return info, false
+	}
+	info.Pos = int64(v)
+	if data, v, ok = plainField(data, "flags:\t", 8, 1<<32-1); !ok {
+		return info, false
+	}
+	info.Flags = int(v)
+	if data, v, ok = plainField(data, "mnt_id:\t", 10, 1<<31-1); !ok {
+		return info, false
+	}
+	info.MntID = int(v)
+	if data, info.Ino, ok = plainField(data, "ino:\t", 10, 1<<64-1); !ok {
+		return info, false
+	}
+	return info, len(data) == 0
+}
+
+// plainField reads "name<digits>\n" at the start of data: a value of at
+// most max in base (8 or 10).
+func plainField(data []byte, name string, base, max uint64) (rest []byte, v uint64, ok bool) {
+	if len(data) < len(name) || string(data[:len(name)]) != name {
+		return data, 0, false
+	}
+	data = data[len(name):]
+	i := 0
+	for ; i < len(data) && data[i] != '\n'; i++ {
+		d := uint64(data[i]) - '0'
+		if d >= base || v > (max-d)/base {
+			return data, 0, false
+		}
+		v = v*base + d
+	}
+	if i == 0 || i == len(data) {
+		return data, 0, false
+	}
+	return data[i+1:], v, true
+}
+
+// parseFDInfoLines is the general fdinfo parser: any lines in any order.
+func parseFDInfoLines(data []byte) (FDInfo, error) {
 	info := FDInfo{EventfdID: -1, TTYIndex: -1}
 	for lineNo := 1; len(data) > 0; lineNo++ {
 		var line []byte

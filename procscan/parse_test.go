@@ -3,6 +3,7 @@ package procscan
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -90,6 +91,8 @@ func TestKernelDevToUser(t *testing.T) {
 func FuzzParseFDInfo(f *testing.F) {
 	f.Add([]byte("pos:\t0\nflags:\t02000002\nmnt_id:\t17\nino:\t1038\ntfd:        4 events:       19 data:                4  pos:0 ino:27f2 sdev:f\n"))
 	f.Add([]byte("eventfd-id: 1\n"))
+	f.Add([]byte("pos:\t1234\nflags:\t0100002\nmnt_id:\t24\nino:\t18446744073709551615\n"))
+	f.Add([]byte("pos:\t9223372036854775808\nflags:\t040000000000\nmnt_id:\t2147483648\nino:\t3\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		info, err := ParseFDInfo(data)
 		if err != nil && !errors.Is(err, ErrFDInfoSyntax) {
@@ -97,6 +100,13 @@ func FuzzParseFDInfo(f *testing.F) {
 		}
 		if err == nil && info.EventfdID < -1 {
 			t.Fatalf("eventfd id %d", info.EventfdID)
+		}
+		// The fast path must read what the general parser reads.
+		if plain, ok := parsePlainFDInfo(data); ok {
+			general, err := parseFDInfoLines(data)
+			if err != nil || !reflect.DeepEqual(plain, general) {
+				t.Fatalf("%q: fast path %+v, general parser %+v, %v", data, plain, general, err)
+			}
 		}
 	})
 }
@@ -190,4 +200,28 @@ func FuzzParseUnixDiag(f *testing.F) {
 			t.Fatalf("error %v does not wrap ErrSockDiagSyntax", err)
 		}
 	})
+}
+
+// The fast path takes the plain four-line fdinfo and nothing else.
+func TestParsePlainFDInfo(t *testing.T) {
+	info, ok := parsePlainFDInfo([]byte("pos:\t12\nflags:\t0100002\nmnt_id:\t24\nino:\t18446744073709551615\n"))
+	want := FDInfo{Pos: 12, Flags: 0o100002, MntID: 24, Ino: 1<<64 - 1, EventfdID: -1, TTYIndex: -1}
+	if !ok || !reflect.DeepEqual(info, want) {
+		t.Fatalf("%+v, %v; want %+v", info, ok, want)
+	}
+	for _, in := range []string{
+		"pos:\t12\nflags:\t0100002\nmnt_id:\t24\nino:\t3",                     // no last newline
+		"pos:\t12\nflags:\t0100002\nmnt_id:\t24\nino:\t3\neventfd-count: 0\n", // more lines
+		"pos:\t9223372036854775808\nflags:\t02\nmnt_id:\t24\nino:\t3\n",       // pos too large
+		"pos:\t1\nflags:\t08\nmnt_id:\t24\nino:\t3\n",                         // not octal
+		"pos:\t1\nflags:\t02\nmnt_id:\t2147483648\nino:\t3\n",                 // mnt_id too large
+		"pos:\t1\nflags:\t02\nmnt_id:\t24\nino:\t18446744073709551616\n",      // ino too large
+		"pos:\t+1\nflags:\t02\nmnt_id:\t24\nino:\t3\n",                        // a sign
+		"flags:\t02\npos:\t1\nmnt_id:\t24\nino:\t3\n",                         // another order
+		"pos:\t\nflags:\t02\nmnt_id:\t24\nino:\t3\n",                          // no digits
+	} {
+		if _, ok := parsePlainFDInfo([]byte(in)); ok {
+			t.Errorf("%q taken by the fast path", in)
+		}
+	}
 }
