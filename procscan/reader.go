@@ -56,7 +56,9 @@ const inodeTexts = 16
 func newInodeCache() *inodeCache {
 	c := &inodeCache{}
 	for i := range c.shards {
-		c.shards[i].m = map[inodeKey][]*Inode{}
+		// Room for about 4k inodes at first (a few hundred KB): growing
+		// from empty was a percent of a 100k-fd scan's CPU.
+		c.shards[i].m = make(map[inodeKey][]*Inode, 64)
 	}
 	return c
 }
@@ -450,11 +452,8 @@ func syntheticName(target string, ino uint64) bool {
 	default:
 		return false
 	}
-	if len(rest) < 2 || rest[len(rest)-1] != ']' {
-		return false
-	}
-	n, err := strconv.ParseUint(rest[:len(rest)-1], 10, 64)
-	return err == nil && n == ino && strconv.FormatUint(n, 10) == rest[:len(rest)-1]
+	var digits [20]byte
+	return rest == string(strconv.AppendUint(digits[:0], ino, 10))+"]"
 }
 
 // inodeKey names an inode as fdinfo does: a mount holds one superblock,
