@@ -21,7 +21,10 @@ import (
 func (s *state) epollWatches(g *fileGroups, filesParent []int) []snapshot.Epoll {
 	cnt := newCounter(s.cmp)
 	defer s.tally.add(cnt)
-	holders := s.holderIndex(g, filesParent)
+	// Watches are resolved to descriptions (union-find roots) first; the
+	// holders are then found for the watched descriptions only.
+	watched := map[int]snapshot.Member{}
+	var fill []pendingHolder
 	done := map[int][]snapshot.Watch{} // description root -> watches
 	var out []snapshot.Epoll
 	for pi, p := range s.procs {
@@ -43,7 +46,10 @@ func (s *state) epollWatches(g *fileGroups, filesParent []int) []snapshot.Epoll 
 			}
 			watches, ok := done[root]
 			if !ok || root < 0 {
-				watches = s.resolveWatches(cnt, g, holders, owner, fd)
+				watches = s.resolveWatches(cnt, g, owner, fd, func(i, watchedRoot int) {
+					watched[watchedRoot] = snapshot.Member{}
+					fill = append(fill, pendingHolder{len(out), i, watchedRoot})
+				})
 				if root >= 0 {
 					done[root] = watches
 				}
@@ -51,23 +57,33 @@ func (s *state) epollWatches(g *fileGroups, filesParent []int) []snapshot.Epoll 
 			out = append(out, snapshot.Epoll{PID: p.PID, FD: fd.Num, Watches: watches})
 		}
 	}
+	s.holdersOf(g, filesParent, watched)
+	for _, f := range fill {
+		if h, ok := watched[f.root]; ok && h != (snapshot.Member{}) {
+			out[f.epoll].Watches[f.watch].Holder = &h
+		}
+	}
 	return out
 }
 
-func (s *state) resolveWatches(cnt *counter, g *fileGroups, holders map[int]snapshot.Member, owner int, ep *procscan.FD) []snapshot.Watch {
+// pendingHolder is a watch (of out[epoll], at index watch) whose holder is
+// the lowest holder of description root, filled in once all are known.
+type pendingHolder struct{ epoll, watch, root int }
+
+// resolveWatches resolves the watches of epoll fd ep of process owner;
+// found is told, for each watch that resolves, its index and the
+// description it watches.
+func (s *state) resolveWatches(cnt *counter, g *fileGroups, owner int, ep *procscan.FD, found func(i, root int)) []snapshot.Watch {
 	pid := s.procs[owner].PID
 	watches := make([]snapshot.Watch, 0, len(ep.Watches()))
 	seen := map[int]uint32{} // tfd -> registrations so far
-	for _, w := range ep.Watches() {
+	for i, w := range ep.Watches() {
 		slot := kcmp.EpollSlot{EFD: uint32(ep.Num), TFD: uint32(w.TFD), TOff: seen[w.TFD]}
 		seen[w.TFD]++
-		out := snapshot.Watch{TFD: w.TFD, Events: w.Events}
 		if c := s.findWatched(cnt, g, owner, pid, slot, w); c >= 0 {
-			if h, ok := holders[g.uf.find(c)]; ok {
-				out.Holder = &h
-			}
+			found(i, g.uf.find(c))
 		}
-		watches = append(watches, out)
+		watches = append(watches, snapshot.Watch{TFD: w.TFD, Events: w.Events})
 	}
 	return watches
 }

@@ -76,12 +76,17 @@ func (s *state) fileMembers(g *fileGroups, filesParent []int, fn func(root int, 
 	}
 }
 
-// holderIndex maps each description (union-find root) to the lowest
-// {pid, fd} holding it, counting processes that share an fd table.
-func (s *state) holderIndex(g *fileGroups, filesParent []int) map[int]snapshot.Member {
-	low := map[int]snapshot.Member{}
+// holdersOf sets, for each description (union-find root) that is a key
+// of low, the lowest {pid, fd} holding it, counting processes that share
+// an fd table. Only the descriptions asked for are kept: a map of every
+// description on a 100k-fd host was a megabyte or two for the few that
+// epoll watches.
+func (s *state) holdersOf(g *fileGroups, filesParent []int, low map[int]snapshot.Member) {
+	if len(low) == 0 {
+		return
+	}
 	consider := func(r int, m snapshot.Member) {
-		if cur, ok := low[r]; !ok || m.Less(cur) {
+		if cur, ok := low[r]; ok && (cur == (snapshot.Member{}) || m.Less(cur)) {
 			low[r] = m
 		}
 	}
@@ -102,7 +107,6 @@ func (s *state) holderIndex(g *fileGroups, filesParent []int) map[int]snapshot.M
 			}
 		}
 	}
-	return low
 }
 
 // approximateFileGroups groups fds by bucket key alone, for hosts without
