@@ -35,6 +35,32 @@ func TestAppendMatchesMarshal(t *testing.T) {
 			t.Errorf("appendGroup = %s, want %s", got, want)
 		}
 	}
+	holder := Member{PID: 7, FD: 9}
+	epolls := []Epoll{
+		{PID: 1, FD: 4, Watches: []Watch{{TFD: 5, Events: math.MaxUint32, Holder: &holder}, {TFD: -1, Events: 0}}},
+		{PID: 2, FD: 3, Watches: []Watch{}},
+		{},
+	}
+	for i := range epolls {
+		want, _ := json.Marshal(&epolls[i])
+		if got := appendEpoll(nil, &epolls[i]); string(got) != string(want) {
+			t.Errorf("appendEpoll = %s, want %s", got, want)
+		}
+	}
+	for _, s := range hostileStrings {
+		ends := []Endpoint{
+			{Kind: "tcp", Addresses: []string{s, "[::1]:5000"}, Ends: [][]Member{{{PID: 1, FD: 3}}, {{PID: 2, FD: 4}, {PID: 3, FD: 4}}}},
+			{Kind: s, Name: s, Ends: [][]Member{nil, {}}},
+			{Kind: "pipe", Addresses: []string{}, Ends: [][]Member{}},
+			{},
+		}
+		for i := range ends {
+			want, _ := json.Marshal(&ends[i])
+			if got := appendEndpoint(nil, &ends[i]); string(got) != string(want) {
+				t.Errorf("appendEndpoint = %s, want %s", got, want)
+			}
+		}
+	}
 	if got := string(appendGroup(nil, &Group{Type: "vm"})); got != `{"type":"vm","members":null}` {
 		t.Errorf("empty group: %s", got)
 	}

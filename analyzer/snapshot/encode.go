@@ -68,7 +68,8 @@ func (s *Snapshot) Encode(w io.Writer) error {
 	for i := range s.Epoll {
 		e.sep(i)
 		e.raw("\n  ")
-		e.value(&s.Epoll[i])
+		e.buf = appendEpoll(e.buf[:0], &s.Epoll[i])
+		e.bytes(e.buf)
 	}
 	e.end(len(s.Epoll))
 	if len(s.Endpoints) > 0 {
@@ -76,7 +77,8 @@ func (s *Snapshot) Encode(w io.Writer) error {
 		for i := range s.Endpoints {
 			e.sep(i)
 			e.raw("\n  ")
-			e.value(&s.Endpoints[i])
+			e.buf = appendEndpoint(e.buf[:0], &s.Endpoints[i])
+			e.bytes(e.buf)
 		}
 		e.end(len(s.Endpoints))
 	}
