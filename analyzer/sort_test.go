@@ -3,12 +3,13 @@ package analyzer
 import (
 	"errors"
 	"math/rand"
-	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"testing"
 
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
+	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
 // These tests check the grouping algorithm itself on a known total order
@@ -179,27 +180,43 @@ func TestGroupDistinctPairFailureAlwaysProgresses(t *testing.T) {
 	}
 }
 
-// sortByKey must give the order of a plain stable sort for any number of
-// CPUs' worth of runs.
-func TestSortByKey(t *testing.T) {
+// orderByKey must give the order of a plain stable sort by key, and the
+// runs of equal keys in it, whatever Inode records the fds share: one
+// record per inode, several records for one inode (hard links, the
+// anonymous inode's kinds), and fds of one record with different keys.
+func TestOrderByKey(t *testing.T) {
 	rng := rand.New(rand.NewSource(2))
-	for _, n := range []int{0, 1, 4095, 4096, 8193, 50000} {
-		want := make([]bucketKey, n)
-		for i := range want {
-			want[i] = bucketKey{dev: uint64(rng.Intn(3)), ino: uint64(rng.Intn(n/10 + 1)), mnt: rng.Intn(2)}
+	for _, n := range []int{0, 1, 2, 1000, 50000} {
+		var recs []*procscan.Inode
+		for i := range n/5 + 1 {
+			ino := uint64(rng.Intn(n/8 + 1))
+			recs = append(recs, &procscan.Inode{Target: strconv.Itoa(i), Dev: uint64(rng.Intn(3)), Ino: ino, MntID: rng.Intn(2)})
 		}
-		for _, procs := range []int{1, 2, 3, 8} {
-			prev := runtime.GOMAXPROCS(procs)
-			got := sortByKey(n, func(i int) bucketKey { return want[i] }, make([]bucketKey, n))
-			runtime.GOMAXPROCS(prev)
-			ref := make([]int32, n)
-			for i := range ref {
-				ref[i] = int32(i)
+		inodes := make([]*procscan.Inode, n)
+		keys := make([]bucketKey, n)
+		for c := range n {
+			in := recs[rng.Intn(len(recs))]
+			inodes[c] = in
+			keys[c] = bucketKey{dev: in.Dev, ino: in.Ino, mnt: in.MntID, eventfdID: int64(rng.Intn(2)) - 1, access: int32(rng.Intn(3)), anon: int32(rng.Intn(2))}
+		}
+		order, starts := orderByKey(n, func(c int) *procscan.Inode { return inodes[c] }, func(c int) bucketKey { return keys[c] })
+		ref := make([]int32, n)
+		for i := range ref {
+			ref[i] = int32(i)
+		}
+		slices.SortStableFunc(ref, func(a, b int32) int { return compareKeys(keys[a], keys[b]) })
+		if !slices.Equal(order, ref) {
+			t.Fatalf("n=%d: order differs from a stable sort", n)
+		}
+		var want []int32
+		for i := range n {
+			if i == 0 || keys[ref[i]] != keys[ref[i-1]] {
+				want = append(want, int32(i))
 			}
-			slices.SortStableFunc(ref, func(a, b int32) int { return compareKeys(want[a], want[b]) })
-			if !slices.Equal(got, ref) {
-				t.Fatalf("n=%d, %d CPUs: order differs from a stable sort", n, procs)
-			}
+		}
+		want = append(want, int32(n))
+		if !slices.Equal(starts, want) {
+			t.Fatalf("n=%d: %d runs, want %d", n, len(starts), len(want))
 		}
 	}
 }
