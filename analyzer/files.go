@@ -97,7 +97,8 @@ func (k *keyer) anonID(target string) int32 {
 
 func (k *keyer) key(fd *procscan.FD) bucketKey {
 	key := bucketKey{dev: fd.Dev, ino: fd.Ino, mnt: fd.MntID, eventfdID: -1, access: -1}
-	if !fd.HasInfo || k.noInfo[inodeOf{fd.Dev, fd.Ino, fd.MntID}] {
+	// noInfo is nearly always empty: no look-up per fd then.
+	if !fd.HasInfo || len(k.noInfo) > 0 && k.noInfo[inodeOf{fd.Dev, fd.Ino, fd.MntID}] {
 		return key
 	}
 	key.eventfdID = fd.EventfdID()
