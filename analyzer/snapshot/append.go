@@ -69,19 +69,25 @@ func appendMember(b []byte, m Member) []byte {
 	return append(b, '}')
 }
 
-// appendMembers appends ms as a JSON array; nil is null, as json writes it.
-func appendMembers(b []byte, ms []Member) []byte {
-	if ms == nil {
+// appendList appends xs as a JSON array, each element written by one;
+// nil is null, as json writes it.
+func appendList[T any](b []byte, xs []T, one func([]byte, *T) []byte) []byte {
+	if xs == nil {
 		return append(b, "null"...)
 	}
 	b = append(b, '[')
-	for i, m := range ms {
+	for i := range xs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendMember(b, m)
+		b = one(b, &xs[i])
 	}
 	return append(b, ']')
+}
+
+// appendMembers appends ms as a JSON array; nil is null, as json writes it.
+func appendMembers(b []byte, ms []Member) []byte {
+	return appendList(b, ms, func(b []byte, m *Member) []byte { return appendMember(b, *m) })
 }
 
 // appendGroup appends g as json.Marshal(g) would.
@@ -100,28 +106,20 @@ func appendEpoll(b []byte, e *Epoll) []byte {
 	b = append(b, `,"fd":`...)
 	b = strconv.AppendInt(b, int64(e.FD), 10)
 	b = append(b, `,"watches":`...)
-	if e.Watches == nil {
+	b = appendList(b, e.Watches, appendWatch)
+	return append(b, '}')
+}
+
+func appendWatch(b []byte, w *Watch) []byte {
+	b = append(b, `{"tfd":`...)
+	b = strconv.AppendInt(b, int64(w.TFD), 10)
+	b = append(b, `,"events":`...)
+	b = strconv.AppendUint(b, uint64(w.Events), 10)
+	b = append(b, `,"holder":`...)
+	if w.Holder == nil {
 		b = append(b, "null"...)
 	} else {
-		b = append(b, '[')
-		for i := range e.Watches {
-			w := &e.Watches[i]
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"tfd":`...)
-			b = strconv.AppendInt(b, int64(w.TFD), 10)
-			b = append(b, `,"events":`...)
-			b = strconv.AppendUint(b, uint64(w.Events), 10)
-			b = append(b, `,"holder":`...)
-			if w.Holder == nil {
-				b = append(b, "null"...)
-			} else {
-				b = appendMember(b, *w.Holder)
-			}
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = appendMember(b, *w.Holder)
 	}
 	return append(b, '}')
 }
@@ -135,27 +133,10 @@ func appendEndpoint(b []byte, e *Endpoint) []byte {
 		b = appendString(b, e.Name)
 	}
 	if len(e.Addresses) > 0 {
-		b = append(b, `,"addresses":[`...)
-		for i, a := range e.Addresses {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, a)
-		}
-		b = append(b, ']')
+		b = append(b, `,"addresses":`...)
+		b = appendList(b, e.Addresses, func(b []byte, a *string) []byte { return appendString(b, *a) })
 	}
 	b = append(b, `,"ends":`...)
-	if e.Ends == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, end := range e.Ends {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendMembers(b, end)
-		}
-		b = append(b, ']')
-	}
+	b = appendList(b, e.Ends, func(b []byte, end *[]Member) []byte { return appendMembers(b, *end) })
 	return append(b, '}')
 }
