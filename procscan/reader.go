@@ -67,48 +67,55 @@ func (c *inodeCache) shard(k inodeKey) int {
 	return int((k.ino ^ uint64(k.mnt)*0x9e3779b97f4a7c15) % uint64(len(c.shards)))
 }
 
-// get returns the record of inode k reached by link text target.
-func (c *inodeCache) get(k inodeKey, target []byte) *Inode {
+// records returns the records of inode k. A published slice is never
+// written again (put makes a new one), so callers search it unlocked: one
+// locked look-up per fd serves both the pipe-or-socket check before the
+// readlink and the search by link text after it.
+func (c *inodeCache) records(k inodeKey) []*Inode {
 	sh := &c.shards[c.shard(k)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	for _, ino := range sh.m[k] {
-		if ino.Target == string(target) {
-			return ino
-		}
-	}
-	return nil
+	return sh.m[k]
 }
 
-// synthetic returns the record of pipe or socket inode k, if the cache
-// has it (see syntheticName).
-func (c *inodeCache) synthetic(k inodeKey) *Inode {
-	sh := &c.shards[c.shard(k)]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	for _, ino := range sh.m[k] {
-		if syntheticName(ino.Target, k.ino) {
-			return ino
-		}
-	}
-	return nil
-}
-
+// put adds ino to the records of inode k as the newest, in place of a
+// record with the same text; the oldest leaves when inodeTexts are kept.
 func (c *inodeCache) put(k inodeKey, ino *Inode) {
 	sh := &c.shards[c.shard(k)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	list := sh.m[k]
-	for i, old := range list {
-		if old.Target == ino.Target {
-			list[i] = ino
-			return
+	old := sh.m[k]
+	list := make([]*Inode, 0, min(len(old)+1, inodeTexts))
+	for _, r := range old {
+		if r.Target != ino.Target {
+			list = append(list, r)
 		}
 	}
 	if len(list) == inodeTexts {
-		list = append(list[:0], list[1:]...)
+		list = list[1:]
 	}
 	sh.m[k] = append(list, ino)
+}
+
+// withText returns the record among recs reached by link text target.
+func withText(recs []*Inode, target []byte) *Inode {
+	for _, r := range recs {
+		if r.Target == string(target) {
+			return r
+		}
+	}
+	return nil
+}
+
+// syntheticOf returns the record among recs of pipe or socket inode ino
+// (see syntheticName).
+func syntheticOf(recs []*Inode, ino uint64) *Inode {
+	for _, r := range recs {
+		if syntheticName(r.Target, ino) {
+			return r
+		}
+	}
+	return nil
 }
 
 // readProcess reads one process; nil means it vanished or could not be
@@ -323,6 +330,7 @@ func (r *reader) readFDs(p *Process, dir string) {
 		// and a pipe's or socket's link text is a function of its inode
 		// ("pipe:[ino]"), so a cached one saves the readlink.
 		infoRead := false
+		var recs []*Inode // the cache's records of the inode fdinfo names
 		if r.mode == FDInfoAll {
 			var skip, stop bool
 			info, skip, stop = r.readFDInfoOf(p, dir, &infoDir, cname, &fd, len(names), true, &vanished)
@@ -334,7 +342,8 @@ func (r *reader) readFDs(p *Process, dir string) {
 			}
 			infoRead = true
 			if fd.HasInfo && info.Ino != 0 {
-				if ino := r.inodes.synthetic(inodeKey{mnt: info.MntID, ino: info.Ino}); ino != nil {
+				recs = r.inodes.records(inodeKey{mnt: info.MntID, ino: info.Ino})
+				if ino := syntheticOf(recs, info.Ino); ino != nil {
 					fd.Inode = ino
 					p.FDs = append(p.FDs, fd)
 					continue
@@ -360,7 +369,10 @@ func (r *reader) readFDs(p *Process, dir string) {
 		key := inodeKey{mnt: info.MntID, ino: info.Ino}
 		var ino *Inode
 		if fd.HasInfo && info.Ino != 0 {
-			ino = r.inodes.get(key, link)
+			if !infoRead {
+				recs = r.inodes.records(key)
+			}
+			ino = withText(recs, link)
 		}
 		if ino == nil {
 			if err := statx(fdDir, cname, &r.statx); err != nil {

@@ -219,26 +219,26 @@ func TestInodeCache(t *testing.T) {
 	ev, tm := &Inode{Target: "anon_inode:[eventfd]"}, &Inode{Target: "anon_inode:[timerfd]"}
 	c.put(k, ev)
 	c.put(k, tm)
-	if c.get(k, []byte(ev.Target)) != ev || c.get(k, []byte(tm.Target)) != tm || c.get(k, []byte("anon_inode:[signalfd]")) != nil {
+	if withText(c.records(k), []byte(ev.Target)) != ev || withText(c.records(k), []byte(tm.Target)) != tm || withText(c.records(k), []byte("anon_inode:[signalfd]")) != nil {
 		t.Fatal("texts of one inode mixed up")
 	}
-	if c.get(inodeKey{mnt: 16, ino: 1044}, []byte(ev.Target)) != nil {
+	if withText(c.records(inodeKey{mnt: 16, ino: 1044}), []byte(ev.Target)) != nil {
 		t.Fatal("another mount's inode found")
 	}
 	ev2 := &Inode{Target: ev.Target}
 	c.put(k, ev2)
-	if c.get(k, []byte(ev.Target)) != ev2 {
+	if withText(c.records(k), []byte(ev.Target)) != ev2 {
 		t.Fatal("same text not replaced")
 	}
 	for i := range inodeTexts {
 		c.put(k, &Inode{Target: "/x/" + strconv.Itoa(i)})
 	}
-	if c.get(k, []byte(ev.Target)) != nil || c.get(k, []byte("/x/0")) == nil || c.get(k, []byte("/x/"+strconv.Itoa(inodeTexts-1))) == nil {
+	if withText(c.records(k), []byte(ev.Target)) != nil || withText(c.records(k), []byte("/x/0")) == nil || withText(c.records(k), []byte("/x/"+strconv.Itoa(inodeTexts-1))) == nil {
 		t.Fatal("oldest text not the one evicted")
 	}
 	p := inodeKey{mnt: 14, ino: 77}
 	c.put(p, &Inode{Target: "pipe:[77]"})
-	if c.synthetic(p) == nil || c.synthetic(k) != nil {
+	if syntheticOf(c.records(p), p.ino) == nil || syntheticOf(c.records(k), k.ino) != nil {
 		t.Fatal("synthetic")
 	}
 }
