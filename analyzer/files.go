@@ -298,21 +298,13 @@ func orderByKey(n int, inode func(c int) *procscan.Inode, key func(c int) bucket
 		}
 		of[c] = id
 	}
-	sameInode := func(a, b *procscan.Inode) bool { return a.Dev == b.Dev && a.Ino == b.Ino && a.MntID == b.MntID }
+	// The part of a key an Inode record gives; compareKeys orders it.
+	prefix := func(in *procscan.Inode) bucketKey { return bucketKey{dev: in.Dev, ino: in.Ino, mnt: in.MntID} }
 	byInode := make([]int32, len(recs))
 	for i := range byInode {
 		byInode[i] = int32(i)
 	}
-	slices.SortFunc(byInode, func(a, b int32) int {
-		x, y := recs[a], recs[b]
-		if c := cmp.Compare(x.Dev, y.Dev); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(x.Ino, y.Ino); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.MntID, y.MntID)
-	})
+	slices.SortFunc(byInode, func(a, b int32) int { return compareKeys(prefix(recs[a]), prefix(recs[b])) })
 	rank := make([]int32, len(recs))
 	for r, id := range byInode {
 		rank[id] = int32(r)
@@ -334,9 +326,9 @@ func orderByKey(n int, inode func(c int) *procscan.Inode, key func(c int) bucket
 	// order. Within the run of one inode, sort by whole key.
 	var run []keyedCand
 	for lo := 0; lo < n; {
-		in := recs[of[order[lo]]]
+		in := prefix(recs[of[order[lo]]])
 		hi := lo + 1
-		for hi < n && sameInode(recs[of[order[hi]]], in) {
+		for hi < n && prefix(recs[of[order[hi]]]) == in {
 			hi++
 		}
 		run = run[:0]
