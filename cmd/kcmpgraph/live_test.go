@@ -4,11 +4,9 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -159,42 +157,17 @@ func TestGraphCLI(t *testing.T) {
 // processes works with a warning about the rest.
 func TestUnprivilegedCLI(t *testing.T) {
 	requireKcmp(t)
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to switch to another uid")
-	}
-	dir := t.TempDir()
-	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
-		os.Chmod(d, 0o755)
-	}
-	bin := filepath.Join(dir, "kcmpgraph")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildForNobody(t)
 	f := fixture.New(t)
 	mine := must[*fixture.Node](t)(f.Root().Fork())
 	if err := mine.Setuid(65534, 65534); err != nil {
 		t.Fatal(err)
 	}
-	asNobody := func(args ...string) (string, string, int) {
-		cmd := exec.Command(bin, args...)
-		cmd.Dir = "/"
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-		var out, errb strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return out.String(), errb.String(), code
-	}
-	_, stderr, code := asNobody("cmp", strconv.Itoa(f.Root().PID()), strconv.Itoa(mine.PID()), "--type", "vm")
+	_, stderr, code := runAsNobody(t, bin, "cmp", strconv.Itoa(f.Root().PID()), strconv.Itoa(mine.PID()), "--type", "vm")
 	if code != exitUsage || !strings.Contains(stderr, "not permitted") || !strings.Contains(stderr, "CAP_SYS_PTRACE") {
 		t.Errorf("cmp as nobody against root: exit %d %q", code, stderr)
 	}
-	out, stderr, code := asNobody("scan", "--tree", strconv.Itoa(f.Root().PID()), "--format", "json")
+	out, stderr, code := runAsNobody(t, bin, "scan", "--tree", strconv.Itoa(f.Root().PID()), "--format", "json")
 	if code != 0 || !strings.Contains(out, `"pid":`+strconv.Itoa(mine.PID())) || !strings.Contains(stderr, "partial result") {
 		t.Errorf("scan as nobody: exit %d\nstderr %q", code, stderr)
 	}
