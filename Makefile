@@ -54,8 +54,9 @@ PROCS ?= 1000
 FDS   ?= 100
 RUNS  ?= 5
 
-# A live forest of PROCS x FDS scanned by kcmpgraph, lsof, lsfd and a C
-# floor, interleaved RUNS times; results are appended to BENCHMARKS.md.
+# A live forest of PROCS x FDS scanned by kcmpgraph, lsof, lsfd, a C floor
+# and an ideal exact C scan, interleaved RUNS times; results are appended to
+# BENCHMARKS.md.
 # Then the Go benchmarks of the hot paths.
 bench: build
 	@command -v lsof >/dev/null && command -v lsfd >/dev/null || { apt-get update -qq && apt-get install -y -qq lsof util-linux; }
