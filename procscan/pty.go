@@ -66,8 +66,9 @@ func ParseTTYIndex(data []byte) (index int, ino uint64, err error) {
 
 // ReadTTYIndex reads the tty index of the pty master fd of pid from its
 // fdinfo under procRoot ("" is /proc), for fds a scan read without fdinfo
-// (FDInfoNeeded); a scan that read it has it in FD.TTYIndex. It fails with unix.EBADF when the
-// fd number now names another inode (closed and reused since the scan).
+// (FDInfoNeeded); a scan that read it has it in fd.TTYIndex(). It fails
+// with unix.EBADF when the fd number now names another inode (closed and
+// reused since the scan).
 func ReadTTYIndex(procRoot string, pid int, fd *FD) (int, error) {
 	if procRoot == "" {
 		procRoot = "/proc"
