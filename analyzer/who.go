@@ -77,7 +77,7 @@ func Who(ctx context.Context, opts procscan.Options, pid, fd int) (*WhoResult, e
 		}
 	}
 	if target == nil {
-		return nil, fmt.Errorf("pid %d: %w", pid, procscan.ErrNoSuchProcess)
+		return nil, &procscan.NoProcessError{PID: pid}
 	}
 	var tfd *procscan.FD
 	for i := range target.FDs {

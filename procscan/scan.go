@@ -67,9 +67,27 @@ type Result struct {
 	Skipped map[string]int
 }
 
-// ErrNoSuchProcess is returned when a process asked for by pid does not
-// exist when the scan starts.
+// ErrNoSuchProcess is what every NoProcessError matches with errors.Is: a
+// process asked for by pid does not exist when the scan starts.
 var ErrNoSuchProcess = errors.New("no such process")
+
+// NoProcessError names a process asked for in Options that does not
+// exist: one of Options.PIDs, or the root of Options.Tree.
+type NoProcessError struct {
+	PID int
+	// TreeRoot is true when PID is Options.Tree.
+	TreeRoot bool
+}
+
+func (e *NoProcessError) Error() string {
+	if e.TreeRoot {
+		return fmt.Sprintf("procscan: tree root %d: %v", e.PID, ErrNoSuchProcess)
+	}
+	return fmt.Sprintf("procscan: pid %d: %v", e.PID, ErrNoSuchProcess)
+}
+
+// Is makes errors.Is(err, ErrNoSuchProcess) true.
+func (e *NoProcessError) Is(target error) bool { return target == ErrNoSuchProcess }
 
 // Skip reasons counted in Result.Skipped.
 const (
@@ -238,7 +256,7 @@ func selectPIDs(root string, opts Options, exclude map[int]bool) ([]int, error) 
 	if len(opts.PIDs) > 0 {
 		for _, p := range opts.PIDs {
 			if _, err := os.Stat(filepath.Join(root, strconv.Itoa(p))); err != nil {
-				return nil, fmt.Errorf("procscan: pid %d: %w", p, ErrNoSuchProcess)
+				return nil, &NoProcessError{PID: p}
 			}
 			pids = append(pids, p)
 		}
@@ -292,7 +310,7 @@ func listPIDs(root string) ([]int, error) {
 // that is not visible is an error; children that vanish are ignored.
 func descendants(root string, pid int) ([]int, error) {
 	if _, err := os.Stat(filepath.Join(root, strconv.Itoa(pid))); err != nil {
-		return nil, fmt.Errorf("procscan: --tree %d: %w", pid, ErrNoSuchProcess)
+		return nil, &NoProcessError{PID: pid, TreeRoot: true}
 	}
 	all, err := listPIDs(root)
 	if err != nil {

@@ -2,20 +2,30 @@ package snapshot
 
 import "sort"
 
-// Selection picks part of a snapshot. Zero values select everything.
+// Selection picks part of a snapshot, as the same options of a live scan
+// would have picked it. Zero values select everything.
 type Selection struct {
 	// PIDs keeps these processes.
 	PIDs []int
-	// Tree keeps this process and all its descendants (by ppid).
+	// Tree keeps this process and all its descendants (by ppid). With
+	// PIDs too, the processes of either are kept.
 	Tree int
+	// Users keeps only the processes whose real uid is listed (with PIDs
+	// or Tree, the processes of both).
+	Users []int
 	// Types keeps groups and null lists of these types ("epoll" keeps the
 	// epoll list); empty keeps all.
 	Types []string
+	// LeadersOnly drops the members that are threads other than their
+	// thread group's leader (tid != pid) from groups and null lists: a
+	// snapshot scanned with every thread then reads as one scanned with
+	// thread-group leaders only.
+	LeadersOnly bool
 }
 
 // Empty reports whether the selection keeps everything.
 func (sel Selection) Empty() bool {
-	return len(sel.PIDs) == 0 && sel.Tree == 0 && len(sel.Types) == 0
+	return len(sel.PIDs) == 0 && sel.Tree == 0 && len(sel.Users) == 0 && len(sel.Types) == 0 && !sel.LeadersOnly
 }
 
 // Descendants returns pid and every process below it in s, by ppid.
@@ -53,18 +63,9 @@ func (s *Snapshot) Select(sel Selection) *Snapshot {
 		c := *s
 		return &c
 	}
-	keepPID := func(int) bool { return true }
-	if len(sel.PIDs) > 0 || sel.Tree != 0 {
-		set := map[int]bool{}
-		for _, p := range sel.PIDs {
-			set[p] = true
-		}
-		if sel.Tree != 0 {
-			for p := range s.Descendants(sel.Tree) {
-				set[p] = true
-			}
-		}
-		keepPID = func(p int) bool { return set[p] }
+	keepPID := s.pidFilter(sel)
+	keepMember := func(m Member) bool {
+		return keepPID(m.PID) && !(sel.LeadersOnly && m.IsTask() && m.TID != m.PID)
 	}
 	keepType := func(string) bool { return true }
 	if len(sel.Types) > 0 {
@@ -87,7 +88,7 @@ func (s *Snapshot) Select(sel Selection) *Snapshot {
 	for _, g := range s.Groups {
 		var kept []Member
 		for _, m := range g.Members {
-			if keepPID(m.PID) {
+			if keepMember(m) {
 				kept = append(kept, m)
 			}
 		}
@@ -108,7 +109,7 @@ func (s *Snapshot) Select(sel Selection) *Snapshot {
 		}
 		var kept []Member
 		for _, m := range list {
-			if keepPID(m.PID) {
+			if keepMember(m) {
 				kept = append(kept, m)
 			}
 		}
@@ -161,4 +162,37 @@ func (s *Snapshot) Select(sel Selection) *Snapshot {
 		}
 	}
 	return &out
+}
+
+// pidFilter returns whether a pid is kept by the process part of sel.
+func (s *Snapshot) pidFilter(sel Selection) func(int) bool {
+	if len(sel.PIDs) == 0 && sel.Tree == 0 && len(sel.Users) == 0 {
+		return func(int) bool { return true }
+	}
+	var set map[int]bool
+	if len(sel.PIDs) > 0 || sel.Tree != 0 {
+		set = map[int]bool{}
+		for _, p := range sel.PIDs {
+			set[p] = true
+		}
+		if sel.Tree != 0 {
+			for p := range s.Descendants(sel.Tree) {
+				set[p] = true
+			}
+		}
+	}
+	if len(sel.Users) > 0 {
+		users := map[int]bool{}
+		for _, u := range sel.Users {
+			users[u] = true
+		}
+		byUser := map[int]bool{}
+		for _, p := range s.Processes {
+			if users[p.UID] && (set == nil || set[p.PID]) {
+				byUser[p.PID] = true
+			}
+		}
+		set = byUser
+	}
+	return func(p int) bool { return set[p] }
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -228,5 +229,60 @@ func TestLoadDeepNesting(t *testing.T) {
 	deep := `{"schema": "kcmpgraph.snapshot/v1", "x": ` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`
 	if _, err := Parse([]byte(deep), "deep.json"); !errors.Is(err, ErrInvalid) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("deeply nested snapshot: err = %v, want a one-line ErrInvalid", err)
+	}
+}
+
+// TestSelectUsersAndLeaders selects by real uid and drops threads: the
+// result is what a scan with --user and without --threads would hold.
+func TestSelectUsersAndLeaders(t *testing.T) {
+	s, err := Parse([]byte(`{"schema": "kcmpgraph.snapshot/v1", "host": {"scope": {"threads": true, "types": ["vm", "io"]}},
+	  "processes": [
+	    {"pid": 10, "ppid": 1, "uid": 0, "comm": "a", "tasks": [10, 11], "fds": []},
+	    {"pid": 20, "ppid": 10, "uid": 33, "comm": "b", "tasks": [20, 21, 22], "fds": []},
+	    {"pid": 30, "ppid": 10, "uid": 33, "comm": "c", "tasks": [30], "fds": []}],
+	  "groups": [
+	    {"type": "vm", "members": [{"pid": 10, "tid": 10}, {"pid": 10, "tid": 11}]},
+	    {"type": "vm", "members": [{"pid": 20, "tid": 20}, {"pid": 20, "tid": 21}, {"pid": 20, "tid": 22}, {"pid": 30, "tid": 30}]}],
+	  "null": {"io": [{"pid": 10, "tid": 11}, {"pid": 20, "tid": 20}]}}`), "threads.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		sel    Selection
+		procs  []int
+		groups [][]Member
+		nullIO []Member
+	}{
+		{"users", Selection{Users: []int{33}}, []int{20, 30},
+			[][]Member{{{PID: 20, TID: 20}, {PID: 20, TID: 21}, {PID: 20, TID: 22}, {PID: 30, TID: 30}}},
+			[]Member{{PID: 20, TID: 20}}},
+		{"users and pids", Selection{Users: []int{33}, PIDs: []int{10, 30}}, []int{30}, nil, nil},
+		{"users and tree", Selection{Users: []int{0}, Tree: 10}, []int{10},
+			[][]Member{{{PID: 10, TID: 10}, {PID: 10, TID: 11}}}, []Member{{PID: 10, TID: 11}}},
+		{"leaders", Selection{LeadersOnly: true}, []int{10, 20, 30},
+			[][]Member{{{PID: 20, TID: 20}, {PID: 30, TID: 30}}}, []Member{{PID: 20, TID: 20}}},
+		{"no such user", Selection{Users: []int{99}}, nil, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.sel.Empty() {
+				t.Fatal("selection reports Empty")
+			}
+			got := s.Select(tc.sel)
+			var procs []int
+			for _, p := range got.Processes {
+				procs = append(procs, p.PID)
+			}
+			var groups [][]Member
+			for _, g := range got.Groups {
+				groups = append(groups, g.Members)
+			}
+			if fmt.Sprint(procs) != fmt.Sprint(tc.procs) || fmt.Sprint(groups) != fmt.Sprint(tc.groups) || fmt.Sprint(got.Null["io"]) != fmt.Sprint(tc.nullIO) {
+				t.Errorf("processes %v, groups %v, null io %v; want %v, %v, %v", procs, groups, got.Null["io"], tc.procs, tc.groups, tc.nullIO)
+			}
+			if err := Validate(got); err != nil {
+				t.Errorf("selection is not a valid snapshot: %v", err)
+			}
+		})
 	}
 }
