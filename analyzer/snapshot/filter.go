@@ -53,8 +53,9 @@ func (s *Snapshot) Descendants(pid int) map[int]bool {
 	return out
 }
 
-// Select returns a copy of s restricted to sel. A group keeps its members
-// among the kept processes and is dropped when fewer than two remain; an
+// Select returns a copy of s restricted to sel, in the canonical order
+// (see Normalize) when s was. A group keeps its members among the kept
+// processes and is dropped when fewer than two remain; an
 // epoll watch whose holder was dropped is given the lowest kept holder of
 // the same description, or none. Stats are kept as they were: they
 // describe the run, not the selection.
@@ -102,6 +103,9 @@ func (s *Snapshot) Select(sel Selection) *Snapshot {
 			out.Groups = append(out.Groups, Group{Type: g.Type, Members: kept})
 		}
 	}
+	// A group's first member may be gone: the order is the canonical one
+	// again, as Normalize would make it.
+	sortGroups(out.Groups)
 	out.Null = map[string][]Member{}
 	for t, list := range s.Null {
 		if !keepType(t) {

@@ -343,24 +343,11 @@ func (s *Snapshot) Normalize() {
 		sort.Slice(p.FDs, func(a, b int) bool { return p.FDs[a].FD < p.FDs[b].FD })
 		sort.Ints(p.Tasks)
 	}
-	typeRank := make(map[string]int, len(GroupTypes))
-	for i, t := range GroupTypes {
-		typeRank[t] = i
-	}
 	for i := range s.Groups {
 		g := &s.Groups[i]
 		sort.Slice(g.Members, func(a, b int) bool { return g.Members[a].Less(g.Members[b]) })
 	}
-	sort.SliceStable(s.Groups, func(i, j int) bool {
-		a, b := s.Groups[i], s.Groups[j]
-		if typeRank[a.Type] != typeRank[b.Type] {
-			return typeRank[a.Type] < typeRank[b.Type]
-		}
-		if len(a.Members) == 0 || len(b.Members) == 0 {
-			return len(a.Members) < len(b.Members)
-		}
-		return a.Members[0].Less(b.Members[0])
-	})
+	sortGroups(s.Groups)
 	for _, l := range s.Null {
 		sort.Slice(l, func(a, b int) bool { return l[a].Less(l[b]) })
 	}
@@ -370,6 +357,25 @@ func (s *Snapshot) Normalize() {
 			return a.PID < b.PID
 		}
 		return a.FD < b.FD
+	})
+}
+
+// sortGroups puts groups with sorted members in the canonical order: by
+// type (GroupTypes order), then by first member.
+func sortGroups(gs []Group) {
+	typeRank := make(map[string]int, len(GroupTypes))
+	for i, t := range GroupTypes {
+		typeRank[t] = i
+	}
+	sort.SliceStable(gs, func(i, j int) bool {
+		a, b := gs[i], gs[j]
+		if typeRank[a.Type] != typeRank[b.Type] {
+			return typeRank[a.Type] < typeRank[b.Type]
+		}
+		if len(a.Members) == 0 || len(b.Members) == 0 {
+			return len(a.Members) < len(b.Members)
+		}
+		return a.Members[0].Less(b.Members[0])
 	})
 }
 
