@@ -19,7 +19,8 @@ type Options struct {
 	// IgnoreStdio leaves fds 0, 1 and 2 out: their opens, closes, sharing,
 	// epoll watches and channel ends.
 	IgnoreStdio bool
-	// Selection is applied to both snapshots (--pid, --tree, --types).
+	// Selection is applied to both snapshots (--pid, --tree, --user,
+	// --types; LeadersOnly without --threads).
 	// Without "file" in Types, fd opens and closes are not compared;
 	// without "epoll", epoll watches are not.
 	Selection snapshot.Selection
@@ -443,7 +444,7 @@ func selectionWarnings(a, b *snapshot.Snapshot, sel snapshot.Selection) []string
 	if x, y := scopeText(sa), scopeText(sb); x != y {
 		out = append(out, fmt.Sprintf("the snapshots cover different processes (BEFORE: %s; AFTER: %s): a process outside one of them is reported as started or exited", x, y))
 	}
-	if sa.Threads != sb.Threads {
+	if sa.Threads != sb.Threads && !sel.LeadersOnly {
 		out = append(out, "one snapshot compared every thread (--threads), the other only thread-group leaders: threads are reported as joining or leaving per-task sharing")
 	}
 	if sel.Tree != 0 {

@@ -46,9 +46,11 @@
 //
 // # Selection
 //
-// Options.Selection (--pid, --tree, --types) is applied to both snapshots
-// with snapshot.Select. Types that only one snapshot scanned are not
-// compared. With IgnoreStdio, fds 0-2 are left out everywhere. Processes
+// Options.Selection (--pid, --tree, --user, --types) is applied to both
+// snapshots with snapshot.Select. Types that only one snapshot scanned are
+// not compared. With Selection.LeadersOnly, a snapshot scanned with every
+// thread is compared as one scanned with thread-group leaders only, so a
+// snapshot with threads and one without compare without a warning. With IgnoreStdio, fds 0-2 are left out everywhere. Processes
 // that could not be read completely on either side (Process.Denied: fds,
 // fd, task, kcmp) keep their process-level changes but their fds, sharing
 // and epoll watches are left out, with a warning.

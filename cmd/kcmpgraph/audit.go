@@ -11,14 +11,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/audit"
-	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 )
 
 func newAuditCmd() *cobra.Command {
-	var sel selectionFlags
+	var sel *selection
 	var format, output, failOn, allowFile string
 	var rules, disable []string
-	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "audit [SNAPSHOT]",
 		Short: "Find descriptors and kernel objects shared across users, containers and privilege boundaries",
@@ -38,7 +36,7 @@ target, uid, user-ns) that must all match one holder, for example
   KG002 comm=nginx target=socket:*
 
 Exit status: 0, or 1 when a finding at or above --fail-on exists; 2 for
-bad usage or input.`,
+bad usage or input.` + selectionHelp,
 		Example: `  kcmpgraph audit                               # the live host
   kcmpgraph audit host.json --fail-on high
   kcmpgraph audit host.json --format sarif -o kcmpgraph.sarif
@@ -67,20 +65,11 @@ bad usage or input.`,
 					return usageError{err}
 				}
 			}
-			var snap *snapshot.Snapshot
-			if len(args) == 1 {
-				if snap, err = snapshot.LoadFile(args[0], snapshot.LoadOptions{}); err != nil {
-					return err
-				}
-				s, err := sel.offline()
-				if err != nil {
-					return err
-				}
-				snap = snap.Select(s)
-			} else if snap, err = liveSnapshot(cmd.Context(), cmd.ErrOrStderr(), &sel, quiet); err != nil {
+			src, err := load(cmd, args, sel)
+			if err != nil {
 				return err
 			}
-			rep, err := audit.Run(snap, audit.Options{Rules: rules, Disable: disable, Allow: allow})
+			rep, err := audit.Run(src.snap, audit.Options{Rules: rules, Disable: disable, Allow: allow})
 			if err != nil {
 				if errors.Is(err, audit.ErrUnknownRule) {
 					return usageError{err}
@@ -107,15 +96,13 @@ bad usage or input.`,
 			return nil
 		},
 	}
-	sel.addPIDFlags(cmd)
-	sel.addLiveFlags(cmd)
+	sel = addSelection(cmd, selectAll)
 	cmd.Flags().StringVar(&format, "format", "", "text, json or sarif (default: from the -o extension, else text)")
 	cmd.Flags().StringVarP(&output, "output", "o", "-", "write to this file (atomically); - is stdout")
 	cmd.Flags().StringVar(&failOn, "fail-on", "critical", "exit 1 when a finding at or above this severity exists: low, medium, high, critical")
 	cmd.Flags().StringSliceVar(&rules, "rules", nil, "run only these rules (ids, comma-separated)")
 	cmd.Flags().StringSliceVar(&disable, "disable", nil, "skip these rules")
 	cmd.Flags().StringVar(&allowFile, "allow", "", "allow-list file of known-good sharing")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not print warnings")
 	return cmd
 }
 

@@ -39,7 +39,7 @@ func TestUsageErrors(t *testing.T) {
 	wantUsageError(t, `unknown kcmp type "mm" (valid: file, vm, files, fs, sighand, io, sysvsem, epoll)`, "scan", "--types", "mm")
 	wantUsageError(t, `--pid: "x" is not a pid`, "scan", "--pid", "1,x")
 	wantUsageError(t, "pid 4194305: no such process", "scan", "--pid", "4194305")
-	wantUsageError(t, "--tree 4194305: no such process", "scan", "--tree", "4194305")
+	wantUsageError(t, "--tree: pid 4194305: no such process", "scan", "--tree", "4194305")
 	wantUsageError(t, "if any flags in the group [pid tree] are set none of the others can be", "scan", "--pid", "1", "--tree", "1")
 	wantUsageError(t, "--format", "scan", "--format", "xml")
 	wantUsageError(t, `unknown command "extra" for "kcmpgraph scan"`, "scan", "extra")

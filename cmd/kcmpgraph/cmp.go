@@ -77,9 +77,9 @@ object differs, 2 trouble (no such process, not permitted, bad usage).`,
 			return runCmp(cmd.OutOrStdout(), pid1, pid2, fd1, fd2, types)
 		},
 	}
-	cmd.Flags().StringVar(&typeName, "type", "", "compare only this type ("+strings.Join(kcmp.TypeNames(), ", ")+")")
+	cmd.Flags().StringVar(&typeName, "type", "", "compare only this type ("+strings.Join(cmpTypeNames(), ", ")+"; file needs --fd)")
 	cmd.Flags().StringVar(&fds, "fd", "", "compare the open file descriptions behind FD1 of PID1 and FD2 of PID2")
-	cmd.RegisterFlagCompletionFunc("type", cobra.FixedCompletions(kcmp.TypeNames(), cobra.ShellCompDirectiveNoFileComp))
+	cmd.RegisterFlagCompletionFunc("type", cobra.FixedCompletions(cmpTypeNames(), cobra.ShellCompDirectiveNoFileComp))
 	cmd.ValidArgsFunction = func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if len(args) >= 2 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
@@ -87,6 +87,16 @@ object differs, 2 trouble (no such process, not permitted, bad usage).`,
 		return livePIDCompletions(toComplete, ""), cobra.ShellCompDirectiveNoFileComp
 	}
 	return cmd
+}
+
+// cmpTypeNames lists the types cmp compares: every per-task type and
+// file; epoll watches are who's.
+func cmpTypeNames() []string {
+	names := []string{kcmp.File.String()}
+	for _, t := range kcmp.TaskTypes {
+		names = append(names, t.String())
+	}
+	return names
 }
 
 func parsePIDArg(s string) (int, error) {

@@ -3,24 +3,17 @@
 package main
 
 import (
-	"bytes"
-	"errors"
-	"io"
-	"time"
-
 	"github.com/spf13/cobra"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/diff"
-	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 	"github.com/kcmpgraph/kcmpgraph/graphout"
 )
 
 func newDiffCmd() *cobra.Command {
-	var sel selectionFlags
+	var sel *selection
+	var diagram *diagramFlags
 	var format, output string
 	var ignoreStdio bool
-	var maxNodes int
-	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "diff BEFORE AFTER",
 		Short: "Compare two snapshots: processes, fds, sharing and epoll watches that changed",
@@ -36,12 +29,13 @@ and a start. A description now held by a process that held none of it,
 received while it ran or kept across an exec, is marked LEAK and listed
 first; a child forked without exec inherits its parent's fds and is not.
 
---pid, --tree and --types apply to both snapshots. --format json is
-stable and documented (go doc github.com/kcmpgraph/kcmpgraph/analyzer/diff);
-dot and svg draw added sharing in green and removed in red.
+The selection flags apply to both snapshots; a pid or tree root must be
+in at least one of them. --format json is stable and documented (go doc
+github.com/kcmpgraph/kcmpgraph/analyzer/diff); dot and svg draw added
+sharing in green and removed in red.
 
 Exit status, like diff(1): 0 no differences, 1 differences, 2 trouble
-(bad usage, unreadable or invalid snapshot).`,
+(bad usage, unreadable or invalid snapshot).` + selectionHelp,
 		Example: `  kcmpgraph scan -o before.json; systemctl restart app; kcmpgraph scan -o after.json
   kcmpgraph diff before.json after.json --ignore-stdio
   kcmpgraph diff before.json after.json --tree 1234 --types file --format json
@@ -56,48 +50,47 @@ Exit status, like diff(1): 0 no differences, 1 differences, 2 trouble
 			default:
 				return usagef("--format: %q is not supported (valid: text, json, dot, svg)", format)
 			}
-			if format == "svg" && (output == "" || output == "-") && isTerminal(cmd.OutOrStdout()) {
-				return usagef("--format svg: refusing to write SVG to a terminal; use -o FILE.svg")
+			if err := checkDiagramOutput(cmd, format, output); err != nil {
+				return err
 			}
 			if args[0] == "-" && args[1] == "-" {
 				return usagef("BEFORE and AFTER cannot both be standard input")
 			}
-			s, err := sel.offline()
-			if err != nil {
-				return err
-			}
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			before, err := snapshot.LoadFile(args[0], snapshot.LoadOptions{})
+			before, err := loadSnapshot(args[0])
 			if err != nil {
 				return err
 			}
-			after, err := snapshot.LoadFile(args[1], snapshot.LoadOptions{})
+			after, err := loadSnapshot(args[1])
+			if err != nil {
+				return err
+			}
+			s, err := sel.forSnapshots(args, before, after)
 			if err != nil {
 				return err
 			}
 			d := diff.Compare(before, after, args[0], args[1], diff.Options{IgnoreStdio: ignoreStdio, Selection: s})
 			var picture []byte
 			if format == "dot" || format == "svg" {
-				if picture, err = diffPicture(cmd, d, format, maxNodes, timeout); err != nil {
+				picture, err = diagram.draw(cmd.Context(), format, graphout.Options{},
+					func(o graphout.Options) (*graphout.Diagram, error) { return graphout.BuildDiff(d, o) })
+				if err != nil {
 					return err
 				}
 			}
-			// --quiet is the root command's persistent flag.
-			if quiet, _ := cmd.Flags().GetBool("quiet"); format != "text" && !quiet {
+			if format != "text" && !quietFlag(cmd) {
 				d.WriteWarnings(cmd.ErrOrStderr(), "kcmpgraph: warning: ")
 			}
-			err = writeOutput(output, cmd.OutOrStdout(), 0o644, func(w io.Writer) error {
-				switch format {
-				case "json":
-					return d.WriteJSON(w)
-				case "text":
-					return d.WriteText(w)
-				}
-				_, err := w.Write(picture)
-				return err
-			})
+			switch format {
+			case "json":
+				err = writeOutput(output, cmd.OutOrStdout(), 0o644, d.WriteJSON)
+			case "text":
+				err = writeOutput(output, cmd.OutOrStdout(), 0o644, d.WriteText)
+			default:
+				err = writeDiagram(cmd, output, picture)
+			}
 			if err != nil {
 				return err
 			}
@@ -107,35 +100,10 @@ Exit status, like diff(1): 0 no differences, 1 differences, 2 trouble
 			return nil
 		},
 	}
-	sel.addPIDFlags(cmd)
-	sel.addTypesFlag(cmd)
+	sel = addSelection(cmd, selectAll)
+	diagram = addDiagramFlags(cmd)
 	cmd.Flags().StringVar(&format, "format", "", "text, json, dot or svg (default: from the -o name's extension, else text)")
 	cmd.Flags().StringVarP(&output, "output", "o", "-", "write to this file (atomically); - is stdout")
 	cmd.Flags().BoolVar(&ignoreStdio, "ignore-stdio", false, "leave fds 0, 1 and 2 out")
-	cmd.Flags().IntVar(&maxNodes, "max-nodes", 2000, "dot, svg: refuse diagrams with more nodes than this")
-	cmd.Flags().DurationVar(&timeout, "timeout", 60*time.Second, "svg: give up rendering after this long")
 	return cmd
-}
-
-// diffPicture draws the diff as DOT, or renders it as SVG.
-func diffPicture(cmd *cobra.Command, d *diff.Diff, format string, maxNodes int, timeout time.Duration) ([]byte, error) {
-	g, err := graphout.BuildDiff(d, graphout.Options{MaxNodes: maxNodes})
-	if err != nil {
-		if errors.Is(err, graphout.ErrTooLarge) {
-			return nil, usageError{err}
-		}
-		return nil, err
-	}
-	dotText, err := g.DOT()
-	if err != nil {
-		return nil, err
-	}
-	if format == "dot" {
-		return append(dotText, '\n'), nil
-	}
-	var svg bytes.Buffer
-	if err := graphout.Render(cmd.Context(), dotText, g.Layout(), &svg, graphout.RenderOptions{Timeout: timeout}); err != nil {
-		return nil, err
-	}
-	return svg.Bytes(), nil
 }

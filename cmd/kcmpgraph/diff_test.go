@@ -23,7 +23,7 @@ const (
 	diffTasks  = "../../analyzer/diff/testdata/tasks-before.json"
 )
 
-func loadSnapshot(t *testing.T, path string) *snapshot.Snapshot {
+func mustLoad(t *testing.T, path string) *snapshot.Snapshot {
 	t.Helper()
 	s, err := snapshot.LoadFile(path, snapshot.LoadOptions{})
 	if err != nil {
@@ -56,7 +56,7 @@ func TestDiffExitStatus(t *testing.T) {
 		{[]string{"diff", diffAfter, diffAfter}, 0, "no differences between " + diffAfter + " and " + diffAfter + "\n"},
 		{[]string{"diff", diffTasks, diffTasks, "--format", "json"}, 0, `"differences": 0,`},
 		{[]string{"diff", diffBefore, diffAfter}, exitFound, "! LEAK file socket:[700]: now also held by 102:3 worker\n"},
-		{[]string{"diff", diffBefore, diffAfter, "--types", "vm"}, exitFound, "+102  worker"},
+		{[]string{"diff", diffBefore, diffAfter, "--types", "epoll"}, exitFound, "+102  worker"},
 		{[]string{"diff", diffBefore, diffAfter, "--format", "dot"}, exitFound, "graph kcmpgraph {"},
 	} {
 		out, stderr, code := runCLI(t, c.args...)
@@ -69,7 +69,7 @@ func TestDiffExitStatus(t *testing.T) {
 // TestDiffIsTheLibrary: the command prints what the library computes for
 // the same options, byte for byte, in text and JSON.
 func TestDiffIsTheLibrary(t *testing.T) {
-	before, after := loadSnapshot(t, diffBefore), loadSnapshot(t, diffAfter)
+	before, after := mustLoad(t, diffBefore), mustLoad(t, diffAfter)
 	for _, c := range []struct {
 		flags []string
 		opts  diff.Options
@@ -118,7 +118,7 @@ func TestDiffOutputFile(t *testing.T) {
 // TestDiffNotExact: a snapshot taken without kcmp is named so in every
 // form, and the warning reaches stderr when the output is not text.
 func TestDiffNotExact(t *testing.T) {
-	s := loadSnapshot(t, diffAfter)
+	s := mustLoad(t, diffAfter)
 	s.Exact = false
 	approx := writeSnapshot(t, t.TempDir(), "approx.json", s)
 	for _, format := range []string{"text", "json", "dot"} {

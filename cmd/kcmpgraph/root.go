@@ -5,7 +5,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -24,10 +27,32 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if err != nil && !ran {
 		// Cobra rejected the command line before any command ran: an
 		// unknown command, a flag conflict, wrong arguments.
+		err = withSuggestion(root, args, err)
 		var ue usageError
 		if !errors.As(err, &ue) {
 			err = usageError{err}
 		}
+	}
+	return err
+}
+
+// withSuggestion adds the commands a mistyped one is close to, on the same
+// line: cobra's own suggestion spans four lines.
+func withSuggestion(root *cobra.Command, args []string, err error) error {
+	if c, _, ferr := root.Find(args); ferr == nil || c != root {
+		return err
+	}
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			continue
+		}
+		if s := root.SuggestionsFor(a); len(s) > 0 {
+			for i := range s {
+				s[i] = strconv.Quote(s[i])
+			}
+			return fmt.Errorf("%w; did you mean %s?", err, strings.Join(s, " or "))
+		}
+		break
 	}
 	return err
 }
@@ -61,12 +86,13 @@ Type names: file vm files fs sighand io sysvsem epoll.`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// withSuggestion says it on one line.
+		DisableSuggestions:         true,
+		SuggestionsMinimumDistance: 2,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageError{err}
-	})
+	root.SetFlagErrorFunc(flagError)
 	root.PersistentFlags().BoolP("quiet", "q", false, "print no warnings and no progress bar")
 	root.AddCommand(
 		newScanCmd(),

@@ -9,12 +9,15 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"time"
 
 	"github.com/spf13/cobra"
 )
 
 func newScanCmd() *cobra.Command {
-	var sel selectionFlags
+	var sel *selection
+	var freeze bool
+	var freezeMax time.Duration
 	var format, output string
 	var wide bool
 	var profileDir string
@@ -64,15 +67,29 @@ NOT EXACT.`,
 				}
 				defer stop()
 			}
-			quiet := quietFlag(cmd)
-			snap, err := scanLive(cmd.Context(), cmd.ErrOrStderr(), &sel, quiet, format == "json")
+			opts, err := sel.liveOptions()
+			if err != nil {
+				return err
+			}
+			if freeze {
+				if !sel.processesChosen() {
+					return usagef("--freeze needs --pid, --tree or --user: stopping every process could stop your own terminal or ssh session")
+				}
+				if freezeMax <= 0 {
+					return usagef("--freeze-max must be positive")
+				}
+				opts.Freeze, opts.FreezeMax = true, freezeMax
+			}
+			// JSON is encoded straight from the scan's records.
+			opts.StreamFDs = format == "json"
+			snap, err := scanLive(cmd, opts)
 			if err != nil {
 				return err
 			}
 			// A table on the terminal ends with the warnings: do not
 			// print them twice.
-			if !quiet && !(format == "table" && toStdout && isTerminal(stdout)) {
-				printWarnings(cmd.ErrOrStderr(), snap.Warnings)
+			if !(format == "table" && toStdout && isTerminal(stdout)) {
+				printWarnings(cmd, snap.Warnings)
 			}
 			return writeOutput(output, stdout, 0o600, func(w io.Writer) error {
 				if format == "table" {
@@ -86,10 +103,9 @@ NOT EXACT.`,
 			})
 		},
 	}
-	sel.addPIDFlags(cmd)
-	sel.addTypesFlag(cmd)
-	sel.addLiveFlags(cmd)
-	sel.addFreezeFlags(cmd)
+	sel = addSelection(cmd, selectAll)
+	cmd.Flags().BoolVar(&freeze, "freeze", false, "stop the selected processes (SIGSTOP) during the scan for a consistent snapshot; they are always resumed, even if kcmpgraph is killed (needs --pid, --tree or --user)")
+	cmd.Flags().DurationVar(&freezeMax, "freeze-max", 5*time.Second, "resume frozen processes after at most this long")
 	cmd.Flags().StringVar(&format, "format", "", "table or json (default: table on a terminal, else json)")
 	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().StringVarP(&output, "output", "o", "-", "write to this file (atomically); - is stdout")

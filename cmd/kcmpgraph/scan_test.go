@@ -95,7 +95,7 @@ func TestScanVanished(t *testing.T) {
 	requireKcmp(t)
 	root, gone := exitedChild(t)
 	_, stderr, code := runCLI(t, "scan", "--pid", strconv.Itoa(root.PID())+","+strconv.Itoa(gone))
-	if code != exitUsage || stderr != "kcmpgraph: pid "+strconv.Itoa(gone)+": no such process\n" {
+	if code != exitUsage || stderr != "kcmpgraph: --pid: pid "+strconv.Itoa(gone)+": no such process\n" {
 		t.Errorf("scan of an exited pid: exit %d, %q", code, stderr)
 	}
 }
@@ -299,7 +299,7 @@ func TestErrorsAreOneLine(t *testing.T) {
 	wantUsageError(t, `--types: unknown kcmp type "mm" (valid: file, vm, files, fs, sighand, io, sysvsem, epoll)`, "scan", "--types", "file,mm")
 	wantUsageError(t, `--type: unknown kcmp type "mm" (valid: file, vm, files, fs, sighand, io, sysvsem, epoll)`, "cmp", "1", "2", "--type", "mm")
 	wantUsageError(t, "pid 4194305: no such process", "scan", "--pid", "4194305")
-	wantUsageError(t, "--tree 4194305: no such process", "scan", "--tree", "4194305")
+	wantUsageError(t, "--tree: pid 4194305: no such process", "scan", "--tree", "4194305")
 	wantUsageError(t, "pid 4194305: no such process", "who", "4194305:1")
 	wantUsageError(t, "pid 4194305: no such process", "cmp", "1", "4194305")
 	wantUsageError(t, `--pid: "abc" is not a pid`, "scan", "--pid", "abc")

@@ -3,15 +3,13 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/user"
+	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,82 +19,77 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
-// selectionFlags are the flags that choose processes and types, shared by
-// scan, show, graph and audit.
-type selectionFlags struct {
-	pids      string
-	tree      int
-	users     []string
-	threads   bool
-	types     string
-	freeze    bool
-	freezeMax time.Duration
+// selectionHelp ends the --help of the commands that take every shared
+// selection flag and may read a snapshot.
+const selectionHelp = `
+
+--pid, --tree, --user, --types and --threads choose the same processes and
+types on a snapshot as on the live host: a pid or tree root that is not
+there, a type the snapshot was not scanned for, or --threads on a snapshot
+scanned without it is refused (exit 2) rather than shown as "shares
+nothing". Without --threads only thread-group leaders are compared, also
+on a snapshot scanned with every thread.`
+
+// selectFlags says which of the shared selection flags a command takes.
+type selectFlags uint
+
+const (
+	selectPIDs    selectFlags = 1 << iota // --pid and --tree
+	selectUsers                           // --user
+	selectTypes                           // --types
+	selectThreads                         // --threads
+
+	selectAll = selectPIDs | selectUsers | selectTypes | selectThreads
+)
+
+// selection is the one definition of the flags that choose processes and
+// object types: every command that takes them registers them with
+// addSelection, and they mean the same on the live host (liveOptions) and
+// on a snapshot (forSnapshots).
+type selection struct {
+	has     selectFlags
+	pids    pidListFlag
+	tree    pidFlag
+	users   usersFlag
+	types   typesFlag
+	threads bool
 }
 
-func (f *selectionFlags) addPIDFlags(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.pids, "pid", "", "only these processes (comma-separated pids)")
-	cmd.Flags().IntVar(&f.tree, "tree", 0, "only this process and all its descendants")
-	cmd.MarkFlagsMutuallyExclusive("pid", "tree")
-	cmd.RegisterFlagCompletionFunc("pid", completePIDList)
-	cmd.RegisterFlagCompletionFunc("tree", completePIDList)
+// addSelection registers the selection flags which names on cmd.
+func addSelection(cmd *cobra.Command, which selectFlags) *selection {
+	s := &selection{has: which}
+	f := cmd.Flags()
+	if which&selectPIDs != 0 {
+		f.Var(&s.pids, "pid", "only these processes (comma-separated)")
+		f.Var(&s.tree, "tree", "only this process and all its descendants")
+		cmd.MarkFlagsMutuallyExclusive("pid", "tree")
+		cmd.RegisterFlagCompletionFunc("pid", completePIDList)
+		cmd.RegisterFlagCompletionFunc("tree", completePIDList)
+	}
+	if which&selectUsers != 0 {
+		f.Var(&s.users, "user", "only processes of these users (names or uids, by real uid; names are looked up on this host)")
+	}
+	if which&selectTypes != 0 {
+		f.Var(&s.types, "types", "only these object types (comma-separated: "+strings.Join(kcmp.TypeNames(), ",")+")")
+		cmd.RegisterFlagCompletionFunc("types", completeList(kcmp.TypeNames()))
+	}
+	if which&selectThreads != 0 {
+		f.BoolVar(&s.threads, "threads", false, "every thread, not only thread-group leaders (a snapshot must have been scanned with --threads)")
+	}
+	return s
 }
 
-func (f *selectionFlags) addTypesFlag(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.types, "types", "", "only these object types (comma-separated: "+strings.Join(kcmp.TypeNames(), ",")+")")
-	cmd.RegisterFlagCompletionFunc("types", completeList(kcmp.TypeNames()))
+// processesChosen reports whether --pid, --tree or --user narrows the
+// processes.
+func (s *selection) processesChosen() bool {
+	return len(s.pids) > 0 || s.tree != 0 || len(s.users) > 0
 }
 
-// quietFlag reports whether --quiet (a persistent flag of the root
-// command) is set.
-func quietFlag(cmd *cobra.Command) bool {
-	q, err := cmd.Flags().GetBool("quiet")
-	return err == nil && q
-}
-
-func (f *selectionFlags) addLiveFlags(cmd *cobra.Command) {
-	cmd.Flags().StringSliceVar(&f.users, "user", nil, "only processes of these users (names or uids, real uid)")
-	cmd.Flags().BoolVar(&f.threads, "threads", false, "compare every thread, not only thread-group leaders")
-}
-
-func (f *selectionFlags) addFreezeFlags(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&f.freeze, "freeze", false, "stop the selected processes (SIGSTOP) during the scan for a consistent snapshot; they are always resumed, even if kcmpgraph is killed (needs --pid, --tree or --user)")
-	cmd.Flags().DurationVar(&f.freezeMax, "freeze-max", 5*time.Second, "resume frozen processes after at most this long")
-}
-
-// parsePIDs parses a comma-separated pid list.
-func parsePIDs(list string) ([]int, error) {
+// uids resolves --user: uids as given, names through this host's user
+// database.
+func (s *selection) uids() ([]int, error) {
 	var out []int
-	for _, s := range strings.Split(list, ",") {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			continue
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			return nil, usagef("--pid: %q is not a pid", s)
-		}
-		out = append(out, n)
-	}
-	if len(out) == 0 && list != "" {
-		return nil, usagef("--pid: empty list")
-	}
-	return out, nil
-}
-
-func (f *selectionFlags) parseTypes() ([]kcmp.Type, error) {
-	if f.types == "" {
-		return kcmp.AllTypes, nil
-	}
-	ts, err := kcmp.ParseTypes(f.types)
-	if err != nil {
-		return nil, usageError{fmt.Errorf("--types: %w", err)}
-	}
-	return ts, nil
-}
-
-func parseUsers(names []string) ([]int, error) {
-	var out []int
-	for _, n := range names {
+	for _, n := range s.users {
 		n = strings.TrimSpace(n)
 		if uid, err := strconv.Atoi(n); err == nil && uid >= 0 {
 			out = append(out, uid)
@@ -104,123 +97,122 @@ func parseUsers(names []string) ([]int, error) {
 		}
 		u, err := user.Lookup(n)
 		if err != nil {
-			return nil, usagef("--user: no such user %q", n)
+			return nil, usagef("--user: no user %q on this host", n)
 		}
-		uid, _ := strconv.Atoi(u.Uid)
+		uid, err := strconv.Atoi(u.Uid)
+		if err != nil {
+			return nil, usagef("--user: user %q has no numeric uid (%q)", n, u.Uid)
+		}
 		out = append(out, uid)
 	}
 	return out, nil
 }
 
-// offline turns the flags into a selection on a loaded snapshot.
-func (f *selectionFlags) offline() (snapshot.Selection, error) {
-	pids, err := parsePIDs(f.pids)
-	if err != nil {
-		return snapshot.Selection{}, err
-	}
-	if f.tree < 0 {
-		return snapshot.Selection{}, usagef("--tree: %d is not a pid", f.tree)
-	}
-	sel := snapshot.Selection{PIDs: pids, Tree: f.tree}
-	if f.types != "" {
-		ts, err := f.parseTypes()
-		if err != nil {
-			return sel, err
-		}
-		for _, t := range ts {
-			sel.Types = append(sel.Types, t.String())
-		}
-	}
-	return sel, nil
-}
-
-// liveOptions turns the flags into analyzer options for a live scan.
-func (f *selectionFlags) liveOptions() (analyzer.Options, error) {
-	pids, err := parsePIDs(f.pids)
-	if err != nil {
-		return analyzer.Options{}, err
-	}
-	if f.tree < 0 {
-		return analyzer.Options{}, usagef("--tree: %d is not a pid", f.tree)
-	}
-	if f.freeze && len(pids) == 0 && f.tree == 0 && len(f.users) == 0 {
-		return analyzer.Options{}, usagef("--freeze needs --pid, --tree or --user: stopping every process could stop your own terminal or ssh session")
-	}
-	if f.freezeMax <= 0 && f.freeze {
-		return analyzer.Options{}, usagef("--freeze-max must be positive")
-	}
-	users, err := parseUsers(f.users)
-	if err != nil {
-		return analyzer.Options{}, err
-	}
-	types, err := f.parseTypes()
+// liveOptions turns the selection into the options of a live scan.
+func (s *selection) liveOptions() (analyzer.Options, error) {
+	users, err := s.uids()
 	if err != nil {
 		return analyzer.Options{}, err
 	}
 	return analyzer.Options{
 		Scan: procscan.Options{
-			PIDs:    pids,
-			Tree:    f.tree,
+			PIDs:    []int(s.pids),
+			Tree:    int(s.tree),
 			Users:   users,
-			Threads: f.threads,
+			Threads: s.threads,
 		},
-		Types:     types,
-		Freeze:    f.freeze,
-		FreezeMax: f.freezeMax,
+		Types: []kcmp.Type(s.types),
 	}, nil
 }
 
-// liveSnapshot scans the live host with the selection and prints the
-// run's warnings (partial results) to stderr.
-func liveSnapshot(ctx context.Context, stderr io.Writer, f *selectionFlags, quiet bool) (*snapshot.Snapshot, error) {
-	snap, err := scanLive(ctx, stderr, f, quiet, false)
-	if err == nil && !quiet {
-		printWarnings(stderr, snap.Warnings)
-	}
-	return snap, err
-}
-
-// scanLive scans the live host with the selection, with a progress bar
-// unless quiet, and fails when nothing selected could be read.
-// With streamFDs the snapshot's fds are converted as it is encoded (see
-// analyzer.Options.StreamFDs): only for a snapshot that is written as JSON
-// and dropped.
-func scanLive(ctx context.Context, stderr io.Writer, f *selectionFlags, quiet, streamFDs bool) (*snapshot.Snapshot, error) {
-	opts, err := f.liveOptions()
-	if err != nil {
-		return nil, err
-	}
-	opts.StreamFDs = streamFDs
-	progress := newScanProgress(stderr, quiet)
-	if !progress.off {
-		opts.Scan.Progress = progress.report
-	}
-	snap, err := analyzer.Run(ctx, opts)
-	progress.finish()
-	if err != nil {
-		return nil, liveError(err)
-	}
-	if err := checkReadable(snap); err != nil {
-		return nil, err
-	}
-	return snap, nil
-}
-
-func printWarnings(stderr io.Writer, warnings []string) {
-	for _, w := range warnings {
-		fmt.Fprintf(stderr, "kcmpgraph: warning: %s\n", printable(w))
-	}
-}
-
-// liveError turns a scan's "no such process" into a usage error whose
-// message names the pid without the package prefix.
+// liveError names the flag behind a process the scan could not find.
 func liveError(err error) error {
-	if errors.Is(err, procscan.ErrNoSuchProcess) {
-		msg := strings.TrimPrefix(err.Error(), "procscan: ")
-		msg = strings.TrimSuffix(msg, ": "+procscan.ErrNoSuchProcess.Error())
-		return usageError{fmt.Errorf("%s: %w", msg, procscan.ErrNoSuchProcess)}
+	var np *procscan.NoProcessError
+	if errors.As(err, &np) {
+		flag := "--pid"
+		if np.TreeRoot {
+			flag = "--tree"
+		}
+		return usageError{fmt.Errorf("%s: pid %d: %w", flag, np.PID, procscan.ErrNoSuchProcess)}
 	}
 	return err
+}
+
+// forSnapshots checks the selection against the snapshots it is applied
+// to (named by files) and returns it. A pid or tree root that none of
+// them holds, a type none of them was scanned for, or --threads on a
+// snapshot scanned without every thread is a usage error naming the
+// file: an empty answer would read as "shares nothing". Without
+// --threads, a snapshot scanned with every thread is cut to thread-group
+// leaders, as a live scan without --threads would be.
+func (s *selection) forSnapshots(files []string, snaps ...*snapshot.Snapshot) (snapshot.Selection, error) {
+	users, err := s.uids()
+	if err != nil {
+		return snapshot.Selection{}, err
+	}
+	sel := snapshot.Selection{PIDs: []int(s.pids), Tree: int(s.tree), Users: users, Types: s.types.names()}
+	inAny := func(pid int) bool {
+		return slices.ContainsFunc(snaps, func(sn *snapshot.Snapshot) bool { return sn.Process(pid) != nil })
+	}
+	for _, pid := range sel.PIDs {
+		if !inAny(pid) {
+			return sel, usagef("--pid: pid %d is not in %s", pid, either(files))
+		}
+	}
+	if sel.Tree != 0 && !inAny(sel.Tree) {
+		return sel, usagef("--tree: pid %d is not in %s", sel.Tree, either(files))
+	}
+	for _, t := range sel.Types {
+		scanned := slices.ContainsFunc(snaps, func(sn *snapshot.Snapshot) bool {
+			return len(sn.Host.Scope.Types) == 0 || slices.Contains(sn.Host.Scope.Types, t)
+		})
+		switch {
+		case scanned:
+		case len(snaps) == 1:
+			return sel, usagef("--types: %s was not scanned for %s (its types: %s)", files[0], t, strings.Join(snaps[0].Host.Scope.Types, ","))
+		default:
+			return sel, usagef("--types: neither %s was scanned for %s", strings.Join(files, " nor "), t)
+		}
+	}
+	for i, sn := range snaps {
+		switch {
+		case s.threads && !sn.Host.Scope.Threads:
+			return sel, usagef("--threads: %s was scanned without --threads and holds thread-group leaders only; scan again with --threads", files[i])
+		case !s.threads && sn.Host.Scope.Threads:
+			sel.LeadersOnly = true
+		}
+	}
+	return sel, nil
+}
+
+// either names one file, or "either A or B" for two.
+func either(files []string) string {
+	if len(files) == 2 {
+		return "either " + files[0] + " or " + files[1]
+	}
+	return strings.Join(files, ", ")
+}
+
+// describe says which part of a snapshot a selection shows, in the
+// flags' own words ("--tree 300 --types file"), "" for all of it.
+func (s *selection) describe(sel snapshot.Selection) string {
+	var parts []string
+	if len(s.pids) > 0 {
+		parts = append(parts, "--pid "+s.pids.String())
+	}
+	if s.tree != 0 {
+		parts = append(parts, "--tree "+s.tree.String())
+	}
+	if len(s.users) > 0 {
+		parts = append(parts, "--user "+printable(s.users.String()))
+	}
+	if len(s.types) > 0 {
+		parts = append(parts, "--types "+s.types.String())
+	}
+	if sel.LeadersOnly {
+		parts = append(parts, "thread-group leaders only (--threads shows every thread)")
+	}
+	return strings.Join(parts, " ")
 }
 
 // checkReadable fails a scan in which no selected process could be read

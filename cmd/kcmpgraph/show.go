@@ -3,17 +3,13 @@
 package main
 
 import (
-	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
-
-	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 )
 
 func newShowCmd() *cobra.Command {
-	var sel selectionFlags
+	var sel *selection
 	var format, output string
 	var wide bool
 	cmd := &cobra.Command{
@@ -29,7 +25,7 @@ SNAPSHOT - reads stdin.
 On a terminal, long paths are cut to its width (--wide keeps them whole).
 Every string from the snapshot is escaped: a file name cannot move the
 cursor or fake a line. The snapshot is checked first: a damaged or foreign
-file is refused with the file and the JSON path of the problem (exit 2).`,
+file is refused with the file and the JSON path of the problem (exit 2).` + selectionHelp,
 		Example: `  kcmpgraph show host.json
   kcmpgraph show host.json --types file --tree 1234
   kcmpgraph show host.json --wide | less -S
@@ -43,19 +39,11 @@ file is refused with the file and the JSON path of the problem (exit 2).`,
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			s, err := sel.offline()
+			src, err := loadFile(args[0], sel)
 			if err != nil {
 				return err
 			}
-			snap, err := snapshot.LoadFile(args[0], snapshot.LoadOptions{})
-			if err != nil {
-				return err
-			}
-			if err := checkSelection(snap, s, args[0]); err != nil {
-				return err
-			}
-			total := len(snap.Processes)
-			snap = snap.Select(s)
+			snap := src.snap
 			return writeOutput(output, cmd.OutOrStdout(), 0o600, func(w io.Writer) error {
 				if format == "json" {
 					return snap.Encode(w)
@@ -64,46 +52,16 @@ file is refused with the file and the JSON path of the problem (exit 2).`,
 				if !wide {
 					width = terminalWidth(w)
 				}
-				return writeTable(w, snap, tableOptions{width: width, filter: describeSelection(s), total: total})
+				return writeTable(w, snap, tableOptions{width: width, filter: sel.describe(src.sel), total: src.total})
 			})
 		},
 	}
-	sel.addPIDFlags(cmd)
-	sel.addTypesFlag(cmd)
+	sel = addSelection(cmd, selectAll)
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().StringVarP(&output, "output", "o", "-", "write to this file (atomically); - is stdout")
 	cmd.Flags().BoolVar(&wide, "wide", false, "never cut the table to the terminal width")
 	return cmd
-}
-
-// checkSelection refuses pids that are not in the snapshot: an empty
-// table would read as "shares nothing".
-func checkSelection(snap *snapshot.Snapshot, sel snapshot.Selection, name string) error {
-	for _, pid := range sel.PIDs {
-		if snap.Process(pid) == nil {
-			return usagef("--pid: pid %d is not in %s", pid, name)
-		}
-	}
-	if sel.Tree != 0 && snap.Process(sel.Tree) == nil {
-		return usagef("--tree: pid %d is not in %s", sel.Tree, name)
-	}
-	return nil
-}
-
-// describeSelection says which part of a snapshot a table shows.
-func describeSelection(sel snapshot.Selection) string {
-	var parts []string
-	if len(sel.PIDs) > 0 {
-		parts = append(parts, "--pid "+joinInts(sel.PIDs))
-	}
-	if sel.Tree != 0 {
-		parts = append(parts, fmt.Sprintf("--tree %d", sel.Tree))
-	}
-	if len(sel.Types) > 0 {
-		parts = append(parts, "--types "+strings.Join(sel.Types, ","))
-	}
-	return strings.Join(parts, " ")
 }
 
 // completeSnapshotFile completes the snapshot argument with JSON files.

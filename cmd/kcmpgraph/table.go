@@ -394,14 +394,6 @@ func (v *tableView) scope() string {
 	return strings.Join(parts, "; ")
 }
 
-func joinInts(ns []int) string {
-	s := make([]string, len(ns))
-	for i, n := range ns {
-		s[i] = strconv.Itoa(n)
-	}
-	return strings.Join(s, ",")
-}
-
 // groups prints one row per holder: file groups first, then the per-task
 // types in kernel order; within a type the most shared objects first.
 func (v *tableView) groups(w io.Writer) {

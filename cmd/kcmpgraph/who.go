@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,7 +19,7 @@ import (
 )
 
 func newWhoCmd() *cobra.Command {
-	var sel selectionFlags
+	var sel *selection
 	var wide bool
 	cmd := &cobra.Command{
 		Use:   "who PID:FD",
@@ -46,20 +47,22 @@ Only fds on the same inode are compared, so it is fast on any host.`,
 			if err != nil {
 				return err
 			}
-			quiet := quietFlag(cmd)
-			progress := newScanProgress(cmd.ErrOrStderr(), quiet)
+			progress := newScanProgress(cmd.ErrOrStderr(), quietFlag(cmd))
 			if !progress.off {
 				opts.Scan.Progress = progress.report
 			}
 			res, err := analyzer.Who(cmd.Context(), opts.Scan, pid, fd)
 			progress.finish()
-			if err != nil {
-				switch {
-				case errors.Is(err, analyzer.ErrNoSuchFD):
-					return usageError{err}
-				case errors.Is(err, unix.EACCES):
-					return usagef("not permitted: %v; %s", err, needPrivilege())
-				}
+			var np *procscan.NoProcessError
+			switch {
+			case err == nil:
+			case errors.Is(err, analyzer.ErrNoSuchFD):
+				return usageError{err}
+			case errors.Is(err, unix.EACCES):
+				return usagef("not permitted: %v; %s", err, needPrivilege())
+			case errors.As(err, &np) && np.PID == pid && !np.TreeRoot && !slices.Contains(sel.pids, pid):
+				return usageError{fmt.Errorf("pid %d: %w", pid, procscan.ErrNoSuchProcess)}
+			default:
 				return liveError(err)
 			}
 			width := 0
@@ -67,14 +70,11 @@ Only fds on the same inode are compared, so it is fast on any host.`,
 				width = terminalWidth(cmd.OutOrStdout())
 			}
 			printWho(cmd.OutOrStdout(), res, width)
-			if !quiet {
-				printWarnings(cmd.ErrOrStderr(), whoWarnings(res))
-			}
+			printWarnings(cmd, whoWarnings(res))
 			return nil
 		},
 	}
-	sel.addPIDFlags(cmd)
-	cmd.Flags().StringSliceVar(&sel.users, "user", nil, "only processes of these users (names or uids)")
+	sel = addSelection(cmd, selectPIDs|selectUsers)
 	cmd.Flags().BoolVar(&wide, "wide", false, "never cut targets to the terminal width")
 	return cmd
 }
