@@ -104,3 +104,38 @@ func TestAuditCLI(t *testing.T) {
 	wantUsageError(t, `unknown rule "KG999"`, "audit", host, "--rules", "KG999")
 	wantUsageError(t, "--format", "audit", host, "--format", "xml")
 }
+
+// TestMessages checks the messages a user meets for a mistyped command
+// or flag value: one line, in our words, naming the flag.
+func TestMessages(t *testing.T) {
+	const snap = "testdata/host.json"
+	for _, tc := range []struct {
+		want string
+		args []string
+	}{
+		{`--tree: "abc" is not a pid (a positive number)`, []string{"scan", "--tree", "abc"}},
+		{`--tree: "-3" is not a pid (a positive number)`, []string{"show", snap, "--tree=-3"}},
+		{`--pid: "x" is not a pid (a positive number)`, []string{"graph", snap, "--pid", "1,x"}},
+		{`--pid: empty list (give pids separated by commas)`, []string{"audit", snap, "--pid", ","}},
+		{`--user: empty list (give user names or uids separated by commas)`, []string{"show", snap, "--user", ""}},
+		{`--types: unknown kcmp type "mm" (valid: file, vm, files, fs, sighand, io, sysvsem, epoll)`, []string{"diff", snap, snap, "--types", "mm"}},
+		{`--max-nodes: "many" is not a whole number`, []string{"graph", snap, "--max-nodes", "many"}},
+		{`--timeout: "soon" is not a duration (for example 90s, 2m or 1m30s)`, []string{"diff", snap, snap, "--timeout", "soon"}},
+		{`--threads: "maybe" is not true or false`, []string{"show", snap, "--threads=maybe"}},
+		{`unknown command "sacn" for "kcmpgraph"; did you mean "scan"?`, []string{"sacn"}},
+		{`unknown command "shw" for "kcmpgraph"; did you mean "show" or "who"?`, []string{"-q", "shw"}},
+		{`unknown command "zzzz" for "kcmpgraph"`, []string{"zzzz"}},
+	} {
+		wantUsageError(t, tc.want, tc.args...)
+		if _, stderr, _ := runCLI(t, tc.args...); strings.Contains(stderr, "strconv") || strings.Contains(stderr, "invalid argument") {
+			t.Errorf("%v: %q speaks the parser's words", tc.args, stderr)
+		}
+	}
+	out, _, code := runCLI(t, "cmp", "--help")
+	if code != 0 || !strings.Contains(out, "--type string   compare only this type (file, vm, files, fs, sighand, io, sysvsem; file needs --fd)\n") {
+		t.Errorf("cmp --help does not offer exactly the types cmp compares:\n%s", out)
+	}
+	if out, _, _ := runCLI(t, "__complete", "cmp", "--type", ""); strings.Contains(out, "epoll") {
+		t.Errorf("cmp --type completes a type cmp refuses:\n%s", out)
+	}
+}
