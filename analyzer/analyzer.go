@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -227,7 +228,7 @@ func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kc
 		}
 		if want[kcmp.File] {
 			t0 := time.Now()
-			snap.Endpoints = s.endpoints(snap.Groups)
+			snap.Endpoints, snap.Sockets = s.endpoints(snap.Groups)
 			s.endpointSeconds = time.Since(t0).Seconds()
 		}
 	}
@@ -422,6 +423,21 @@ func partialWarnings(snap *snapshot.Snapshot) []string {
 	return w
 }
 
+// hostNetNS is the inode of pid 1's network namespace, or of the
+// scanner's own when pid 1's link cannot be read; 0 if neither can.
+func hostNetNS(procRoot string) uint64 {
+	for _, link := range []string{procRoot + "/1/ns/net", "/proc/self/ns/net"} {
+		if t, err := os.Readlink(link); err == nil {
+			if ns, ok := strings.CutPrefix(t, "net:["); ok {
+				if v, err := strconv.ParseUint(strings.TrimSuffix(ns, "]"), 10, 64); err == nil {
+					return v
+				}
+			}
+		}
+	}
+	return 0
+}
+
 func hostInfo(opts Options, types []kcmp.Type, start time.Time) snapshot.Host {
 	h := snapshot.Host{TakenAt: start.UTC().Truncate(time.Millisecond), ClockTicks: 100, ProcRoot: opts.Scan.ProcRoot}
 	if h.ProcRoot == "" {
@@ -434,6 +450,7 @@ func hostInfo(opts Options, types []kcmp.Type, start time.Time) snapshot.Host {
 	if b, err := os.ReadFile(h.ProcRoot + "/sys/kernel/osrelease"); err == nil {
 		h.Kernel = strings.TrimSpace(string(b))
 	}
+	h.NetNS = hostNetNS(h.ProcRoot)
 	h.Scope = snapshot.Scope{PIDs: opts.Scan.PIDs, Tree: opts.Scan.Tree, Users: opts.Scan.Users, Threads: opts.Scan.Threads}
 	for _, t := range types {
 		h.Scope.Types = append(h.Scope.Types, t.String())

@@ -16,8 +16,9 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
-// endpoints pairs the ends of channels among the scanned fds: a pipe's
-// read and write ends (one inode, told apart by access mode), connected
+// endpoints pairs the ends of channels among the scanned fds: a pipe's or
+// a fifo's read and write ends (one inode, told apart by access mode),
+// connected
 // AF_UNIX sockets (sock_diag: each socket's peer inode), TCP and UDP
 // connections between two local sockets (inet_diag: mirrored addresses
 // within one network namespace) and pseudo-terminals (a master's tty index
@@ -25,14 +26,18 @@ import (
 // sock_diag socket per network namespace of the scanned processes. A
 // channel is reported when two of its ends are held by scanned fds;
 // groups (the file groups) split a pty slave's fds by description.
-func (s *state) endpoints(groups []snapshot.Group) []snapshot.Endpoint {
+func (s *state) endpoints(groups []snapshot.Group) ([]snapshot.Endpoint, []snapshot.Socket) {
 	type holder = snapshot.Member
 	// A pipe's ends are told apart by access mode; a socket is itself.
+	// Pipes and sockets have inodes of their own file system; a fifo's
+	// is on any, so its device is part of its key.
 	type chanKey struct {
+		dev  uint64
 		ino  uint64
-		kind byte // 'r' or 'w' for a pipe's read and write ends, 's' for a socket
+		kind byte // 'r' or 'w' for a pipe's read and write ends, 'R' and 'W' a fifo's, 's' for a socket
 	}
 	byIno := map[chanKey][]holder{}
+	fifoName := map[[2]uint64]string{}
 	for pi, p := range s.procs {
 		if !s.eligible[pi] {
 			continue
@@ -44,33 +49,49 @@ func (s *state) endpoints(groups []snapshot.Group) []snapshot.Endpoint {
 				if !fd.HasInfo {
 					continue
 				}
-				k := chanKey{fd.Ino, 'r'}
+				k := chanKey{0, fd.Ino, 'r'}
 				if fd.Flags&3 != unix.O_RDONLY {
 					k.kind = 'w'
 				}
 				byIno[k] = append(byIno[k], m)
+			case fd.Mode&unix.S_IFMT == unix.S_IFIFO:
+				if !fd.HasInfo {
+					continue
+				}
+				k := chanKey{fd.Dev, fd.Ino, 'R'}
+				if fd.Flags&3 != unix.O_RDONLY {
+					k.kind = 'W'
+				}
+				byIno[k] = append(byIno[k], m)
+				if fifoName[[2]uint64{k.dev, k.ino}] == "" {
+					fifoName[[2]uint64{k.dev, k.ino}] = fd.Target
+				}
 			case strings.HasPrefix(fd.Target, "socket:"):
-				k := chanKey{fd.Ino, 's'}
+				k := chanKey{0, fd.Ino, 's'}
 				byIno[k] = append(byIno[k], m)
 			}
 		}
 	}
 	var out []snapshot.Endpoint
 	for k, readers := range byIno {
-		if k.kind != 'r' {
-			continue
-		}
-		if writers := byIno[chanKey{k.ino, 'w'}]; len(writers) > 0 {
-			out = append(out, snapshot.Endpoint{Kind: "pipe", Ends: [][]holder{sorted(readers), sorted(writers)}})
+		switch k.kind {
+		case 'r':
+			if writers := byIno[chanKey{0, k.ino, 'w'}]; len(writers) > 0 {
+				out = append(out, snapshot.Endpoint{Kind: "pipe", Ends: [][]holder{sorted(readers), sorted(writers)}})
+			}
+		case 'R':
+			if writers := byIno[chanKey{k.dev, k.ino, 'W'}]; len(writers) > 0 {
+				out = append(out, snapshot.Endpoint{Kind: "fifo", Name: fifoName[[2]uint64{k.dev, k.ino}], Ends: [][]holder{sorted(readers), sorted(writers)}})
+			}
 		}
 	}
-	socks, inet := s.netSockets()
+	socks, unixNS, inet := s.netSockets()
 	for ino, sk := range socks {
 		if sk.Peer == 0 || sk.Peer < ino && socks[sk.Peer].Peer == ino {
 			continue // each connected pair once, from its lower inode
 		}
-		a := byIno[chanKey{ino, 's'}]
-		b := byIno[chanKey{sk.Peer, 's'}]
+		a := byIno[chanKey{0, ino, 's'}]
+		b := byIno[chanKey{0, sk.Peer, 's'}]
 		if len(a) == 0 || len(b) == 0 {
 			continue
 		}
@@ -80,7 +101,7 @@ func (s *state) endpoints(groups []snapshot.Group) []snapshot.Endpoint {
 		}
 		out = append(out, snapshot.Endpoint{Kind: "unix-" + sockType(sk.Type), Name: name, Ends: [][]holder{sorted(a), sorted(b)}})
 	}
-	held := func(ino uint64) []holder { return byIno[chanKey{ino, 's'}] }
+	held := func(ino uint64) []holder { return byIno[chanKey{0, ino, 's'}] }
 	ambiguous := 0
 	for _, list := range inet {
 		pairs, n := pairInet(list, held)
@@ -98,17 +119,24 @@ func (s *state) endpoints(groups []snapshot.Group) []snapshot.Endpoint {
 		}
 		return out[i].Kind < out[j].Kind
 	})
-	return out
+	firstHolder := map[uint64]holder{}
+	for k, hs := range byIno {
+		if k.kind == 's' {
+			firstHolder[k.ino] = hs[0]
+		}
+	}
+	return out, s.socketsOut(firstHolder, socks, unixNS, inet)
 }
 
 // netSockets dumps the unix, TCP and UDP sockets of every network
 // namespace the scanned processes are in, on one sock_diag socket per
 // namespace (a unix dump and four inet dumps). Socket inodes are unique
-// across namespaces, so the unix dumps merge; inet sockets stay apart by
-// namespace, since only addresses pair them.
-func (s *state) netSockets() (map[uint64]procscan.UnixSocket, map[uint64][]procscan.InetSocket) {
-	all := map[uint64]procscan.UnixSocket{}
-	inet := map[uint64][]procscan.InetSocket{}
+// across namespaces, so the unix dumps merge (unixNS says which
+// namespace listed each); inet sockets stay apart by namespace, since only
+// addresses pair them.
+func (s *state) netSockets() (all map[uint64]procscan.UnixSocket, unixNS map[uint64]uint64, inet map[uint64][]procscan.InetSocket) {
+	all, unixNS = map[uint64]procscan.UnixSocket{}, map[uint64]uint64{}
+	inet = map[uint64][]procscan.InetSocket{}
 	own := ownNetNS()
 	seen := map[uint64]bool{}
 	for pi, p := range s.procs {
@@ -128,6 +156,7 @@ func (s *state) netSockets() (map[uint64]procscan.UnixSocket, map[uint64][]procs
 		}
 		for k, v := range socks {
 			all[k] = v
+			unixNS[k] = ns
 		}
 		list, err := d.Inet()
 		if err != nil {
@@ -136,7 +165,7 @@ func (s *state) netSockets() (map[uint64]procscan.UnixSocket, map[uint64][]procs
 		inet[ns] = list
 		d.Close()
 	}
-	return all, inet
+	return all, unixNS, inet
 }
 
 // ownNetNS is this process's network namespace link text.

@@ -140,3 +140,26 @@ func appendEndpoint(b []byte, e *Endpoint) []byte {
 	b = appendList(b, e.Ends, func(b []byte, end *[]Member) []byte { return appendMembers(b, *end) })
 	return append(b, '}')
 }
+
+// appendSocket appends k as json.Marshal(k) would.
+func appendSocket(b []byte, k *Socket) []byte {
+	b = append(b, `{"ino":`...)
+	b = strconv.AppendUint(b, k.Ino, 10)
+	b = append(b, `,"protocol":`...)
+	b = appendString(b, k.Protocol)
+	if k.NetNS != 0 {
+		b = append(b, `,"netns":`...)
+		b = strconv.AppendUint(b, k.NetNS, 10)
+	}
+	for _, f := range [...]struct{ key, v string }{{`,"state":`, k.State}, {`,"local":`, k.Local}, {`,"remote":`, k.Remote}} {
+		if f.v != "" {
+			b = append(b, f.key...)
+			b = appendString(b, f.v)
+		}
+	}
+	if k.Peer != 0 {
+		b = append(b, `,"peer":`...)
+		b = strconv.AppendUint(b, k.Peer, 10)
+	}
+	return append(b, '}')
+}

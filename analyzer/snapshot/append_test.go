@@ -61,6 +61,19 @@ func TestAppendMatchesMarshal(t *testing.T) {
 			}
 		}
 	}
+	for _, s := range hostileStrings {
+		socks := []Socket{
+			{Ino: math.MaxUint64, Protocol: "tcp", NetNS: 4026531840, State: "LISTEN", Local: s, Remote: s, Peer: 1},
+			{Ino: 5, Protocol: s, Local: "@" + s},
+			{},
+		}
+		for i := range socks {
+			want, _ := json.Marshal(&socks[i])
+			if got := appendSocket(nil, &socks[i]); string(got) != string(want) {
+				t.Errorf("appendSocket = %s, want %s", got, want)
+			}
+		}
+	}
 	if got := string(appendGroup(nil, &Group{Type: "vm"})); got != `{"type":"vm","members":null}` {
 		t.Errorf("empty group: %s", got)
 	}

@@ -8,7 +8,9 @@
 //
 // Schema v1 (see DESIGN.md): processes with their fds, groups of members
 // that hold one kernel object, the per-type NULL class, epoll watches,
-// endpoints (the ends of pipes, unix sockets, local tcp/udp connections
-// and ptys; see Endpoint) and the run's own statistics. Fields may be added; the ones in DESIGN.md do
+// endpoints (the ends of pipes, fifos, unix sockets, local tcp/udp
+// connections and ptys; see Endpoint), sockets (protocol, state and
+// addresses of every socket a scanned fd holds; see Socket) and the run's
+// own statistics. Fields may be added; the ones in DESIGN.md do
 // not change meaning without a new schema version.
 package snapshot

@@ -82,6 +82,16 @@ func (s *Snapshot) Encode(w io.Writer) error {
 		}
 		e.end(len(s.Endpoints))
 	}
+	if len(s.Sockets) > 0 {
+		e.raw(",\n \"sockets\": [")
+		for i := range s.Sockets {
+			e.sep(i)
+			e.raw("\n  ")
+			e.buf = appendSocket(e.buf[:0], &s.Sockets[i])
+			e.bytes(e.buf)
+		}
+		e.end(len(s.Sockets))
+	}
 	e.raw(",\n \"stats\": ")
 	e.value(s.Stats)
 	if len(s.Warnings) > 0 {

@@ -144,6 +144,20 @@ func (s *Snapshot) Select(sel Selection) *Snapshot {
 			}
 		}
 	}
+	out.Sockets = nil
+	if len(s.Sockets) > 0 {
+		held := map[uint64]bool{}
+		for _, p := range out.Processes {
+			for _, fd := range p.FDs {
+				held[fd.Ino] = true
+			}
+		}
+		for _, k := range s.Sockets {
+			if held[k.Ino] {
+				out.Sockets = append(out.Sockets, k)
+			}
+		}
+	}
 	out.Epoll = nil
 	if keepType("epoll") {
 		for _, e := range s.Epoll {

@@ -126,6 +126,13 @@ func TestLoadRejects(t *testing.T) {
 		{"holder unknown", mutate(t, func(m map[string]any) {
 			m["epoll"].([]any)[0].(map[string]any)["watches"].([]any)[0].(map[string]any)["holder"] = map[string]any{"pid": 1.0, "fd": 0.0}
 		}), ErrInvalid, "epoll[0].watches[0].holder: pid 1 is not in processes"},
+		{"socket twice", mutate(t, func(m map[string]any) {
+			k := map[string]any{"ino": 5521.0, "protocol": "tcp"}
+			m["sockets"] = []any{k, k}
+		}), ErrInvalid, "sockets[1].ino: socket 5521 is listed twice (also sockets[0])"},
+		{"socket without protocol", mutate(t, func(m map[string]any) {
+			m["sockets"] = []any{map[string]any{"ino": 5521.0}}
+		}), ErrInvalid, "sockets[0].protocol: missing"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

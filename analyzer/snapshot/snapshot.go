@@ -50,7 +50,11 @@ type Snapshot struct {
 	// connected AF_UNIX sockets, TCP and UDP connections between two
 	// local sockets (each network namespace apart) and pseudo-terminals.
 	Endpoints []Endpoint `json:"endpoints,omitempty"`
-	Stats     Stats      `json:"stats"`
+	// Sockets describe the sockets scanned fds hold, by inode: protocol,
+	// state and addresses (listening and unconnected ones too), as the
+	// sock_diag dumps of their network namespaces gave them.
+	Sockets []Socket `json:"sockets,omitempty"`
+	Stats   Stats    `json:"stats"`
 	// Warnings are one-line messages about the run a reader should see
 	// (inaccessible processes, degraded modes).
 	Warnings []string `json:"warnings,omitempty"`
@@ -68,6 +72,10 @@ type Host struct {
 	ProcRoot string `json:"proc_root"`
 	// Scope says what the scan was asked to cover.
 	Scope Scope `json:"scope"`
+	// NetNS is the host's network namespace (inode; that of pid 1, or
+	// the scanner's own when pid 1's cannot be read), 0 if unknown: a
+	// socket of another namespace is named with its namespace.
+	NetNS uint64 `json:"netns,omitempty"`
 }
 
 // Scope records the selection a scan was asked for.
@@ -238,16 +246,16 @@ type Watch struct {
 // Endpoint is one channel: its kind and its ends, each end given as the
 // {pid, fd} holders of that end's open file description.
 //
-// The order of Ends says which end is which: a pipe's read end, then its
-// write end; a pty's master, then each open file description of its
+// The order of Ends says which end is which: a pipe's or a fifo's read
+// end, then its write end; a pty's master, then each open file description of its
 // slave; a unix socket pair in inode order; a tcp or udp connection by
 // first holder.
 type Endpoint struct {
-	// Kind is pipe, unix-stream, unix-dgram, unix-seqpacket, tcp, udp or
-	// pty.
+	// Kind is pipe, fifo, unix-stream, unix-dgram, unix-seqpacket, tcp,
+	// udp or pty.
 	Kind string `json:"kind"`
 	// Name is a unix socket's bound path or "@abstract" name, if any; a
-	// pty's slave name in its own devpts ("/dev/pts/3").
+	// pty's slave name in its own devpts ("/dev/pts/3"); a fifo's path.
 	Name string `json:"name,omitempty"`
 	// Addresses, for tcp and udp, are the local address and port of each
 	// end's socket, aligned with Ends: "127.0.0.1:5000", "[::1]:5000"
@@ -269,6 +277,32 @@ func (e *Endpoint) Label() string {
 		return e.Kind + " " + e.Name
 	}
 	return e.Kind
+}
+
+// Socket is one socket that a scanned fd holds, as the sock_diag dump of
+// its network namespace described it when the snapshot was taken.
+type Socket struct {
+	Ino uint64 `json:"ino"`
+	// Protocol is unix-stream, unix-dgram, unix-seqpacket, tcp or udp
+	// (the Endpoint kinds); for a socket no dump listed (netlink, packet,
+	// raw, or one of a namespace that could not be entered), the kernel's
+	// protocol name in lower case ("netlink", "packet", "tcpv6").
+	Protocol string `json:"protocol"`
+	// NetNS is the network namespace (inode) whose dump listed the
+	// socket, 0 when none did.
+	NetNS uint64 `json:"netns,omitempty"`
+	// State is the state as ss(8) names it: LISTEN, ESTAB, UNCONN (an
+	// unconnected udp or unix socket), SYN-SENT, CLOSE-WAIT, ...
+	State string `json:"state,omitempty"`
+	// Local is the bound address: "127.0.0.1:8080" or "[::]:443" for tcp
+	// and udp, a path or "@name" (abstract) for unix, "" when unbound. A
+	// unix socket accepted from a listener has the listener's name.
+	Local string `json:"local,omitempty"`
+	// Remote is the peer's address: for tcp and udp the connected remote
+	// address and port; for unix the bound name of the connected peer.
+	Remote string `json:"remote,omitempty"`
+	// Peer is the inode of a connected unix socket's peer, 0 if none.
+	Peer uint64 `json:"peer,omitempty"`
 }
 
 // Stats is what the run cost and what it could not see.
@@ -377,6 +411,15 @@ func sortGroups(gs []Group) {
 		}
 		return a.Members[0].Less(b.Members[0])
 	})
+}
+
+// SocketIndex maps socket inodes to their entries in s.Sockets.
+func (s *Snapshot) SocketIndex() map[uint64]*Socket {
+	idx := make(map[uint64]*Socket, len(s.Sockets))
+	for i := range s.Sockets {
+		idx[s.Sockets[i].Ino] = &s.Sockets[i]
+	}
+	return idx
 }
 
 // FileGroupIndex indexes file groups: it maps each {pid, fd} member to the index

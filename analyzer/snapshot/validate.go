@@ -170,6 +170,17 @@ func Validate(s *Snapshot) error {
 			}
 		}
 	}
+	socks := make(map[uint64]int, len(s.Sockets))
+	for i, k := range s.Sockets {
+		path := fmt.Sprintf("sockets[%d]", i)
+		if j, dup := socks[k.Ino]; dup {
+			return invalid(path+".ino", "socket %d is listed twice (also sockets[%d])", k.Ino, j)
+		}
+		socks[k.Ino] = i
+		if k.Protocol == "" {
+			return invalid(path+".protocol", "missing")
+		}
+	}
 	st := s.Stats
 	if st.Processes < 0 || st.Tasks < 0 || st.FDs < 0 || st.Seconds < 0 {
 		return invalid("stats", "negative count or time")
