@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kcmpgraph/kcmpgraph/analyzer/objname"
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
@@ -34,7 +35,11 @@ type WhoWatcher struct {
 
 // WhoResult answers "who else holds this open file description?".
 type WhoResult struct {
-	Target   WhoHolder
+	Target WhoHolder
+	// Name names the target's description as every output does: a
+	// socket by its protocol, addresses and state, a pipe or fifo with the
+	// end the target holds.
+	Name     objname.Name
 	Holders  []WhoHolder // every holder, the target included, by pid and fd
 	Watchers []WhoWatcher
 	// OtherEnd holds the other end of the channel the description is one
@@ -154,6 +159,7 @@ func Who(ctx context.Context, opts procscan.Options, pid, fd int) (*WhoResult, e
 		}
 	}
 	out.OtherKind, out.OtherName, out.OtherEnd = otherEnd(res, opts.ProcRoot, target, tfd)
+	out.Name = whoName(opts.ProcRoot, target, tfd)
 	out.Seconds = time.Since(start).Seconds()
 	return out, nil
 }

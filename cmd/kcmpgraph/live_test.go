@@ -112,11 +112,14 @@ func TestWhoLive(t *testing.T) {
 		}
 	}
 	// The root holds only the write end: listed as the other end.
-	before, rest, _ := strings.Cut(out, "other end of the pipe")
+	if !strings.Contains(out, ":"+strconv.Itoa(pr)+" pipe:[") || !strings.Contains(out, "] read end\n") {
+		t.Errorf("who does not say the read end was asked about:\n%s", out)
+	}
+	before, rest, _ := strings.Cut(out, "other end of pipe:[")
 	if strings.Contains(before, "  "+strconv.Itoa(root.PID())+" ") {
 		t.Errorf("who lists the root among the holders, which holds only the other end:\n%s", out)
 	}
-	if !strings.Contains(rest, ", held by 3 fd(s)") || !strings.Contains(rest, "  "+strconv.Itoa(root.PID())+" ") ||
+	if !strings.Contains(rest, "], the write end, held by 3 fd(s)") || !strings.Contains(rest, "  "+strconv.Itoa(root.PID())+" ") ||
 		!strings.Contains(rest, strconv.Itoa(pw)) {
 		t.Errorf("who does not show the write end as the other end:\n%s", out)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/rivo/uniseg"
 	"golang.org/x/term"
 
+	"github.com/kcmpgraph/kcmpgraph/analyzer/objname"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
@@ -101,23 +102,34 @@ const (
 	minColumn = 8
 )
 
-// fitColumns narrows the widest of the leading columns until the last
-// column gets at least minLastColumn of room, no column going below
-// minColumn; it returns the room left for the last column.
-func fitColumns(widths []int, room int) int {
-	for {
-		used := 0
+// fitColumns narrows columns (widths, every column's widest cell) until
+// they fit in room: always the widest column by one, so a long column
+// gives way before a short one and no column is cut while a wider one
+// is whole. No column goes below its own width or minColumn, whichever
+// is less (the last one minLastColumn); past that, rows are wider than
+// room and wrap.
+func fitColumns(widths []int, room int) {
+	floor := make([]int, len(widths))
+	used := 0
+	for i, w := range widths {
+		floor[i] = min(w, minColumn)
+		if i == len(widths)-1 {
+			floor[i] = min(w, minLastColumn)
+		}
+		used += w
+	}
+	for used > room {
 		widest := -1
 		for i, w := range widths {
-			used += w
-			if w > minColumn && (widest < 0 || w > widths[widest]) {
+			if w > floor[i] && (widest < 0 || w > widths[widest]) {
 				widest = i
 			}
 		}
-		if room-used >= minLastColumn || widest < 0 {
-			return max(room-used, minLastColumn)
+		if widest < 0 {
+			return
 		}
 		widths[widest]--
+		used--
 	}
 }
 
@@ -137,26 +149,23 @@ func (t *textTable) write(w io.Writer, width int) {
 	}
 	widths := make([]int, n)
 	for _, r := range rows {
-		for i := 0; i < n-1 && i < len(r); i++ {
-			widths[i] = max(widths[i], displayWidth(r[i]))
+		for i, c := range r {
+			widths[i] = max(widths[i], displayWidth(c))
 		}
 	}
-	last := 0
 	if width > 0 {
-		last = fitColumns(widths[:n-1], width-displayWidth(t.indent)-(n-1)*columnGap)
+		fitColumns(widths, width-displayWidth(t.indent)-(n-1)*columnGap)
 	}
 	var b strings.Builder
 	for _, r := range rows {
 		b.Reset()
 		b.WriteString(t.indent)
 		for i, c := range r {
-			if i == n-1 {
-				b.WriteString(cutWidth(c, last))
-				break
-			}
 			c = cutWidth(c, widths[i])
 			b.WriteString(c)
-			b.WriteString(strings.Repeat(" ", widths[i]-displayWidth(c)+columnGap))
+			if i < n-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-displayWidth(c)+columnGap))
+			}
 		}
 		io.WriteString(w, strings.TrimRight(b.String(), " ")+"\n")
 	}
@@ -168,10 +177,7 @@ type tableView struct {
 	opts  tableOptions
 	users func(int) string
 	procs map[int]*snapshot.Process
-	// channel names the channel a {pid, fd} is one end of.
-	channel map[snapshot.Member]string
-	// ptyMaster marks the holders of pty masters.
-	ptyMaster map[snapshot.Member]bool
+	names *objname.Names
 }
 
 func (v *tableView) comm(pid int) string {
@@ -190,22 +196,9 @@ func (v *tableView) user(pid int) string {
 	return v.cut(printable(v.users(p.UID)), 16)
 }
 
-// target is the link text of fd m, printable, with the channel a socket
-// or a pty master is one end of.
+// target names the description fd m holds, printable.
 func (v *tableView) target(m snapshot.Member) string {
-	p := v.procs[m.PID]
-	if p == nil {
-		return "?"
-	}
-	fd := p.FDByNumber(m.FD)
-	if fd == nil {
-		return "?"
-	}
-	t := printable(fd.Target)
-	if ch := v.channel[m]; ch != "" && (strings.HasPrefix(fd.Target, "socket:") || v.ptyMaster[m]) {
-		t += " (" + ch + ")"
-	}
-	return t
+	return printable(v.names.FD(m).String())
 }
 
 // cut shortens a cell on a terminal only: files get the full text.
@@ -216,9 +209,8 @@ func (v *tableView) cut(s string, n int) string {
 	return cutWidth(s, n)
 }
 
-// object names a group's object: the link text of a file group (path,
-// socket:[ino], pipe:[ino], anon_inode:[type]), or the kind of per-task
-// object.
+// object names a group's object: the description of a file group as
+// objname names it, or the kind of per-task object.
 func (v *tableView) object(g snapshot.Group) string {
 	if g.Type != snapshot.TypeFile {
 		return taskObject[g.Type]
@@ -232,31 +224,12 @@ func (v *tableView) object(g snapshot.Group) string {
 // printable: a snapshot is untrusted input.
 func writeTable(w io.Writer, s *snapshot.Snapshot, opts tableOptions) error {
 	v := &tableView{s: s, opts: opts, users: opts.users, procs: make(map[int]*snapshot.Process, len(s.Processes)),
-		channel: map[snapshot.Member]string{}, ptyMaster: map[snapshot.Member]bool{}}
+		names: objname.New(s)}
 	if v.users == nil {
 		v.users = userNames{}.name
 	}
 	for i := range s.Processes {
 		v.procs[s.Processes[i].PID] = &s.Processes[i]
-	}
-	for _, e := range s.Endpoints {
-		for i, end := range e.Ends {
-			// A socket's target says nothing of its channel, nor a pty
-			// master's of its slave: say it. Pipes and slaves name
-			// themselves.
-			if e.Kind == "pipe" || e.Kind == "pty" && i > 0 {
-				continue
-			}
-			name := printable(e.Label())
-			if i < len(e.Addresses) && len(e.Addresses) == 2 {
-				// This end's own address first.
-				name = printable(e.Kind + " " + e.Addresses[i] + " <-> " + e.Addresses[1-i])
-			}
-			for _, m := range end {
-				v.channel[m] = name
-				v.ptyMaster[m] = e.Kind == "pty"
-			}
-		}
 	}
 	v.header(w)
 	v.groups(w)
@@ -492,34 +465,53 @@ func (v *tableView) epoll(w io.Writer) {
 	t.write(w, v.opts.width)
 }
 
-// endpoints prints the channels between scanned fds: pipes, connected
-// unix sockets, local tcp and udp connections (NAME: each end's address,
-// in column order) and ptys (ONE END: the master; OTHER END: each slave
-// description), with the holders of each end.
+// endpoints prints the channels between scanned fds, one row per end:
+// the channel's name (objname), the end (a pipe's write end before its
+// read end, a connection's client before its server, a pty's master,
+// a tcp or udp end's address) and its holders.
 func (v *tableView) endpoints(w io.Writer) {
 	if len(v.s.Endpoints) == 0 {
 		return
 	}
 	fmt.Fprintln(w)
-	t := textTable{header: []string{"CHANNEL", "NAME", "ONE END", "OTHER END"}}
-	for _, e := range v.s.Endpoints {
-		ends := make([]string, len(e.Ends))
-		for i, end := range e.Ends {
-			hs := make([]string, len(end))
-			for k, m := range end {
-				hs[k] = m.String() + " " + v.comm(m.PID)
+	t := textTable{header: []string{"CHANNEL", "END", "HOLDERS"}}
+	for i := range v.s.Endpoints {
+		e := &v.s.Endpoints[i]
+		c := v.names.Channel(e)
+		order := make([]int, 0, len(e.Ends))
+		if c.From >= 0 {
+			order = append(order, c.From, c.To)
+		}
+		for j := range e.Ends {
+			if j != c.From && j != c.To {
+				order = append(order, j)
 			}
-			ends[i] = strings.Join(hs, ", ")
 		}
-		name := e.Name
-		if len(e.Addresses) > 0 {
-			name = strings.Join(e.Addresses, " <-> ") // in the order of the end columns
+		for k, j := range order {
+			name := ""
+			if k == 0 {
+				name = printable(c.Text)
+			}
+			end := c.Ends[j]
+			if end == "" {
+				end = "end " + strconv.Itoa(j+1)
+			}
+			t.add(name, printable(end), v.holders(e.Ends[j]))
 		}
-		name = v.cut(printable(name), 40)
-		if name == "" {
-			name = "-"
-		}
-		t.add(printable(e.Kind), name, v.cut(ends[0], 60), strings.Join(ends[1:], " | "))
 	}
 	t.write(w, v.opts.width)
+}
+
+// holders lists the holders of a channel end, "pid:fd comm", the first
+// few and a count of the rest.
+func (v *tableView) holders(ms []snapshot.Member) string {
+	const shown = 4
+	hs := make([]string, 0, min(len(ms), shown))
+	for k, m := range ms {
+		if k == shown {
+			return strings.Join(hs, ", ") + fmt.Sprintf(" and %d more", len(ms)-shown)
+		}
+		hs = append(hs, m.String()+" "+v.comm(m.PID))
+	}
+	return strings.Join(hs, ", ")
 }

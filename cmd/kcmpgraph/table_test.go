@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode"
@@ -57,10 +58,11 @@ func TestHostileTableIsSafe(t *testing.T) {
 		}
 	}
 	// Three header lines and the banner; a blank line, a header and 10
-	// rows for the 4 groups; 4 lines of epoll, 3 of channels, 4 of
-	// warnings: a newline inside a string would add lines.
-	if n := strings.Count(out, "\n"); n != 27 {
-		t.Errorf("%d lines, want 27: a string broke a line?\n%s", n, out)
+	// rows for the 4 groups; 4 lines of epoll, 4 of channels (a blank,
+	// a header, a row per end), 4 of warnings: a newline inside a string
+	// would add lines.
+	if n := strings.Count(out, "\n"); n != 28 {
+		t.Errorf("%d lines, want 28: a string broke a line?\n%s", n, out)
 	}
 	checkAligned(t, out, "TYPE  ")
 	checkAligned(t, out, "EPOLL  ")
@@ -217,5 +219,49 @@ func TestUserNames(t *testing.T) {
 	}
 	if got := u.name(3999999); got != "3999999" {
 		t.Errorf("an unassigned uid = %q, want the number", got)
+	}
+}
+
+// TestTableWidthPolicy: on a terminal narrower than the table, the widest
+// columns give way first, the last one included; no column is cut to
+// nothing while another stays whole (the old policy cut only the last
+// column, which left OTHER END 12 columns at 100-120).
+func TestTableWidthPolicy(t *testing.T) {
+	long := strings.Repeat("x", 70)
+	tt := textTable{header: []string{"CHANNEL", "NAME", "ONE END", "OTHER END"}}
+	tt.add("unix", "/run/"+long[:30], "100:3 nginx, "+long[:47], "200:4 logger, "+long[:26])
+	for _, width := range []int{100, 120} {
+		var b bytes.Buffer
+		tt.write(&b, width)
+		lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+		for _, l := range lines {
+			if displayWidth(l) > width {
+				t.Errorf("width %d: line of %d columns: %q", width, displayWidth(l), l)
+			}
+		}
+		cells := strings.Split(lines[1], "  ")
+		var kept []string
+		for _, c := range cells {
+			if c != "" {
+				kept = append(kept, strings.TrimSpace(c))
+			}
+		}
+		if len(kept) != 4 {
+			t.Fatalf("width %d: row %q", width, lines[1])
+		}
+		// The narrow column stays whole; the last one keeps a fair share.
+		if kept[0] != "unix" || displayWidth(kept[3]) < 25 {
+			t.Errorf("width %d: cells %q", width, kept)
+		}
+	}
+	widths := []int{11, 35, 60, 40}
+	fitColumns(widths, 94)
+	if fmt.Sprint(widths) != "[11 27 28 28]" {
+		t.Errorf("fitColumns to 94: %v", widths)
+	}
+	widths = []int{4, 30, 3}
+	fitColumns(widths, 10)
+	if fmt.Sprint(widths) != "[4 8 3]" {
+		t.Errorf("fitColumns below the floors: %v", widths)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer"
+	"github.com/kcmpgraph/kcmpgraph/analyzer/objname"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
@@ -143,19 +144,20 @@ func printWho(w io.Writer, res *analyzer.WhoResult, width int) {
 	if !res.Exact {
 		fmt.Fprintln(w, "NOT EXACT: kcmp is unavailable; listing every fd on the same inode (a second open() of the file is listed too)")
 	}
-	fmt.Fprintf(w, "%d:%d %s\n", t.Process.PID, t.FD.Num, cutWidth(printable(t.FD.Target), width-len(fmt.Sprintf("%d:%d ", t.Process.PID, t.FD.Num))))
+	head := fmt.Sprintf("%d:%d ", t.Process.PID, t.FD.Num)
+	what := res.Name.String()
+	if res.Name.Text != t.FD.Target {
+		what += " (" + t.FD.Target + ")"
+	}
+	fmt.Fprintf(w, "%s%s\n", head, cutWidth(printable(what), width-len(head)))
 	fmt.Fprintf(w, "held by %d fd(s) in %d process(es):\n", len(res.Holders), countProcs(res.Holders))
 	printHolders(w, users, res.Holders, width)
 	if res.OtherKind != "" {
-		channel := res.OtherKind
-		if res.OtherName != "" {
-			channel += " " + res.OtherName
-		}
-		channel = printable(channel)
+		other := printable(otherEndText(res))
 		if len(res.OtherEnd) == 0 {
-			fmt.Fprintf(w, "other end of the %s: held by no scanned fd\n", channel)
+			fmt.Fprintf(w, "%s: held by no scanned fd\n", other)
 		} else {
-			fmt.Fprintf(w, "other end of the %s, held by %d fd(s):\n", channel, len(res.OtherEnd))
+			fmt.Fprintf(w, "%s, held by %d fd(s):\n", other, len(res.OtherEnd))
 			printHolders(w, users, res.OtherEnd, width)
 		}
 	}
@@ -171,6 +173,37 @@ func printWho(w io.Writer, res *analyzer.WhoResult, width int) {
 		fmt.Fprintln(w, "watched by no epoll instance")
 	}
 	fmt.Fprintf(w, "(%s scanned, %s, %.2f s)\n", plural(res.FDs, "fd", "fds"), plural(int(res.KcmpCalls), "kcmp call", "kcmp calls"), res.Seconds)
+}
+
+// otherEndText says which end of the channel the other holders hold,
+// against the end who was asked about: "other end of pipe:[4711], the
+// read end", "other end of pty /dev/pts/3, the master", "other end of
+// tcp 127.0.0.1:41822 → 127.0.0.1:8080".
+func otherEndText(res *analyzer.WhoResult) string {
+	n := res.Name
+	switch res.OtherKind {
+	case "pipe", "fifo":
+		switch n.End {
+		case "write end":
+			return "other end of " + n.Text + ", the read end"
+		case "read end":
+			return "other end of " + n.Text + ", the write end"
+		}
+		return "other end of " + n.Text
+	case "pty":
+		if n.End == "master" {
+			return "other end of pty " + res.OtherName + ", the slave"
+		}
+		return "other end of pty " + res.OtherName + ", the master"
+	}
+	if n.Kind == objname.Socket {
+		return "other end of " + n.Text
+	}
+	channel := res.OtherKind
+	if res.OtherName != "" {
+		channel += " " + res.OtherName
+	}
+	return "other end of " + channel
 }
 
 // printHolders prints fds as an aligned table, targets cut to width.
