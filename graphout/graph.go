@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/gonum/graph/encoding/dot"
 	"gonum.org/v1/gonum/graph/multi"
 
+	"github.com/kcmpgraph/kcmpgraph/analyzer/objname"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 )
 
@@ -111,20 +112,6 @@ func (l *line) Attributes() []encoding.Attribute {
 	return a
 }
 
-// objectName describes the object a group holds, for labels.
-func objectName(s *snapshot.Snapshot, g snapshot.Group) string {
-	if g.Type != snapshot.TypeFile {
-		return g.Type
-	}
-	m := g.Members[0]
-	if p := s.Process(m.PID); p != nil {
-		if fd := p.FDByNumber(m.FD); fd != nil {
-			return fd.Target
-		}
-	}
-	return "file"
-}
-
 // Build makes the diagram of a snapshot (select first with
 // snapshot.Select for --pid, --tree and --types).
 func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
@@ -149,12 +136,13 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 		sig string
 	}
 	var groups []edgeGroup
+	names := objname.New(s)
 	for _, g := range s.Groups {
 		pids := map[int]bool{}
 		for _, m := range g.Members {
 			pids[m.PID] = true
 		}
-		eg := edgeGroup{typ: g.Type, name: objectName(s, g), sig: "g" + strconv.Itoa(len(groups))}
+		eg := edgeGroup{typ: g.Type, name: names.Group(g).String(), sig: "g" + strconv.Itoa(len(groups))}
 		for p := range pids {
 			eg.members = append(eg.members, p)
 		}
@@ -167,7 +155,8 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 	// events of a description it may not hold itself.
 	// Channels: a pipe, unix socket, local TCP/UDP connection or pty whose
 	// ends are in two processes is who talks to whom, drawn dotted.
-	for _, e := range s.Endpoints {
+	for i := range s.Endpoints {
+		e := &s.Endpoints[i]
 		if len(e.Ends) < 2 {
 			continue
 		}
@@ -185,7 +174,7 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 			members = append(members, p)
 		}
 		sort.Ints(members)
-		groups = append(groups, edgeGroup{typ: "channel", name: e.Label(), members: members,
+		groups = append(groups, edgeGroup{typ: "channel", name: names.Channel(e).Text, members: members,
 			sig: "c" + strconv.Itoa(len(groups))})
 	}
 	watched := map[[2]int]bool{}
