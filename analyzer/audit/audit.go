@@ -53,7 +53,8 @@ type Rule struct {
 }
 
 // Holder is one piece of evidence: a process and the fd or task that
-// holds the object.
+// holds the object. FD and TID together are an fd of that task's own fd
+// table (a thread that called unshare(CLONE_FILES)).
 type Holder struct {
 	PID        int               `json:"pid"`
 	Comm       string            `json:"comm"`
@@ -144,8 +145,12 @@ func (c *checker) holder(m snapshot.Member) Holder {
 	}
 	fd := m.FD
 	h.FD = &fd
+	if m.Thread != 0 { // an fd of that task's own fd table
+		tid := m.Thread
+		h.TID = &tid
+	}
 	if p != nil {
-		if f := p.FDByNumber(m.FD); f != nil {
+		if f := p.FDOf(m); f != nil {
 			h.Target = f.Target
 			h.Access = accessMode(f.Flags)
 		}
@@ -155,7 +160,7 @@ func (c *checker) holder(m snapshot.Member) Holder {
 
 func (c *checker) fdOf(m snapshot.Member) *snapshot.FD {
 	if p := c.procs[m.PID]; p != nil {
-		return p.FDByNumber(m.FD)
+		return p.FDOf(m)
 	}
 	return nil
 }
@@ -420,8 +425,7 @@ func writableSensitive(c *checker, r Rule) []Finding {
 			if !sensitive {
 				continue
 			}
-			fd := f.FD
-			g := snapshot.Group{Type: "file", Members: []snapshot.Member{{PID: p.PID, FD: fd}}}
+			g := snapshot.Group{Type: "file", Members: []snapshot.Member{p.MemberOf(&f)}}
 			out = append(out, finding(c, r, g, fmt.Sprintf("uid %d holds %s open for %s", p.EUID, snapshot.Printable(f.Target), accessMode(f.Flags))))
 		}
 	}

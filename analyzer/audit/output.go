@@ -42,6 +42,9 @@ func (r *Report) WriteText(w io.Writer) error {
 			what := ""
 			if h.FD != nil {
 				what = fmt.Sprintf("fd %d (%s) %s", *h.FD, h.Access, pr(h.Target))
+				if h.TID != nil {
+					what = fmt.Sprintf("fd %d of task %d (%s) %s", *h.FD, *h.TID, h.Access, pr(h.Target))
+				}
 			} else if h.TID != nil {
 				what = fmt.Sprintf("task %d", *h.TID)
 			}

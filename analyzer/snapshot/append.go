@@ -34,6 +34,10 @@ func appendString(b []byte, s string) []byte {
 func appendFD(b []byte, fd *FD) []byte {
 	b = append(b, `{"fd":`...)
 	b = strconv.AppendInt(b, int64(fd.FD), 10)
+	if fd.Thread != 0 {
+		b = append(b, `,"tid":`...)
+		b = strconv.AppendInt(b, int64(fd.Thread), 10)
+	}
 	b = append(b, `,"target":`...)
 	b = appendString(b, fd.Target)
 	b = append(b, `,"dev":`...)
@@ -65,6 +69,10 @@ func appendMember(b []byte, m Member) []byte {
 	} else {
 		b = append(b, `,"fd":`...)
 		b = strconv.AppendInt(b, int64(m.FD), 10)
+		if m.Thread != 0 {
+			b = append(b, `,"tid":`...)
+			b = strconv.AppendInt(b, int64(m.Thread), 10)
+		}
 	}
 	return append(b, '}')
 }
@@ -105,6 +113,10 @@ func appendEpoll(b []byte, e *Epoll) []byte {
 	b = strconv.AppendInt(b, int64(e.PID), 10)
 	b = append(b, `,"fd":`...)
 	b = strconv.AppendInt(b, int64(e.FD), 10)
+	if e.Thread != 0 {
+		b = append(b, `,"tid":`...)
+		b = strconv.AppendInt(b, int64(e.Thread), 10)
+	}
 	b = append(b, `,"watches":`...)
 	b = appendList(b, e.Watches, appendWatch)
 	return append(b, '}')

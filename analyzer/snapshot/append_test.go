@@ -20,6 +20,7 @@ func TestAppendMatchesMarshal(t *testing.T) {
 		}
 		fds := []FD{
 			{FD: 3, Target: s, Dev: 65024, Ino: 9978241, MntID: 27, Flags: 0o2100002, Pos: 12, Mode: 0o100644, OwnerUID: 1000, OwnerGID: 100},
+			{FD: 4, Thread: 1240, Target: s, Dev: 1, Ino: 2, Flags: 2},
 			{FD: math.MaxInt32, Target: s, Dev: math.MaxUint64, Ino: math.MaxUint64, MntID: math.MaxInt32, Flags: math.MaxInt32, Pos: math.MaxInt64, Mode: math.MaxUint32, OwnerUID: math.MaxUint32, OwnerGID: math.MaxUint32},
 			{},
 		}
@@ -39,6 +40,7 @@ func TestAppendMatchesMarshal(t *testing.T) {
 	epolls := []Epoll{
 		{PID: 1, FD: 4, Watches: []Watch{{TFD: 5, Events: math.MaxUint32, Holder: &holder}, {TFD: -1, Events: 0}}},
 		{PID: 2, FD: 3, Watches: []Watch{}},
+		{PID: 2, FD: 3, Thread: 5, Watches: []Watch{{TFD: 4, Holder: &Member{PID: 2, FD: 4, Thread: 5}}}},
 		{},
 	}
 	for i := range epolls {
@@ -77,9 +79,19 @@ func TestAppendMatchesMarshal(t *testing.T) {
 	if got := string(appendGroup(nil, &Group{Type: "vm"})); got != `{"type":"vm","members":null}` {
 		t.Errorf("empty group: %s", got)
 	}
-	got := string(appendMembers(nil, []Member{{PID: 10, FD: 0}, {PID: 11, TID: 12}, {PID: -1, FD: -2}}))
-	if want := `[{"pid":10,"fd":0},{"pid":11,"tid":12},{"pid":-1,"fd":-2}]`; got != want {
+	members := []Member{{PID: 10, FD: 0}, {PID: 11, TID: 12}, {PID: -1, FD: -2}, {PID: 13, FD: 0, Thread: 14}}
+	got := string(appendMembers(nil, members))
+	if want := `[{"pid":10,"fd":0},{"pid":11,"tid":12},{"pid":-1,"fd":-2},{"pid":13,"fd":0,"tid":14}]`; got != want {
 		t.Errorf("members %s, want %s", got, want)
+	}
+	var back []Member
+	if err := json.Unmarshal([]byte(got), &back); err != nil || len(back) != len(members) {
+		t.Fatalf("members do not read back: %v %v", back, err)
+	}
+	for i := range members {
+		if back[i] != members[i] {
+			t.Errorf("member %d reads back as %+v, want %+v", i, back[i], members[i])
+		}
 	}
 }
 

@@ -13,4 +13,13 @@
 // addresses of every socket a scanned fd holds; see Socket) and the run's
 // own statistics. Fields may be added; the ones in DESIGN.md do
 // not change meaning without a new schema version.
+//
+// Fds of a task's own fd table (added within v1): a thread that called
+// unshare(CLONE_FILES) has an fd table that /proc/PID/fd does not show.
+// A scan with threads reads it, and its fds are listed with the process's
+// own, each with "tid" (FD.Thread): the lowest tid of the tasks holding
+// that table. A member, an epoll entry or a watch's holder that is such an
+// fd has both "fd" and "tid" ({"pid": 1234, "fd": 3, "tid": 1240}); a
+// member with only "tid" is still a task. A reader that ignores "tid" on
+// fds sees two fds with one number in one process.
 package snapshot

@@ -164,7 +164,7 @@ func (s *Snapshot) Select(sel Selection) *Snapshot {
 			if !keepPID(e.PID) {
 				continue
 			}
-			ne := Epoll{PID: e.PID, FD: e.FD, Watches: make([]Watch, len(e.Watches))}
+			ne := Epoll{PID: e.PID, FD: e.FD, Thread: e.Thread, Watches: make([]Watch, len(e.Watches))}
 			for i, w := range e.Watches {
 				ne.Watches[i] = w
 				if w.Holder == nil || keepPID(w.Holder.PID) {

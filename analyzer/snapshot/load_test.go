@@ -50,6 +50,59 @@ func TestLoadValid(t *testing.T) {
 	}
 }
 
+// TestLoadTaskTableFDs loads fds of a thread's own fd table: process fd
+// entries and members with both "fd" and "tid", told apart from the
+// process's own fd of the same number, and written back the same way.
+func TestLoadTaskTableFDs(t *testing.T) {
+	data := mutate(t, func(m map[string]any) {
+		p := proc(m, 0)
+		fds := p["fds"].([]any)
+		own := map[string]any{}
+		for k, v := range fds[0].(map[string]any) {
+			own[k] = v
+		}
+		own["tid"] = 1240.0
+		own["pos"] = 5.0
+		p["fds"] = append([]any{own}, fds...) // unsorted: the loader must not care
+		members(m, 0)[1] = map[string]any{"pid": 1234.0, "fd": 3.0, "tid": 1240.0}
+	})
+	s, err := Parse(data, "t.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.Process(1234)
+	if f := p.FDIn(1240, 3); f == nil || f.Pos != 5 || f.Thread != 1240 {
+		t.Fatalf("FDIn(1240, 3) = %+v", f)
+	}
+	if f := p.FDByNumber(3); f == nil || f.Thread != 0 || f.Pos == 5 {
+		t.Fatalf("FDByNumber(3) = %+v, want the process's own fd 3", f)
+	}
+	m := s.Groups[0].Members[1]
+	if m != (Member{PID: 1234, FD: 3, Thread: 1240}) || m.IsTask() || m.TaskID() != 1240 || m.String() != "1234/1240:3" {
+		t.Fatalf("member = %+v (%s, task %d)", m, m, m.TaskID())
+	}
+	if p.FDOf(m) != p.FDIn(1240, 3) {
+		t.Error("FDOf does not find the member's fd")
+	}
+	s.Normalize()
+	if last := p.FDs[len(p.FDs)-1]; last.Thread != 1240 {
+		t.Errorf("normalized fds end with %+v, want the task table's fd after the process's own", last)
+	}
+	if p.FDByNumber(3).Thread != 0 {
+		t.Error("FDByNumber finds the task table's fd in normalized order")
+	}
+	var buf bytes.Buffer
+	if err := s.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte(`{"pid":1234,"fd":3,"tid":1240}`)) || !bytes.Contains(buf.Bytes(), []byte(`{"fd":3,"tid":1240,"target":`)) {
+		t.Errorf("encoded without the tids:\n%s", buf.Bytes())
+	}
+	if _, err := Parse(buf.Bytes(), "again"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // mutate applies a JSON edit to the valid snapshot.
 func mutate(t *testing.T, edit func(m map[string]any)) []byte {
 	t.Helper()
@@ -108,9 +161,15 @@ func TestLoadRejects(t *testing.T) {
 		{"tid in file group", mutate(t, func(m map[string]any) {
 			members(m, 0)[0] = map[string]any{"pid": 1234.0, "tid": 1234.0}
 		}), ErrInvalid, "a file member needs an fd, not a tid"},
-		{"both fd and tid", mutate(t, func(m map[string]any) {
-			members(m, 0)[0] = map[string]any{"pid": 1234.0, "tid": 1234.0, "fd": 3.0}
-		}), ErrInvalid, "member has both fd and tid"},
+		{"fd of an unread task table", mutate(t, func(m map[string]any) {
+			members(m, 0)[0] = map[string]any{"pid": 1234.0, "tid": 1240.0, "fd": 3.0}
+		}), ErrInvalid, "groups[0].members[0]: fd 3 is not an fd of task 1240 of pid 1234"},
+		{"fd table of the leader as a task's", mutate(t, func(m map[string]any) {
+			proc(m, 0)["fds"].([]any)[1].(map[string]any)["tid"] = 1234.0
+		}), ErrInvalid, "processes[0].fds[1].tid: tid 1234 is not a thread of pid 1234 other than its leader"},
+		{"fd of a task that is not listed", mutate(t, func(m map[string]any) {
+			proc(m, 0)["fds"].([]any)[1].(map[string]any)["tid"] = 77.0
+		}), ErrInvalid, "processes[0].fds[1].tid: tid 77 is not a thread of pid 1234"},
 		{"member twice", mutate(t, func(m map[string]any) {
 			members(m, 1)[0] = map[string]any{"pid": 1234.0, "fd": 3.0}
 		}), ErrInvalid, "groups[1].members[0]: 1234:3 is already a member of groups[0]"},

@@ -132,6 +132,13 @@ type Process struct {
 // FD is one file descriptor of a process.
 type FD struct {
 	FD int `json:"fd"`
+	// Thread is set when the fd is not in the process's own fd table
+	// (the one /proc/PID/fd shows) but in the table of a task that left
+	// it: a thread that called unshare(CLONE_FILES), and any thread it
+	// started since. It names that table by the lowest tid holding it
+	// (never the pid). Only scans with threads read such tables; absent
+	// (0) for the process's own table.
+	Thread int `json:"tid,omitempty"`
 	// Target is the /proc/PID/fd/N link text ("/etc/passwd",
 	// "socket:[5521]", "anon_inode:[eventfd]").
 	Target string `json:"target"`
@@ -153,30 +160,58 @@ type FD struct {
 // Member is one holder of a kernel object: an fd of a process ({pid, fd})
 // for file groups, a task ({pid, tid}) for per-task types. TID is zero for
 // fd members; FD is meaningless for task members.
+//
+// An fd in the table of a task that left its process's table (FD.Thread)
+// is {pid, fd, tid}: Thread is set, and the JSON form has both "fd" and
+// "tid". It is an fd member all the same: TID stays zero.
 type Member struct {
 	PID int
 	FD  int
 	TID int
+	// Thread is, for an fd member, FD.Thread of the fd: the task whose own
+	// fd table holds it, 0 for the process's table.
+	Thread int
 }
 
 // IsTask reports whether the member names a task rather than an fd.
 func (m Member) IsTask() bool { return m.TID != 0 }
 
-// String formats the member as pid:fd or pid/tid.
+// TaskID is the task a kernel call about the member names (kcmp takes
+// task ids): a task member's tid; for an fd member, the task whose fd
+// table holds the fd (Thread, or the pid for the process's own table).
+func (m Member) TaskID() int {
+	switch {
+	case m.IsTask():
+		return m.TID
+	case m.Thread != 0:
+		return m.Thread
+	}
+	return m.PID
+}
+
+// String formats the member as pid:fd, pid/tid, or pid/tid:fd for an fd
+// of a task's own table.
 func (m Member) String() string {
-	if m.IsTask() {
+	switch {
+	case m.IsTask():
 		return fmt.Sprintf("%d/%d", m.PID, m.TID)
+	case m.Thread != 0:
+		return fmt.Sprintf("%d/%d:%d", m.PID, m.Thread, m.FD)
 	}
 	return fmt.Sprintf("%d:%d", m.PID, m.FD)
 }
 
-// Less orders members by pid, then fd or tid.
+// Less orders members by pid, then tid, then the fd's table (the
+// process's own first), then fd.
 func (m Member) Less(o Member) bool {
 	if m.PID != o.PID {
 		return m.PID < o.PID
 	}
 	if m.TID != o.TID {
 		return m.TID < o.TID
+	}
+	if m.Thread != o.Thread {
+		return m.Thread < o.Thread
 	}
 	return m.FD < o.FD
 }
@@ -187,12 +222,13 @@ type memberJSON struct {
 	TID *int `json:"tid,omitempty"`
 }
 
-// MarshalJSON writes {"pid","fd"} or {"pid","tid"}.
+// MarshalJSON writes {"pid","fd"}, {"pid","tid"} or {"pid","fd","tid"}.
 func (m Member) MarshalJSON() ([]byte, error) {
 	return appendMember(make([]byte, 0, 32), m), nil
 }
 
-// UnmarshalJSON reads a member; exactly one of fd and tid must be present.
+// UnmarshalJSON reads a member: a pid with an fd, a tid, or both (an fd
+// of a task's own table).
 func (m *Member) UnmarshalJSON(b []byte) error {
 	var j memberJSON
 	if err := json.Unmarshal(b, &j); err != nil {
@@ -202,17 +238,18 @@ func (m *Member) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("member has no pid")
 	}
 	switch {
-	case j.FD != nil && j.TID != nil:
-		return fmt.Errorf("member has both fd and tid")
 	case j.FD == nil && j.TID == nil:
 		return fmt.Errorf("member has neither fd nor tid")
 	case j.TID != nil && *j.TID == 0:
 		return fmt.Errorf("member has tid 0")
 	}
 	*m = Member{PID: *j.PID}
-	if j.FD != nil {
+	switch {
+	case j.FD != nil && j.TID != nil:
+		m.FD, m.Thread = *j.FD, *j.TID
+	case j.FD != nil:
 		m.FD = *j.FD
-	} else {
+	default:
 		m.TID = *j.TID
 	}
 	return nil
@@ -226,10 +263,16 @@ type Group struct {
 
 // Epoll is one epoll file descriptor and what it watches.
 type Epoll struct {
-	PID     int     `json:"pid"`
-	FD      int     `json:"fd"`
+	PID int `json:"pid"`
+	FD  int `json:"fd"`
+	// Thread is the epoll fd's FD.Thread: set when it is in a task's own
+	// fd table.
+	Thread  int     `json:"tid,omitempty"`
 	Watches []Watch `json:"watches"`
 }
+
+// Member is the epoll fd as a member.
+func (e *Epoll) Member() Member { return Member{PID: e.PID, FD: e.FD, Thread: e.Thread} }
 
 // Watch is one registration in an epoll instance.
 type Watch struct {
@@ -238,8 +281,8 @@ type Watch struct {
 	TFD int `json:"tfd"`
 	// Events is the registered event mask.
 	Events uint32 `json:"events"`
-	// Holder is the lowest {pid, fd} in the scan that holds the watched
-	// description now, or nil if no scanned fd holds it.
+	// Holder is the lowest {pid, fd} (or {pid, fd, tid}) in the scan that
+	// holds the watched description now, or nil if no scanned fd holds it.
 	Holder *Member `json:"holder"`
 }
 
@@ -352,29 +395,49 @@ func (s *Snapshot) Process(pid int) *Process {
 	return nil
 }
 
-// FDByNumber returns the fd with the given number, or nil.
-func (p *Process) FDByNumber(fd int) *FD {
-	i := sort.Search(len(p.FDs), func(i int) bool { return p.FDs[i].FD >= fd })
-	if i < len(p.FDs) && p.FDs[i].FD == fd {
+// FDByNumber returns the fd with the given number in the process's own
+// fd table, or nil.
+func (p *Process) FDByNumber(fd int) *FD { return p.FDIn(0, fd) }
+
+// FDIn returns fd number fd of the fd table thread names (FD.Thread; 0 is
+// the process's own), or nil.
+func (p *Process) FDIn(thread, fd int) *FD {
+	i := sort.Search(len(p.FDs), func(i int) bool {
+		f := &p.FDs[i]
+		return f.Thread > thread || f.Thread == thread && f.FD >= fd
+	})
+	if i < len(p.FDs) && p.FDs[i].FD == fd && p.FDs[i].Thread == thread {
 		return &p.FDs[i]
 	}
-	for i := range p.FDs {
-		if p.FDs[i].FD == fd {
+	for i := range p.FDs { // unsorted input
+		if p.FDs[i].FD == fd && p.FDs[i].Thread == thread {
 			return &p.FDs[i]
 		}
 	}
 	return nil
 }
 
+// FDOf returns the fd an fd member names (its Thread and FD), or nil.
+func (p *Process) FDOf(m Member) *FD { return p.FDIn(m.Thread, m.FD) }
+
+// MemberOf is the member fd is, as an fd of process p.
+func (p *Process) MemberOf(fd *FD) Member { return Member{PID: p.PID, FD: fd.FD, Thread: fd.Thread} }
+
 // Normalize sorts everything into the canonical order: processes by pid,
-// fds by number, tasks ascending, members by (pid, fd/tid), groups by type
+// fds by table (the process's own first, then by Thread) and number, tasks ascending, members by (pid, fd/tid), groups by type
 // then first member, null lists by member, epoll entries by (pid, fd).
 // Two snapshots with the same content normalize to the same JSON.
 func (s *Snapshot) Normalize() {
 	sort.Slice(s.Processes, func(i, j int) bool { return s.Processes[i].PID < s.Processes[j].PID })
 	for i := range s.Processes {
 		p := &s.Processes[i]
-		sort.Slice(p.FDs, func(a, b int) bool { return p.FDs[a].FD < p.FDs[b].FD })
+		sort.Slice(p.FDs, func(a, b int) bool {
+			x, y := &p.FDs[a], &p.FDs[b]
+			if x.Thread != y.Thread {
+				return x.Thread < y.Thread
+			}
+			return x.FD < y.FD
+		})
 		sort.Ints(p.Tasks)
 	}
 	for i := range s.Groups {
@@ -386,11 +449,7 @@ func (s *Snapshot) Normalize() {
 		sort.Slice(l, func(a, b int) bool { return l[a].Less(l[b]) })
 	}
 	sort.Slice(s.Epoll, func(i, j int) bool {
-		a, b := s.Epoll[i], s.Epoll[j]
-		if a.PID != b.PID {
-			return a.PID < b.PID
-		}
-		return a.FD < b.FD
+		return s.Epoll[i].Member().Less(s.Epoll[j].Member())
 	})
 }
 
@@ -422,7 +481,7 @@ func (s *Snapshot) SocketIndex() map[uint64]*Socket {
 	return idx
 }
 
-// FileGroupIndex indexes file groups: it maps each {pid, fd} member to the index
+// FileGroupIndex indexes file groups: it maps each fd member to the index
 // of its group in s.Groups.
 func (s *Snapshot) FileGroupIndex() map[Member]int {
 	idx := make(map[Member]int)

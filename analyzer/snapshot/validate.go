@@ -17,7 +17,7 @@ func Validate(s *Snapshot) error {
 	if s.Schema != Schema {
 		return &LoadError{Path: "schema", Msg: fmt.Sprintf("%q is not supported", truncate(s.Schema, 80)), Err: ErrSchema}
 	}
-	type fdKey struct{ pid, fd int }
+	type fdKey struct{ pid, thread, fd int }
 	pids := make(map[int]int, len(s.Processes))
 	tasks := make(map[Member]bool)
 	fds := make(map[fdKey]bool)
@@ -51,8 +51,16 @@ func Validate(s *Snapshot) error {
 			if fd.FD < 0 {
 				return invalid(fpath+".fd", "fd %d is negative", fd.FD)
 			}
-			key := fdKey{p.PID, fd.FD}
+			if fd.Thread != 0 {
+				if fd.Thread == p.PID || !tasks[Member{PID: p.PID, TID: fd.Thread}] {
+					return invalid(fpath+".tid", "tid %d is not a thread of pid %d other than its leader", fd.Thread, p.PID)
+				}
+			}
+			key := fdKey{p.PID, fd.Thread, fd.FD}
 			if fds[key] {
+				if fd.Thread != 0 {
+					return invalid(fpath+".fd", "fd %d of task %d of pid %d is listed twice", fd.FD, fd.Thread, p.PID)
+				}
 				return invalid(fpath+".fd", "fd %d of pid %d is listed twice", fd.FD, p.PID)
 			}
 			fds[key] = true
@@ -80,7 +88,10 @@ func Validate(s *Snapshot) error {
 		if m.FD < 0 {
 			return invalid(path, "fd %d is negative", m.FD)
 		}
-		if !fds[fdKey{m.PID, m.FD}] {
+		if !fds[fdKey{m.PID, m.Thread, m.FD}] {
+			if m.Thread != 0 {
+				return invalid(path, "fd %d is not an fd of task %d of pid %d", m.FD, m.Thread, m.PID)
+			}
 			return invalid(path, "fd %d is not an fd of pid %d", m.FD, m.PID)
 		}
 		return nil
@@ -127,13 +138,13 @@ func Validate(s *Snapshot) error {
 	epfds := make(map[fdKey]bool)
 	for i, e := range s.Epoll {
 		path := fmt.Sprintf("epoll[%d]", i)
-		if !fds[fdKey{e.PID, e.FD}] {
+		if !fds[fdKey{e.PID, e.Thread, e.FD}] {
 			return invalid(path, "epoll fd %d of pid %d is not in processes", e.FD, e.PID)
 		}
-		if epfds[fdKey{e.PID, e.FD}] {
+		if epfds[fdKey{e.PID, e.Thread, e.FD}] {
 			return invalid(path, "epoll fd %d of pid %d is listed twice", e.FD, e.PID)
 		}
-		epfds[fdKey{e.PID, e.FD}] = true
+		epfds[fdKey{e.PID, e.Thread, e.FD}] = true
 		for k, w := range e.Watches {
 			wpath := fmt.Sprintf("%s.watches[%d]", path, k)
 			if w.TFD < 0 {

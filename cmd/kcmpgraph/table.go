@@ -410,8 +410,11 @@ func (v *tableView) groups(w io.Writer) {
 				typ, obj = g.g.Type, g.object
 			}
 			which := strconv.Itoa(m.FD)
-			if m.IsTask() {
+			switch {
+			case m.IsTask():
 				which = "tid " + strconv.Itoa(m.TID)
+			case m.Thread != 0: // an fd of a thread's own fd table
+				which += " (tid " + strconv.Itoa(m.Thread) + ")"
 			}
 			t.add(typ, strconv.Itoa(m.PID), v.comm(m.PID), v.user(m.PID), which, obj)
 		}
