@@ -65,6 +65,12 @@ type Result struct {
 	Errors map[string]int
 	// Skipped counts processes and fds left out, by reason.
 	Skipped map[string]int
+
+	// How the scan read, for ReadTaskTable.
+	root   string
+	mode   FDInfoMode
+	c      *counters
+	inodes *inodeCache
 }
 
 // ErrNoSuchProcess is what every NoProcessError matches with errors.Is: a
@@ -205,7 +211,7 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("procscan: %w", err)
 	}
-	res := &Result{Errors: c.errors, Skipped: c.skipped}
+	res := &Result{Errors: c.errors, Skipped: c.skipped, root: root, mode: opts.FDInfo, c: c, inodes: inodes}
 	for _, p := range procs {
 		if p == nil {
 			continue

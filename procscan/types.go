@@ -20,9 +20,26 @@ type Process struct {
 	Cgroup     string
 	Root       string
 	Tasks      []int
-	FDs        []FD
+	// FDs is the process's own fd table: the one /proc/PID/fd shows, its
+	// leader's.
+	FDs []FD
+	// TaskTables are the fd tables of tasks that do not share it, read by
+	// Result.ReadTaskTable; empty unless a caller asked.
+	TaskTables []TaskTable
 	// Denied lists what could not be read, as "what: ERRNO".
 	Denied []string
+}
+
+// TaskTable is an fd table of tasks that left their process's: a thread
+// that called unshare(CLONE_FILES), and the threads it started since.
+// /proc/PID/fd shows only the leader's table; this one is read from
+// /proc/PID/task/TID/fd.
+type TaskTable struct {
+	// TID names the table: the lowest of Tasks.
+	TID int
+	// Tasks are the tids that hold it, ascending.
+	Tasks []int
+	FDs   []FD
 }
 
 // FD is one file descriptor: 48 bytes, with what belongs to the inode
