@@ -141,16 +141,24 @@ type state struct {
 	// concurrently.
 	mu       sync.Mutex
 	ctx      context.Context
+	res      *procscan.Result
 	procs    []*procscan.Process
 	eligible []bool // live, readable, kcmp-accessible user processes
 	parent   []int  // index of the parent process in procs, or -1
 	byPID    map[int]int
-	cmp      Comparer
-	tally    *tally
-	sentinel *kcmp.NullSentinel
-	skipped  map[string]int
-	warnings []string
-	procRoot string
+	// tables are the fd tables: the processes' own, then task tables
+	// (buildTables).
+	tables []fdTable
+	// threadTable maps the tid of each thread that findTaskTables asked
+	// about to its table: 0 for its process's own, else the TaskTable's
+	// TID (a task table that was read).
+	threadTable map[int]int
+	cmp         Comparer
+	tally       *tally
+	sentinel    *kcmp.NullSentinel
+	skipped     map[string]int
+	warnings    []string
+	procRoot    string
 	// streamFDs: see Options.StreamFDs.
 	streamFDs bool
 	// endpointSeconds is the time spent pairing channel ends.
@@ -165,7 +173,7 @@ func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kc
 	if cmp == nil {
 		cmp = SystemComparer{}
 	}
-	s := &state{ctx: ctx, procs: res.Processes, cmp: cmp, tally: newTally(), sentinel: sentinel, streamFDs: opts.StreamFDs,
+	s := &state{ctx: ctx, res: res, procs: res.Processes, cmp: cmp, tally: newTally(), sentinel: sentinel, streamFDs: opts.StreamFDs,
 		byPID: map[int]int{}, skipped: map[string]int{}, procRoot: opts.Scan.ProcRoot}
 	if s.procRoot == "" {
 		s.procRoot = "/proc"
@@ -196,6 +204,7 @@ func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kc
 		for i, p := range s.procs {
 			s.eligible[i] = !p.KernelThread && !p.Zombie
 		}
+		s.buildTables()
 		if want[kcmp.File] {
 			snap.Groups = append(snap.Groups, s.approximateFileGroups()...)
 		}
@@ -204,24 +213,29 @@ func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kc
 		}
 	} else {
 		s.checkAccess()
-		filesParent := s.filesParents(want[kcmp.File] || want[kcmp.EpollTFD] || want[kcmp.Files])
+		fds := want[kcmp.File] || want[kcmp.EpollTFD]
+		if fds {
+			s.findTaskTables(opts.Scan.Threads)
+		}
+		s.buildTables()
+		owner := s.tableOwners(fds || want[kcmp.Files])
 		var fg *fileGroups
-		if want[kcmp.File] || want[kcmp.EpollTFD] {
-			fg = s.groupFiles(filesParent)
+		if fds {
+			fg = s.groupFiles(owner)
 		}
 		if want[kcmp.File] {
-			snap.Groups = append(snap.Groups, s.fileGroupsOut(fg, filesParent)...)
+			snap.Groups = append(snap.Groups, s.fileGroupsOut(fg, owner)...)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("analyzer: %w", err)
 		}
-		groups, null := s.groupTaskTypes(want, opts.Scan.Threads, filesParent)
+		groups, null := s.groupTaskTypes(want, opts.Scan.Threads, owner)
 		snap.Groups = append(snap.Groups, groups...)
 		for t, n := range null {
 			snap.Null[t] = n
 		}
 		if want[kcmp.EpollTFD] {
-			snap.Epoll = s.epollWatches(fg, filesParent)
+			snap.Epoll = s.epollWatches(fg, owner)
 		}
 		if verify {
 			snap.Groups = s.verifyGroups(snap.Groups)
@@ -237,7 +251,7 @@ func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kc
 	}
 	snap.Processes = s.processesOut()
 	snap.Stats = snapshot.Stats{
-		Processes: len(res.Processes), Tasks: res.Tasks, FDs: res.FDs,
+		Processes: len(res.Processes), Tasks: res.Tasks, FDs: res.FDs, // res.FDs counts the task tables read
 		KcmpCalls: s.tally.calls, Errors: mergeCounts(res.Errors, s.tally.errors), Skipped: s.skipped,
 		EndpointSeconds: s.endpointSeconds,
 	}
@@ -286,47 +300,17 @@ func (s *state) checkAccess() {
 	}
 }
 
-// filesParents finds, for each process, the scanned parent whose fd table
-// it shares (KCMP_FILES, one call per process), or -1.
-func (s *state) filesParents(need bool) []int {
-	fp := make([]int, len(s.procs))
-	for i := range fp {
-		fp[i] = -1
-	}
-	if !need {
-		return fp
-	}
-	cnt := newCounter(s.cmp)
-	defer s.tally.add(cnt)
-	for i, p := range s.procs {
-		par := s.parent[i]
-		if !s.eligible[i] || par < 0 || !s.eligible[par] || len(p.FDs) == 0 {
-			continue
-		}
-		o, err := cnt.task(kcmp.Files, p.PID, s.procs[par].PID)
-		if err == nil && o == kcmp.Equal {
-			// Parents are resolved first only if the pid order says so;
-			// follow the chain to the owner of the table.
-			fp[i] = par
-		}
-	}
-	for i := range fp {
-		for fp[i] >= 0 && fp[fp[i]] >= 0 {
-			fp[i] = fp[fp[i]]
-		}
-	}
-	return fp
-}
-
 func isGone(err error) bool {
 	n := errnoName(err)
 	return n == "ESRCH" || n == "EBADF" || n == "ENOENT"
 }
 
-// processesOut converts the scanned processes for the snapshot. It is the
-// analysis's last use of the scanned fds, so each process's are dropped as
-// soon as they are copied (the two copies of 100k fds never coexist), or,
-// with StreamFDs, handed to the encoder to convert one process at a time.
+// processesOut converts the scanned processes for the snapshot, each
+// with its own fds and then those of its task tables (FD.Thread set). It
+// is the analysis's last use of the scanned fds, so each process's are
+// dropped as soon as they are copied (the two copies of 100k fds never
+// coexist), or, with StreamFDs, handed to the encoder to convert one
+// process at a time.
 func (s *state) processesOut() []snapshot.Process {
 	out := make([]snapshot.Process, 0, len(s.procs))
 	for _, p := range s.procs {
@@ -337,21 +321,37 @@ func (s *state) processesOut() []snapshot.Process {
 			Cgroup: p.Cgroup, Root: p.Root, Tasks: p.Tasks, Denied: p.Denied,
 		}
 		if s.streamFDs {
-			fds := p.FDs
-			sp.StreamFDs = func(buf []snapshot.FD) []snapshot.FD { return appendSnapshotFDs(buf, fds) }
+			own, tables := p.FDs, p.TaskTables
+			sp.StreamFDs = func(buf []snapshot.FD) []snapshot.FD { return appendProcessFDs(buf, own, tables) }
 		} else {
-			sp.FDs = appendSnapshotFDs(make([]snapshot.FD, 0, len(p.FDs)), p.FDs)
+			n := len(p.FDs)
+			for _, tt := range p.TaskTables {
+				n += len(tt.FDs)
+			}
+			sp.FDs = appendProcessFDs(make([]snapshot.FD, 0, n), p.FDs, p.TaskTables)
 		}
-		p.FDs = nil
+		p.FDs, p.TaskTables = nil, nil
 		out = append(out, sp)
 	}
+	s.tables = nil
 	return out
 }
 
-// appendSnapshotFDs appends the snapshot form of scanned fds to buf.
-func appendSnapshotFDs(buf []snapshot.FD, fds []procscan.FD) []snapshot.FD {
+// appendProcessFDs appends the snapshot form of a process's fds to buf:
+// its own table's, then each task table's.
+func appendProcessFDs(buf []snapshot.FD, own []procscan.FD, tables []procscan.TaskTable) []snapshot.FD {
+	buf = appendSnapshotFDs(buf, own, 0)
+	for _, tt := range tables {
+		buf = appendSnapshotFDs(buf, tt.FDs, tt.TID)
+	}
+	return buf
+}
+
+// appendSnapshotFDs appends the snapshot form of the fds of one table
+// (thread: FD.Thread) to buf.
+func appendSnapshotFDs(buf []snapshot.FD, fds []procscan.FD, thread int) []snapshot.FD {
 	for _, fd := range fds {
-		buf = append(buf, snapshot.FD{FD: fd.Num, Target: fd.Target, Dev: fd.Dev, Ino: fd.Ino, MntID: fd.MntID,
+		buf = append(buf, snapshot.FD{FD: fd.Num, Thread: thread, Target: fd.Target, Dev: fd.Dev, Ino: fd.Ino, MntID: fd.MntID,
 			Flags: fd.Flags, Pos: fd.Pos, Mode: fd.Mode,
 			OwnerUID: int(fd.OwnerUID), OwnerGID: int(fd.OwnerGID)})
 	}
@@ -362,7 +362,7 @@ func appendSnapshotFDs(buf []snapshot.FD, fds []procscan.FD) []snapshot.FD {
 // side by side on all CPUs (each is independent of the others and is a
 // chain of kcmp calls): the groups in kcmp.TaskTypes order, and the NULL
 // classes by type name.
-func (s *state) groupTaskTypes(want map[kcmp.Type]bool, threads bool, filesParent []int) ([]snapshot.Group, map[string][]snapshot.Member) {
+func (s *state) groupTaskTypes(want map[kcmp.Type]bool, threads bool, owner []int) ([]snapshot.Group, map[string][]snapshot.Member) {
 	var types []kcmp.Type
 	for _, t := range kcmp.TaskTypes {
 		if want[t] {
@@ -382,7 +382,7 @@ func (s *state) groupTaskTypes(want map[kcmp.Type]bool, threads bool, filesParen
 				if i >= len(types) || s.ctx.Err() != nil {
 					return
 				}
-				groups[i], nulls[i] = s.groupTasks(types[i], threads, filesParent)
+				groups[i], nulls[i] = s.groupTasks(types[i], threads, owner)
 			}
 		}()
 	}
@@ -419,6 +419,9 @@ func partialWarnings(snap *snapshot.Snapshot) []string {
 			hint = "even root is refused: ptrace restrictions (Yama, LSM, non-dumpable or protected processes)"
 		}
 		w = append(w, fmt.Sprintf("partial result: %d processes could not be read or compared (%s); their sharing is not shown", n, hint))
+	}
+	if n := snap.Stats.Skipped[SkipTaskTablesUnread]; n > 0 {
+		w = append(w, fmt.Sprintf("partial result: %d thread(s) have an fd table of their own (unshare(CLONE_FILES)) whose fds were not read; scan with --threads to see them", n))
 	}
 	return w
 }

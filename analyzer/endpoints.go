@@ -38,12 +38,12 @@ func (s *state) endpoints(groups []snapshot.Group) ([]snapshot.Endpoint, []snaps
 	}
 	byIno := map[chanKey][]holder{}
 	fifoName := map[[2]uint64]string{}
-	for pi, p := range s.procs {
-		if !s.eligible[pi] {
+	for ti := range s.tables {
+		if !s.tableEligible(ti) {
 			continue
 		}
-		for _, fd := range p.FDs {
-			m := holder{PID: p.PID, FD: fd.Num}
+		for _, fd := range s.tables[ti].FDs() {
+			m := s.member(ti, fd.Num)
 			switch {
 			case strings.HasPrefix(fd.Target, "pipe:"):
 				if !fd.HasInfo {

@@ -61,22 +61,23 @@ func vanished(err error) bool {
 // a slave are both held by scanned fds.
 func (s *state) ptyEndpoints(groups []snapshot.Group) []snapshot.Endpoint {
 	type masterFD struct {
-		pid int
-		fd  *procscan.FD
+		table int
+		fd    *procscan.FD
 	}
 	slaves := map[ptyKey][]snapshot.Member{}
 	var masters []masterFD
-	for pi, p := range s.procs {
-		if !s.eligible[pi] {
+	for ti := range s.tables {
+		if !s.tableEligible(ti) {
 			continue
 		}
-		for i := range p.FDs {
-			fd := &p.FDs[i]
+		fds := s.tables[ti].FDs()
+		for i := range fds {
+			fd := &fds[i]
 			if index, ok := fd.PTYSlaveIndex(); ok {
 				k := ptyKey{fd.Dev, index}
-				slaves[k] = append(slaves[k], snapshot.Member{PID: p.PID, FD: fd.Num})
+				slaves[k] = append(slaves[k], s.member(ti, fd.Num))
 			} else if fd.IsPTYMaster() {
-				masters = append(masters, masterFD{p.PID, fd})
+				masters = append(masters, masterFD{ti, fd})
 			}
 		}
 	}
@@ -87,7 +88,7 @@ func (s *state) ptyEndpoints(groups []snapshot.Group) []snapshot.Endpoint {
 	failed := 0
 	var firstErr error
 	for _, m := range masters {
-		k, err := ptyMaster(s.procRoot, m.pid, m.fd)
+		k, err := ptyMaster(s.procRoot, s.task(m.table), m.fd)
 		if err != nil {
 			if !vanished(err) {
 				failed++
@@ -97,7 +98,7 @@ func (s *state) ptyEndpoints(groups []snapshot.Group) []snapshot.Endpoint {
 			}
 			continue
 		}
-		byMaster[k] = append(byMaster[k], snapshot.Member{PID: m.pid, FD: m.fd.Num})
+		byMaster[k] = append(byMaster[k], s.member(m.table, m.fd.Num))
 	}
 	if failed > 0 {
 		s.warnings = append(s.warnings, fmt.Sprintf("%d pty master fd(s) not paired with their slaves: %v", failed, firstErr))

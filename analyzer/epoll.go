@@ -18,7 +18,7 @@ import (
 // case); otherwise the distinct descriptions on the watched inode, which
 // grouping left sorted in kcmp order, are binary-searched: the epoll order
 // is the file order. Epoll fds of one description are resolved once.
-func (s *state) epollWatches(g *fileGroups, filesParent []int) []snapshot.Epoll {
+func (s *state) epollWatches(g *fileGroups, owner []int) []snapshot.Epoll {
 	cnt := newCounter(s.cmp)
 	defer s.tally.add(cnt)
 	// Watches are resolved to descriptions (union-find roots) first; the
@@ -27,26 +27,27 @@ func (s *state) epollWatches(g *fileGroups, filesParent []int) []snapshot.Epoll 
 	var fill []pendingHolder
 	done := map[int][]snapshot.Watch{} // description root -> watches
 	var out []snapshot.Epoll
-	for pi, p := range s.procs {
-		if !s.eligible[pi] {
+	for ti := range s.tables {
+		if !s.tableEligible(ti) {
 			continue
 		}
-		owner := pi
-		if filesParent[pi] >= 0 {
-			owner = filesParent[pi]
+		own := ti
+		if owner[ti] >= 0 {
+			own = owner[ti]
 		}
-		for i := range p.FDs {
-			fd := &p.FDs[i]
+		fds := s.tables[ti].FDs()
+		for i := range fds {
+			fd := &fds[i]
 			if !fd.IsEpoll() || !fd.HasInfo {
 				continue
 			}
 			root := -1
-			if c := g.candOf(s, owner, fd.Num); c >= 0 && !g.dropped[c] {
+			if c := g.candOf(s, own, fd.Num); c >= 0 && !g.dropped[c] {
 				root = g.uf.find(c)
 			}
 			watches, ok := done[root]
 			if !ok || root < 0 {
-				watches = s.resolveWatches(cnt, g, owner, fd, func(i, watchedRoot int) {
+				watches = s.resolveWatches(cnt, g, own, fd, func(i, watchedRoot int) {
 					watched[watchedRoot] = snapshot.Member{}
 					fill = append(fill, pendingHolder{len(out), i, watchedRoot})
 				})
@@ -54,10 +55,11 @@ func (s *state) epollWatches(g *fileGroups, filesParent []int) []snapshot.Epoll 
 					done[root] = watches
 				}
 			}
-			out = append(out, snapshot.Epoll{PID: p.PID, FD: fd.Num, Watches: watches})
+			m := s.member(ti, fd.Num)
+			out = append(out, snapshot.Epoll{PID: m.PID, FD: m.FD, Thread: m.Thread, Watches: watches})
 		}
 	}
-	s.holdersOf(g, filesParent, watched)
+	s.holdersOf(g, owner, watched)
 	for _, f := range fill {
 		if h, ok := watched[f.root]; ok && h != (snapshot.Member{}) {
 			out[f.epoll].Watches[f.watch].Holder = &h
@@ -70,11 +72,11 @@ func (s *state) epollWatches(g *fileGroups, filesParent []int) []snapshot.Epoll 
 // the lowest holder of description root, filled in once all are known.
 type pendingHolder struct{ epoll, watch, root int }
 
-// resolveWatches resolves the watches of epoll fd ep of process owner;
+// resolveWatches resolves the watches of epoll fd ep of table owner;
 // found is told, for each watch that resolves, its index and the
 // description it watches.
 func (s *state) resolveWatches(cnt *counter, g *fileGroups, owner int, ep *procscan.FD, found func(i, root int)) []snapshot.Watch {
-	pid := s.procs[owner].PID
+	pid := s.task(owner)
 	watches := make([]snapshot.Watch, 0, len(ep.Watches()))
 	seen := map[int]uint32{} // tfd -> registrations so far
 	for i, w := range ep.Watches() {
@@ -89,11 +91,11 @@ func (s *state) resolveWatches(cnt *counter, g *fileGroups, owner int, ep *procs
 }
 
 // findWatched returns the candidate holding the description behind the
-// watch, or -1.
+// watch of the epoll fd of table owner (task pid), or -1.
 func (s *state) findWatched(cnt *counter, g *fileGroups, owner, pid int, slot kcmp.EpollSlot, w procscan.EpollWatch) int {
 	try := func(c int) (kcmp.Order, bool) {
 		cand := g.cands[c]
-		o, err := cnt.epoll(s.procs[cand.proc].PID, int(cand.fd), pid, slot)
+		o, err := cnt.epoll(s.task(int(cand.table)), int(cand.fd), pid, slot)
 		if err != nil {
 			if errors.Is(err, unix.ENOENT) {
 				return kcmp.Unordered, false // the watch went away
@@ -153,28 +155,30 @@ func (s *state) findWatched(cnt *counter, g *fileGroups, owner, pid int, slot kc
 func (s *state) approximateEpoll() []snapshot.Epoll {
 	type ik struct{ dev, ino uint64 }
 	lowest := map[ik]snapshot.Member{}
-	for pi, p := range s.procs {
-		if !s.eligible[pi] {
+	for ti := range s.tables {
+		if !s.tableEligible(ti) {
 			continue
 		}
-		for _, fd := range p.FDs {
+		for _, fd := range s.tables[ti].FDs() {
 			k := ik{fd.Dev, fd.Ino}
 			if _, ok := lowest[k]; !ok {
-				lowest[k] = snapshot.Member{PID: p.PID, FD: fd.Num}
+				lowest[k] = s.member(ti, fd.Num)
 			}
 		}
 	}
 	var out []snapshot.Epoll
-	for pi, p := range s.procs {
-		if !s.eligible[pi] {
+	for ti := range s.tables {
+		if !s.tableEligible(ti) {
 			continue
 		}
-		for i := range p.FDs {
-			fd := &p.FDs[i]
+		fds := s.tables[ti].FDs()
+		for i := range fds {
+			fd := &fds[i]
 			if !fd.IsEpoll() || !fd.HasInfo {
 				continue
 			}
-			e := snapshot.Epoll{PID: p.PID, FD: fd.Num, Watches: []snapshot.Watch{}}
+			m := s.member(ti, fd.Num)
+			e := snapshot.Epoll{PID: m.PID, FD: m.FD, Thread: m.Thread, Watches: []snapshot.Watch{}}
 			for _, w := range fd.Watches() {
 				out := snapshot.Watch{TFD: w.TFD, Events: w.Events}
 				if h, ok := lowest[ik{w.Dev, w.Ino}]; ok {

@@ -6,15 +6,15 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 )
 
-// fileGroupsOut turns the union-find into groups of {pid, fd}, adding the
-// fds of processes that share an owner's fd table: their fd N is the
-// owner's fd N. Members are counted first and then laid into one array:
+// fileGroupsOut turns the union-find into groups of {pid, fd} (and {pid,
+// fd, tid} for task tables), adding the fds of tables that are an owner's
+// fd table: their fd N is the owner's fd N. Members are counted first and then laid into one array:
 // no per-group slice grows and is thrown away (9 MB of garbage on a
 // 100k-fd host before).
-func (s *state) fileGroupsOut(g *fileGroups, filesParent []int) []snapshot.Group {
+func (s *state) fileGroupsOut(g *fileGroups, owner []int) []snapshot.Group {
 	size := make([]int32, len(g.cands))
 	total := 0
-	s.fileMembers(g, filesParent, func(r int, _ snapshot.Member) { size[r]++ }, true)
+	s.fileMembers(g, owner, func(r int, _ snapshot.Member) { size[r]++ }, true)
 	for _, n := range size {
 		if n >= 2 {
 			total += int(n)
@@ -33,7 +33,7 @@ func (s *state) fileGroupsOut(g *fileGroups, filesParent []int) []snapshot.Group
 			gi[r] = int32(len(groups))
 		}
 	}
-	s.fileMembers(g, filesParent, func(r int, m snapshot.Member) {
+	s.fileMembers(g, owner, func(r int, m snapshot.Member) {
 		if i := gi[r]; i > 0 {
 			groups[i-1].Members = append(groups[i-1].Members, m)
 		}
@@ -42,27 +42,26 @@ func (s *state) fileGroupsOut(g *fileGroups, filesParent []int) []snapshot.Group
 }
 
 // fileMembers calls fn with the root and member of every fd that took part
-// in file grouping, then of every fd of a process sharing an owner's
-// table; count says whether dropped and raced fds are counted as skipped
-// on this pass.
-func (s *state) fileMembers(g *fileGroups, filesParent []int, fn func(root int, m snapshot.Member), count bool) {
-	for c, cand := range g.cands {
+// in file grouping, then of every fd of a table that is an owner's; count
+// says whether dropped and raced fds are counted as skipped on this pass.
+func (s *state) fileMembers(g *fileGroups, owner []int, fn func(root int, m snapshot.Member), count bool) {
+	for c := range g.cands {
 		if g.dropped[c] {
 			if count {
 				s.skipped[SkipFDsRaced]++
 			}
 			continue
 		}
-		fn(g.uf.find(c), snapshot.Member{PID: s.procs[cand.proc].PID, FD: int(cand.fd)})
+		fn(g.uf.find(c), g.memberOf(s, c))
 	}
-	for pi, owner := range filesParent {
-		if owner < 0 || !s.eligible[pi] {
+	for ti, own := range owner {
+		if own < 0 || !s.tableEligible(ti) {
 			continue
 		}
-		p := s.procs[pi]
-		for i := range p.FDs {
-			fd := &p.FDs[i]
-			c := g.candOf(s, owner, fd.Num)
+		fds := s.tables[ti].FDs()
+		for i := range fds {
+			fd := &fds[i]
+			c := g.candOf(s, own, fd.Num)
 			if c < 0 || g.dropped[c] || g.keyOf(s, c) != g.keys.key(fd) {
 				// The tables were read at different moments and differ
 				// here: the fd changed in between.
@@ -71,17 +70,17 @@ func (s *state) fileMembers(g *fileGroups, filesParent []int, fn func(root int, 
 				}
 				continue
 			}
-			fn(g.uf.find(c), snapshot.Member{PID: p.PID, FD: fd.Num})
+			fn(g.uf.find(c), s.member(ti, fd.Num))
 		}
 	}
 }
 
 // holdersOf sets, for each description (union-find root) that is a key
-// of low, the lowest {pid, fd} holding it, counting processes that share
-// an fd table. Only the descriptions asked for are kept: a map of every
+// of low, the lowest fd member holding it, counting tables that are an
+// owner's. Only the descriptions asked for are kept: a map of every
 // description on a 100k-fd host was a megabyte or two for the few that
 // epoll watches.
-func (s *state) holdersOf(g *fileGroups, filesParent []int, low map[int]snapshot.Member) {
+func (s *state) holdersOf(g *fileGroups, owner []int, low map[int]snapshot.Member) {
 	if len(low) == 0 {
 		return
 	}
@@ -90,20 +89,20 @@ func (s *state) holdersOf(g *fileGroups, filesParent []int, low map[int]snapshot
 			low[r] = m
 		}
 	}
-	for c, cand := range g.cands {
+	for c := range g.cands {
 		if g.dropped[c] {
 			continue
 		}
-		consider(g.uf.find(c), snapshot.Member{PID: s.procs[cand.proc].PID, FD: int(cand.fd)})
+		consider(g.uf.find(c), g.memberOf(s, c))
 	}
-	for pi, owner := range filesParent {
-		if owner < 0 || !s.eligible[pi] {
+	for ti, own := range owner {
+		if own < 0 || !s.tableEligible(ti) {
 			continue
 		}
-		p := s.procs[pi]
-		for i := range p.FDs {
-			if c := g.candOf(s, owner, p.FDs[i].Num); c >= 0 && !g.dropped[c] && g.keyOf(s, c) == g.keys.key(&p.FDs[i]) {
-				consider(g.uf.find(c), snapshot.Member{PID: p.PID, FD: p.FDs[i].Num})
+		fds := s.tables[ti].FDs()
+		for i := range fds {
+			if c := g.candOf(s, own, fds[i].Num); c >= 0 && !g.dropped[c] && g.keyOf(s, c) == g.keys.key(&fds[i]) {
+				consider(g.uf.find(c), s.member(ti, fds[i].Num))
 			}
 		}
 	}
@@ -114,17 +113,18 @@ func (s *state) holdersOf(g *fileGroups, filesParent []int, low map[int]snapshot
 func (s *state) approximateFileGroups() []snapshot.Group {
 	sets := map[bucketKey][]snapshot.Member{}
 	var order []bucketKey
-	keys := newKeyer(s.procs, func(pi int) bool { return s.eligible[pi] })
-	for pi, p := range s.procs {
-		if !s.eligible[pi] {
+	keys := newKeyer(s.tables, s.tableEligible)
+	for ti := range s.tables {
+		if !s.tableEligible(ti) {
 			continue
 		}
-		for i := range p.FDs {
-			k := keys.key(&p.FDs[i])
+		fds := s.tables[ti].FDs()
+		for i := range fds {
+			k := keys.key(&fds[i])
 			if _, ok := sets[k]; !ok {
 				order = append(order, k)
 			}
-			sets[k] = append(sets[k], snapshot.Member{PID: p.PID, FD: p.FDs[i].Num})
+			sets[k] = append(sets[k], s.member(ti, fds[i].Num))
 		}
 	}
 	var groups []snapshot.Group

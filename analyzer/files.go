@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
@@ -64,17 +65,18 @@ type keyer struct {
 	anon   map[string]int32
 }
 
-// newKeyer learns the fds of the processes take accepts. It numbers their
+// newKeyer learns the fds of the tables take accepts. It numbers their
 // anonymous-inode kinds too, so that key, for those fds, only reads the
 // keyer and may run on several goroutines at once.
-func newKeyer(procs []*procscan.Process, take func(pi int) bool) *keyer {
+func newKeyer(tables []fdTable, take func(ti int) bool) *keyer {
 	k := &keyer{noInfo: map[inodeOf]bool{}, anon: map[string]int32{}}
-	for pi, p := range procs {
-		if !take(pi) {
+	for ti := range tables {
+		if !take(ti) {
 			continue
 		}
-		for i := range p.FDs {
-			fd := &p.FDs[i]
+		fds := tables[ti].FDs()
+		for i := range fds {
+			fd := &fds[i]
 			if !fd.HasInfo {
 				k.noInfo[inodeOf{fd.Dev, fd.Ino, fd.MntID}] = true
 			} else if fd.IsAnon() {
@@ -115,7 +117,7 @@ func (k *keyer) key(fd *procscan.FD) bucketKey {
 // bucket have the same bucket number, and the key of one candidate is
 // computed again from its fd where it is needed.
 type fileCand struct {
-	proc   int32 // index into state.procs
+	table  int32 // index into state.tables
 	fd     int32 // fd number
 	bucket int32 // index into fileGroups.buckets
 }
@@ -133,33 +135,38 @@ type fileBucket struct {
 // a few flat arrays per fd: no per-fd map, no per-bucket allocation for
 // the (many) buckets of one fd.
 type fileGroups struct {
-	cands    []fileCand // in process order, fds ascending within a process
-	procBase []int32    // first candidate of each process, -1 if it has none
-	order    []int32    // candidates sorted by key
-	hint     []int32    // the parent's candidate worth one call, or -1
-	uf       unionFind
-	dropped  []bool
-	buckets  []fileBucket // in key order
-	keys     *keyer
+	cands     []fileCand // in table order, fds ascending within a table
+	tableBase []int32    // first candidate of each table, -1 if it has none
+	order     []int32    // candidates sorted by key
+	hint      []int32    // the parent's candidate worth one call, or -1
+	uf        unionFind
+	dropped   []bool
+	buckets   []fileBucket // in key order
+	keys      *keyer
 }
 
-// fdOf returns the scanned fd of candidate c: a participating process's
+// fdOf returns the scanned fd of candidate c: a participating table's
 // fds are all candidates, in order.
 func (g *fileGroups) fdOf(s *state, c int) *procscan.FD {
-	pi := g.cands[c].proc
-	return &s.procs[pi].FDs[c-int(g.procBase[pi])]
+	ti := g.cands[c].table
+	return &s.tables[ti].FDs()[c-int(g.tableBase[ti])]
+}
+
+// memberOf returns the snapshot member of candidate c.
+func (g *fileGroups) memberOf(s *state, c int) snapshot.Member {
+	return s.member(int(g.cands[c].table), int(g.cands[c].fd))
 }
 
 // keyOf returns the bucket key of candidate c.
 func (g *fileGroups) keyOf(s *state, c int) bucketKey { return g.keys.key(g.fdOf(s, c)) }
 
-// candOf returns the candidate of fd number fd of process pi, or -1.
-func (g *fileGroups) candOf(s *state, pi, fd int) int {
-	base := g.procBase[pi]
+// candOf returns the candidate of fd number fd of table ti, or -1.
+func (g *fileGroups) candOf(s *state, ti, fd int) int {
+	base := g.tableBase[ti]
 	if base < 0 {
 		return -1
 	}
-	fds := s.procs[pi].FDs
+	fds := s.tables[ti].FDs()
 	i, found := slices.BinarySearchFunc(fds, fd, func(f procscan.FD, n int) int { return cmp.Compare(f.Num, n) })
 	if !found {
 		return -1
@@ -185,29 +192,29 @@ func (g *fileGroups) bucketsOfInode(s *state, dev, ino uint64) []fileBucket {
 	return g.buckets[lo:hi]
 }
 
-// groupFiles groups the fds of the eligible processes into open file
-// descriptions. filesParent[i] is the index of the process whose fd table
-// process i shares (found with KCMP_FILES), or -1.
-func (s *state) groupFiles(filesParent []int) *fileGroups {
-	g := &fileGroups{procBase: make([]int32, len(s.procs))}
+// groupFiles groups the fds of the eligible processes' tables into open
+// file descriptions. owner[i] is the index of the table that table i is
+// (tableOwners), or -1.
+func (s *state) groupFiles(owner []int) *fileGroups {
+	g := &fileGroups{tableBase: make([]int32, len(s.tables))}
 	n := 0
-	for pi, p := range s.procs {
-		g.procBase[pi] = -1
-		// Processes that share a table with another scanned process take
-		// no part: their fds are the owner's and join its groups later.
-		if s.eligible[pi] && filesParent[pi] < 0 && len(p.FDs) > 0 {
-			g.procBase[pi] = int32(n)
-			n += len(p.FDs)
+	for ti := range s.tables {
+		g.tableBase[ti] = -1
+		// Tables that are another scanned table take no part: their fds
+		// are the owner's and join its groups later.
+		if nfds := len(s.tables[ti].FDs()); s.tableEligible(ti) && owner[ti] < 0 && nfds > 0 {
+			g.tableBase[ti] = int32(n)
+			n += nfds
 		}
 	}
 	g.cands = make([]fileCand, 0, n)
-	g.keys = newKeyer(s.procs, func(pi int) bool { return g.procBase[pi] >= 0 || (s.eligible[pi] && filesParent[pi] >= 0) })
-	for pi, p := range s.procs {
-		if g.procBase[pi] < 0 {
+	g.keys = newKeyer(s.tables, func(ti int) bool { return g.tableBase[ti] >= 0 || (s.tableEligible(ti) && owner[ti] >= 0) })
+	for ti := range s.tables {
+		if g.tableBase[ti] < 0 {
 			continue
 		}
-		for i := range p.FDs {
-			g.cands = append(g.cands, fileCand{proc: int32(pi), fd: int32(p.FDs[i].Num)})
+		for _, fd := range s.tables[ti].FDs() {
+			g.cands = append(g.cands, fileCand{table: int32(ti), fd: int32(fd.Num)})
 		}
 	}
 	g.uf = newUnionFind(n)
@@ -223,16 +230,17 @@ func (s *state) groupFiles(filesParent []int) *fileGroups {
 		}
 		g.buckets = append(g.buckets, fileBucket{lo: lo, hi: hi})
 	}
-	// Fork hint: a child's fd N is most often its parent's fd N.
+	// Fork hint: a child's fd N is most often its parent's fd N, and a
+	// task table's fd N its process's (the table began as its copy).
 	g.hint = make([]int32, n)
 	for c := range g.cands {
 		g.hint[c] = -1
 		cand := g.cands[c]
-		parent := s.parent[cand.proc]
+		parent := s.hintParent(int(cand.table))
 		if parent < 0 {
 			continue
 		}
-		if fp := filesParent[parent]; fp >= 0 {
+		if fp := owner[parent]; fp >= 0 {
 			parent = fp
 		}
 		if pc := g.candOf(s, parent, int(cand.fd)); pc >= 0 && g.cands[pc].bucket == cand.bucket {
@@ -365,12 +373,12 @@ func compareKeyed(a, b keyedCand) int {
 func (g *fileGroups) groupBucket(s *state, cnt *counter, b *fileBucket) {
 	cmpFn := func(a, c int) (kcmp.Order, error) {
 		x, y := g.cands[a], g.cands[c]
-		return cnt.file(s.procs[x.proc].PID, int(x.fd), s.procs[y.proc].PID, int(y.fd))
+		return cnt.file(s.task(int(x.table)), int(x.fd), s.task(int(y.table)), int(y.fd))
 	}
 	alive := func(a int) bool {
 		x := g.cands[a]
-		pid := s.procs[x.proc].PID
-		_, err := cnt.file(pid, int(x.fd), pid, int(x.fd))
+		task := s.task(int(x.table))
+		_, err := cnt.file(task, int(x.fd), task, int(x.fd))
 		return err == nil
 	}
 	members := g.order[b.lo:b.hi]

@@ -21,7 +21,7 @@ func TestBucketKeys(t *testing.T) {
 	}
 	keysOf := func(fds ...procscan.FD) []bucketKey {
 		p := &procscan.Process{PID: 1, FDs: fds}
-		k := newKeyer([]*procscan.Process{p}, func(int) bool { return true })
+		k := newKeyer([]fdTable{{fds: &p.FDs}}, func(int) bool { return true })
 		var out []bucketKey
 		for i := range fds {
 			out = append(out, k.key(&fds[i]))

@@ -5,6 +5,7 @@ package analyzer
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -262,5 +263,110 @@ func TestLiveTasks(t *testing.T) {
 	}
 	if g := groupOf(snap, "sysvsem", task(plain.PID(), plain.PID())); g >= 0 {
 		t.Errorf("NULL sysvsem reported as sharing: %v", snap.Groups[g])
+	}
+}
+
+// tfd is fd of the own fd table of thread node n.
+func tfd(n *fixture.Node, fd int) snapshot.Member {
+	return snapshot.Member{PID: n.PID(), FD: fd, Thread: n.TID()}
+}
+
+// TestLiveTaskTables builds fd tables /proc/PID/fd does not show: a
+// thread that unshared CLONE_FILES (a dup pair and an epoll instance in
+// it, fds inherited from its process), a second thread it started that
+// shares that table, a process cloned with CLONE_FILES from it (sharing
+// the thread's table) and one from a thread that kept its process's table,
+// a leader that unshared its table under a thread that kept the old one,
+// and a thread that unshared only CLONE_FS. With threads every fd is
+// grouped, matching the pairwise oracle and the named expectations;
+// without, the tasks with a table of their own are counted.
+func TestLiveTaskTables(t *testing.T) {
+	requireKcmp(t)
+	f := fixture.New(t)
+	root := f.Root()
+	m := must[int](t)
+	mn := must[*fixture.Node](t)
+	path := filepath.Join(t.TempDir(), "data")
+	check(t, os.WriteFile(path, []byte("x"), 0o600))
+
+	before := m(root.Open(path, unix.O_RDONLY)) // inherited by the thread's copy
+	own := mn(root.ThreadNode(unix.CLONE_FILES))
+	a := m(own.Open(path, unix.O_RDONLY))
+	aDup := m(own.Dup(a))
+	other := m(own.Open(path, unix.O_RDONLY)) // same inode, another description
+	pr, _ := must2(t)(own.Pipe())
+	ep := m(own.EpollCreate())
+	check(t, own.EpollAdd(ep, pr))
+	check(t, own.Close(before)) // the thread's copy goes; the process's stays
+	beforeAgain := m(root.Dup(before))
+	sibling := mn(own.ThreadNode(0)) // started by the thread: shares its table
+	sharesThread := mn(own.Clone(unix.CLONE_FILES))
+	plainThread := mn(root.ThreadNode(0))
+	sharesProcess := mn(plainThread.Clone(unix.CLONE_FILES))
+	fsThread := mn(root.ThreadNode(unix.CLONE_FS))
+
+	// A process whose leader leaves its table: its thread keeps the old.
+	leaver := mn(root.Fork())
+	kept := mn(leaver.ThreadNode(0))
+	check(t, leaver.Unshare(unix.CLONE_FILES))
+	leaverNew := m(leaver.Open(path, unix.O_RDONLY))
+
+	snap := scanTree(t, root.PID(), true)
+	checkAgainstOracle(t, snap, true)
+	for _, n := range []*fixture.Node{own, kept} {
+		if snap.Process(n.PID()).FDIn(n.TID(), 0) == nil {
+			t.Errorf("task table of %d/%d not read", n.PID(), n.TID())
+		}
+	}
+	if snap.Process(root.PID()).FDIn(sibling.TID(), a) != nil {
+		t.Errorf("the sibling's table is listed apart from its starter's %d", own.TID())
+	}
+	same(t, snap, "file", tfd(own, a), tfd(own, aDup), fdm(sharesThread, a), fdm(sharesThread, aDup))
+	distinct(t, snap, "file", tfd(own, a), tfd(own, other))
+	same(t, snap, "file", fdm(root, before), fdm(root, beforeAgain))
+	if g := groupOf(snap, "file", tfd(own, before)); g >= 0 {
+		t.Errorf("closed fd %d of the thread's table is grouped: %v", before, snap.Groups[g])
+	}
+	same(t, snap, "file", fdm(root, 0), tfd(own, 0), fdm(sharesProcess, 0), fdm(sharesThread, 0))
+	same(t, snap, "file", fdm(leaver, 0), tfd(kept, 0))
+	if g := groupOf(snap, "file", fdm(leaver, leaverNew)); g >= 0 {
+		t.Errorf("fd %d opened in the leader's new table is grouped: %v", leaverNew, snap.Groups[g])
+	}
+	r, l := root.PID(), leaver.PID()
+	same(t, snap, "files", task(r, own.TID()), task(r, sibling.TID()), task(sharesThread.PID(), sharesThread.PID()))
+	same(t, snap, "files", task(r, r), task(r, plainThread.TID()), task(r, fsThread.TID()), task(sharesProcess.PID(), sharesProcess.PID()))
+	distinct(t, snap, "files", task(r, r), task(r, own.TID()))
+	distinct(t, snap, "files", task(l, l), task(l, kept.TID()))
+	distinct(t, snap, "fs", task(r, r), task(r, fsThread.TID()))
+	same(t, snap, "fs", task(r, r), task(r, own.TID()), task(r, plainThread.TID()))
+	var entry *snapshot.Epoll
+	for i := range snap.Epoll {
+		if snap.Epoll[i].Member() == tfd(own, ep) {
+			entry = &snap.Epoll[i]
+		}
+	}
+	if entry == nil || len(entry.Watches) != 1 || entry.Watches[0].Holder == nil {
+		t.Fatalf("epoll fd %v of the thread's table: %+v", tfd(own, ep), entry)
+	}
+	// The pipe is in the thread's table and in its clone's, which lists
+	// it as its own: the lowest holder is the thread's (lower pid).
+	same(t, snap, "file", tfd(own, pr), fdm(sharesThread, pr))
+	if h := *entry.Watches[0].Holder; h != tfd(own, pr) {
+		t.Errorf("watch holder %v, want %v", h, tfd(own, pr))
+	}
+
+	// Without threads the tables are not read, only counted: the three
+	// threads of the two tables that are not their process's own.
+	flat := scanTree(t, root.PID(), false)
+	checkAgainstOracle(t, flat, false)
+	if n := flat.Stats.Skipped[SkipTaskTablesUnread]; n != 3 {
+		t.Errorf("%d tasks with an unread table of their own, want 3 (%d/%d, %d/%d, %d/%d)", n, r, own.TID(), r, sibling.TID(), l, kept.TID())
+	}
+	found := false
+	for _, w := range flat.Warnings {
+		found = found || strings.Contains(w, "--threads")
+	}
+	if !found {
+		t.Errorf("no warning about the unread tables: %q", flat.Warnings)
 	}
 }

@@ -4,7 +4,9 @@ package analyzer
 
 import (
 	"fmt"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -48,19 +50,92 @@ func canon(groups [][]snapshot.Member) []string {
 	return out
 }
 
-// naiveFileGroups groups every fd of the snapshot's live processes.
-func naiveFileGroups(snap *snapshot.Snapshot) []string {
+// naiveTaskTables finds, without the analyzer, the fd tables of tasks
+// that are not their process's own: every thread is compared with its
+// leader (KCMP_FILES), the ones that differ with each other pairwise, and
+// each table, named by its lowest tid, is listed from
+// /proc/PID/task/TID/fd. It returns the fd members of those tables and
+// the number of tasks that hold one.
+func naiveTaskTables(t *testing.T, snap *snapshot.Snapshot) (fds []snapshot.Member, tasks int) {
+	t.Helper()
+	for _, p := range snap.Processes {
+		if p.Zombie || p.KernelThread {
+			continue
+		}
+		var own []snapshot.Member
+		for _, tid := range p.Tasks {
+			if tid == p.PID {
+				continue
+			}
+			if o, err := kcmp.Tasks(kcmp.Files, p.PID, tid); err != nil || o != kcmp.Equal {
+				own = append(own, snapshot.Member{PID: p.PID, TID: tid})
+			}
+		}
+		tasks += len(own)
+		for _, class := range partition(own, func(a, b snapshot.Member) bool {
+			o, err := kcmp.Tasks(kcmp.Files, a.TID, b.TID)
+			return err == nil && o == kcmp.Equal
+		}) {
+			label := class[0].TID
+			for _, m := range class {
+				label = min(label, m.TID)
+			}
+			ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/task/%d/fd", p.PID, label))
+			if err != nil {
+				t.Fatalf("oracle: %v", err)
+			}
+			for _, e := range ents {
+				n, err := strconv.Atoi(e.Name())
+				if err != nil {
+					t.Fatalf("oracle: %v", err)
+				}
+				fds = append(fds, snapshot.Member{PID: p.PID, FD: n, Thread: label})
+			}
+		}
+	}
+	return fds, tasks
+}
+
+// naiveFileGroups groups every fd of the snapshot's live processes, their
+// own tables' as the snapshot lists them and, with threads, their task
+// tables' as naiveTaskTables finds them.
+func naiveFileGroups(t *testing.T, snap *snapshot.Snapshot, threads bool) []string {
+	t.Helper()
 	var all []snapshot.Member
 	for _, p := range snap.Processes {
 		if p.Zombie || p.KernelThread {
 			continue
 		}
 		for _, fd := range p.FDs {
-			all = append(all, snapshot.Member{PID: p.PID, FD: fd.FD})
+			if fd.Thread == 0 {
+				all = append(all, p.MemberOf(&fd))
+			}
+		}
+	}
+	taskFDs, tasks := naiveTaskTables(t, snap)
+	var listed []snapshot.Member
+	for _, p := range snap.Processes {
+		for _, fd := range p.FDs {
+			if fd.Thread != 0 {
+				listed = append(listed, p.MemberOf(&fd))
+			}
+		}
+	}
+	if threads {
+		if got, want := memberStrings(listed), memberStrings(taskFDs); !equalStrings(got, want) {
+			t.Errorf("fds of task tables differ from the oracle's:\n got  %v\n want %v", got, want)
+		}
+		all = append(all, taskFDs...)
+	} else {
+		if len(listed) > 0 {
+			t.Errorf("fds of task tables listed without threads: %v", listed)
+		}
+		if got := snap.Stats.Skipped[SkipTaskTablesUnread]; got != tasks {
+			t.Errorf("stats: %d tasks with an unread fd table of their own, the oracle finds %d", got, tasks)
 		}
 	}
 	classes := partition(all, func(a, b snapshot.Member) bool {
-		o, err := kcmp.FileDescs(a.PID, a.FD, b.PID, b.FD)
+		o, err := kcmp.FileDescs(a.TaskID(), a.FD, b.TaskID(), b.FD)
 		return err == nil && o == kcmp.Equal
 	})
 	return canon(classes)
@@ -129,7 +204,7 @@ func memberStrings(ms []snapshot.Member) []string {
 // oracle run on the same live processes.
 func checkAgainstOracle(t *testing.T, snap *snapshot.Snapshot, threads bool) {
 	t.Helper()
-	if got, want := snapGroups(snap, "file"), naiveFileGroups(snap); !equalStrings(got, want) {
+	if got, want := snapGroups(snap, "file"), naiveFileGroups(t, snap, threads); !equalStrings(got, want) {
 		t.Errorf("file groups differ from the pairwise oracle:\n got  %v\n want %v", got, want)
 	}
 	for _, typ := range kcmp.TaskTypes {

@@ -84,7 +84,7 @@ func verifyGroup(cnt *counter, g *snapshot.Group) []snapshot.Member {
 		var o kcmp.Order
 		var err error
 		if t == kcmp.File {
-			o, err = cnt.file(a.PID, a.FD, b.PID, b.FD)
+			o, err = cnt.file(a.TaskID(), a.FD, b.TaskID(), b.FD)
 		} else {
 			o, err = cnt.task(t, a.TID, b.TID)
 		}

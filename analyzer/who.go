@@ -99,7 +99,11 @@ func Who(ctx context.Context, opts procscan.Options, pid, fd int) (*WhoResult, e
 	out.Target = WhoHolder{Process: target, FD: *tfd}
 	probeErr := kcmp.Probe()
 	out.Exact = probeErr == nil
-	keys := newKeyer(res.Processes, func(int) bool { return true })
+	tables := make([]fdTable, len(res.Processes))
+	for i, p := range res.Processes {
+		tables[i] = fdTable{proc: i, fds: &p.FDs}
+	}
+	keys := newKeyer(tables, func(int) bool { return true })
 	key := keys.key(tfd)
 	for _, p := range res.Processes {
 		for i := range p.FDs {

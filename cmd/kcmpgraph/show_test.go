@@ -142,7 +142,7 @@ func TestShowRejects(t *testing.T) {
 		{"memberfd", doc(two + `, "groups": [{"type": "file", "members": [{"pid": 10, "fd": 3}, {"pid": 11, "fd": 4}]}]`), ": groups[0].members[1]: fd 4 is not an fd of pid 11"},
 		{"membertid", doc(two + `, "groups": [{"type": "vm", "members": [{"pid": 10, "tid": 10}, {"pid": 11, "tid": 12}]}]`), ": groups[0].members[1]: tid 12 is not a task of pid 11"},
 		{"memberkind", doc(two + `, "groups": [{"type": "vm", "members": [{"pid": 10, "tid": 10}, {"pid": 11, "fd": 3}]}]`), ": groups[0].members[1]: a vm member needs a tid, not an fd"},
-		{"memberboth", doc(two + `, "groups": [{"type": "file", "members": [{"pid": 10, "fd": 3, "tid": 10}, {"pid": 11, "fd": 3}]}]`), "member has both fd and tid"},
+		{"membertaskfd", doc(two + `, "groups": [{"type": "file", "members": [{"pid": 10, "fd": 3, "tid": 10}, {"pid": 11, "fd": 3}]}]`), ": groups[0].members[0]: fd 3 is not an fd of task 10 of pid 10"},
 		{"dupmember", doc(two + `, "groups": [{"type": "file", "members": [{"pid": 10, "fd": 3}, {"pid": 11, "fd": 3}]}, {"type": "file", "members": [{"pid": 10, "fd": 3}, {"pid": 11, "fd": 3}]}]`), ": groups[1].members[0]: 10:3 is already a member of groups[0]"},
 		{"nulltype", doc(two + `, "null": {"file": []}`), ": null.file: not a per-task type"},
 		{"nullgrouped", doc(two + `, "groups": [{"type": "io", "members": [{"pid": 10, "tid": 10}, {"pid": 11, "tid": 11}]}], "null": {"io": [{"pid": 10, "tid": 10}]}`), ": null.io[0]: 10/10 is NULL but also a member of groups[0]"},
