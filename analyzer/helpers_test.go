@@ -11,7 +11,7 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
-func requireKcmp(t *testing.T) {
+func requireKcmp(t testing.TB) {
 	t.Helper()
 	if err := kcmp.Probe(); err != nil {
 		t.Skipf("kcmp not available: %v", err)
