@@ -55,7 +55,7 @@ func (n *Names) FD(m snapshot.Member) Name {
 	if p == nil {
 		return Name{Kind: Other, Text: "?"}
 	}
-	fd := p.FDByNumber(m.FD)
+	fd := p.FDOf(m)
 	if fd == nil {
 		return Name{Kind: Other, Text: "?"}
 	}
@@ -178,7 +178,7 @@ func (n *Names) unixChannel(e *snapshot.Endpoint, c *Channel) string {
 				continue
 			}
 			if p := n.s.Process(end[0].PID); p != nil {
-				if fd := p.FDByNumber(end[0].FD); fd != nil {
+				if fd := p.FDOf(end[0]); fd != nil {
 					if k := n.Socket(fd); k != nil {
 						local[i] = k.Local
 					}
