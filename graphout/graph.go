@@ -290,17 +290,17 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 		}
 		proc := s.Process(p)
 		n := &node{id: int64(p), dotID: "p" + strconv.Itoa(p), shape: "box"}
-		label := []string{quote(strconv.Itoa(p)), quote("?")}
+		id, comm := quote(strconv.Itoa(p)), quote("?")
 		if proc != nil {
-			label[1] = quote(proc.Comm)
+			comm = quote(proc.Comm)
 			n.pidNS = proc.Namespaces["pid"]
 			nsCount[n.pidNS] = true
 		}
 		if count[p] > 1 {
-			label[0] = quote(fmt.Sprintf("%d +%d %s", p, count[p]-1, merged))
-			label[1] = quote(fmt.Sprintf("%s ×%d", labelText(label[1]), count[p]))
+			id = quote(fmt.Sprintf("%d +%d %s", p, count[p]-1, merged))
+			comm = strings.TrimSuffix(comm, `"`) + fmt.Sprintf(` ×%d"`, count[p])
 		}
-		n.label = lines(label...)
+		n.label = lines(id, comm)
 		d.nodes[n.id] = n
 		d.g.AddNode(n)
 		d.Processes++
@@ -460,9 +460,6 @@ func collapse(s *snapshot.Snapshot, pids []int, none bool, sig func(int) uint64)
 	}
 	return rep, count
 }
-
-// labelText strips the quotes quote added.
-func labelText(q string) string { return strings.TrimSuffix(strings.TrimPrefix(q, `"`), `"`) }
 
 // Layout returns the graphviz layout engine chosen for the diagram's size.
 func (d *Diagram) Layout() string { return d.layout }

@@ -105,13 +105,14 @@ func TestQuote(t *testing.T) {
 	for in, want := range map[string]string{
 		"plain":  `"plain"`,
 		`a"b`:    `"a\"b"`,
-		`a\b`:    `"a\\b"`,
+		`a\b`:    `"a\\\\b"`,
 		"a\nb":   `"a\\nb"`,
 		"\x1b":   `"\\x1b"`,
 		"\xff":   `"\\xff"`,
-		"\uFFFD": `"\\xfffd"`,
+		"\uFFFD": `"\\ufffd"`,
 		"<b>":    `"<b>"`,
-		"\u2028": `"\\x2028"`,
+		"\u2028": `"\\u2028"`,
+		"a&lt;":  `"a&amp;lt;"`,
 	} {
 		if got := quote(in); got != want {
 			t.Errorf("quote(%q) = %s, want %s", in, got, want)

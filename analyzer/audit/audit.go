@@ -305,7 +305,7 @@ func crossUserFile(c *checker, r Rule) []Finding {
 		if len(users) < 2 || len(blocked) == 0 {
 			continue
 		}
-		f := finding(c, r, g, fmt.Sprintf("%d holder(s) could not open %s with their own credentials", len(blocked), snapshot.Printable(c.holder(blocked[0]).Target)))
+		f := finding(c, r, g, fmt.Sprintf("%d holder(s) could not open %s with their own credentials", len(blocked), c.holder(blocked[0]).Target))
 		out = append(out, f)
 	}
 	return out
@@ -426,7 +426,7 @@ func writableSensitive(c *checker, r Rule) []Finding {
 				continue
 			}
 			g := snapshot.Group{Type: "file", Members: []snapshot.Member{p.MemberOf(&f)}}
-			out = append(out, finding(c, r, g, fmt.Sprintf("uid %d holds %s open for %s", p.EUID, snapshot.Printable(f.Target), accessMode(f.Flags))))
+			out = append(out, finding(c, r, g, fmt.Sprintf("uid %d holds %s open for %s", p.EUID, f.Target, accessMode(f.Flags))))
 		}
 	}
 	return out
@@ -483,7 +483,7 @@ func inheritedAcrossExec(c *checker, r Rule) []Finding {
 			}
 			pair := snapshot.Group{Type: "file", Members: []snapshot.Member{pm, m}}
 			out = append(out, finding(c, r, pair, fmt.Sprintf("fd %d of %s (%s) is still open in its child %d running %s",
-				m.FD, snapshot.Printable(parent.Exe), snapshot.Printable(fd.Target), child.PID, snapshot.Printable(child.Exe))))
+				m.FD, parent.Exe, fd.Target, child.PID, child.Exe)))
 		}
 	}
 	return out

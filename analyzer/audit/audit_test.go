@@ -187,3 +187,35 @@ func FuzzParseAllowList(f *testing.F) {
 		a.allows(Finding{Rule: "KG002", Holders: []Holder{{Comm: "nginx", Target: "socket:[1]"}}})
 	})
 }
+
+// TestTextEscapesOnce: hostile text in a finding's headline and evidence is
+// escaped for the terminal exactly once, where it is printed.
+func TestTextEscapesOnce(t *testing.T) {
+	const evil = "/etc/back\\up\x1b[31m\u202e.key"
+	s := host(t)
+	for i := range s.Processes {
+		for j := range s.Processes[i].FDs {
+			if fd := &s.Processes[i].FDs[j]; fd.Target == "/etc/backup.key" {
+				fd.Target = evil
+			}
+		}
+	}
+	rep, err := Run(s, Options{Rules: []string{"KG001"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 1 || !strings.Contains(rep.Findings[0].Message, evil) {
+		t.Fatalf("findings %+v: want one whose message holds the raw target (JSON carries it as is)", rep.Findings)
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	const once = `/etc/back\\up\x1b[31m\u202e.key`
+	if got := strings.Count(text.String(), once); got != 3 {
+		t.Errorf("the escaped target appears %d times, want 3 (the headline and two holders):\n%s", got, text.String())
+	}
+	if strings.Contains(text.String(), `\\x1b`) || strings.ContainsAny(text.String(), "\x1b\u202e") {
+		t.Errorf("the target is escaped twice or not at all:\n%s", text.String())
+	}
+}

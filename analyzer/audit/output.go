@@ -8,10 +8,8 @@ import (
 
 	"github.com/owenrumney/go-sarif/v2/sarif"
 
-	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/escape"
 )
-
-var pr = snapshot.Printable
 
 // WriteText writes the findings grouped by severity, most severe first,
 // each with its evidence and the rule's why and fix.
@@ -37,20 +35,20 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(w, "\n== %s ==\n", strings.ToUpper(f.Severity.String()))
 			last = f.Severity
 		}
-		fmt.Fprintf(w, "\n%s %s: %s\n", f.Rule, f.Title, pr(f.Message))
+		fmt.Fprintf(w, "\n%s %s: %s\n", f.Rule, f.Title, escape.Text(f.Message))
 		for _, h := range f.Holders {
 			what := ""
 			if h.FD != nil {
-				what = fmt.Sprintf("fd %d (%s) %s", *h.FD, h.Access, pr(h.Target))
+				what = fmt.Sprintf("fd %d (%s) %s", *h.FD, h.Access, escape.Text(h.Target))
 				if h.TID != nil {
-					what = fmt.Sprintf("fd %d of task %d (%s) %s", *h.FD, *h.TID, h.Access, pr(h.Target))
+					what = fmt.Sprintf("fd %d of task %d (%s) %s", *h.FD, *h.TID, h.Access, escape.Text(h.Target))
 				}
 			} else if h.TID != nil {
 				what = fmt.Sprintf("task %d", *h.TID)
 			}
-			fmt.Fprintf(w, "  pid %d %s uid %d euid %d: %s\n", h.PID, pr(h.Comm), h.UID, h.EUID, what)
+			fmt.Fprintf(w, "  pid %d %s uid %d euid %d: %s\n", h.PID, escape.Text(h.Comm), h.UID, h.EUID, what)
 			if len(h.Namespaces) > 0 {
-				fmt.Fprintf(w, "    mnt %d pid %d user %d cgroup %s\n", h.Namespaces["mnt"], h.Namespaces["pid"], h.Namespaces["user"], pr(h.Cgroup))
+				fmt.Fprintf(w, "    mnt %d pid %d user %d cgroup %s\n", h.Namespaces["mnt"], h.Namespaces["pid"], h.Namespaces["user"], escape.Text(h.Cgroup))
 			}
 		}
 		if rule, ok := rules[f.Rule]; ok {
@@ -109,21 +107,21 @@ func (r *Report) WriteSARIF(w io.Writer, version string) error {
 	for _, f := range r.Findings {
 		var locs []*sarif.Location
 		for _, h := range f.Holders {
-			name := fmt.Sprintf("pid %d (%s)", h.PID, pr(h.Comm))
+			name := fmt.Sprintf("pid %d (%s)", h.PID, escape.Text(h.Comm))
 			if h.FD != nil {
 				name += fmt.Sprintf(" fd %d", *h.FD)
 			}
 			locs = append(locs, sarif.NewLocation().WithLogicalLocations([]*sarif.LogicalLocation{
-				sarif.NewLogicalLocation().WithName(name).WithKind("process").WithFullyQualifiedName(pr(h.Target)),
+				sarif.NewLogicalLocation().WithName(name).WithKind("process").WithFullyQualifiedName(escape.Text(h.Target)),
 			}))
 		}
 		res := run.CreateResultForRule(f.Rule).
 			WithLevel(sarifLevel(f.Severity)).
-			WithMessage(sarif.NewTextMessage(f.Title + ": " + pr(f.Message))).
+			WithMessage(sarif.NewTextMessage(f.Title + ": " + escape.Text(f.Message))).
 			WithLocations(locs)
 		props := sarif.NewPropertyBag()
 		props.Add("severity", f.Severity.String())
-		props.Add("object", pr(f.Object))
+		props.Add("object", escape.Text(f.Object))
 		res.AttachPropertyBag(props)
 	}
 	runProps := sarif.NewPropertyBag()

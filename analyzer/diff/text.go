@@ -8,47 +8,23 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
-	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/escape"
 )
 
 // maxContext is how many unchanged holders of an object the text shows
 // around the ones that joined or left, like a unified diff's context.
 const maxContext = 3
 
-// esc makes free text (comm, paths, names, hostnames) safe on one line of
-// the text form: snapshot.Printable escapes control characters, backslashes
-// and invalid UTF-8; format characters (bidi overrides, zero-width
-// characters), which could reorder or hide what a terminal shows, are
-// escaped here too.
-func esc(s string) string {
-	s = snapshot.Printable(s)
-	if !strings.ContainsFunc(s, isFormat) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if isFormat(r) {
-			fmt.Fprintf(&b, `\u%04x`, r)
-		} else {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// value is esc for a value column, where an empty string would be
+// value is escape.Text for a value column, where an empty string would be
 // invisible.
 func value(s string) string {
 	if s == "" {
 		return `""`
 	}
-	return esc(s)
+	return escape.Text(s)
 }
-
-func isFormat(r rune) bool { return unicode.Is(unicode.Cf, r) }
 
 // width is the number of runes in an escaped string.
 func width(s string) int { return utf8.RuneCountInString(s) }
@@ -125,9 +101,9 @@ func (d *Diff) WriteText(w io.Writer) error {
 	t := &textWriter{w: bufio.NewWriter(w)}
 	if d.Differences == 0 {
 		for _, warn := range d.Warnings {
-			t.printf("! %s\n", esc(warn))
+			t.printf("! %s\n", escape.Text(warn))
 		}
-		t.printf("no differences between %s and %s\n", esc(d.Before.File), esc(d.After.File))
+		t.printf("no differences between %s and %s\n", escape.Text(d.Before.File), escape.Text(d.After.File))
 		return t.flush()
 	}
 	d.writeHeader(t)
@@ -161,8 +137,8 @@ func plural(n int) string {
 }
 
 func (d *Diff) writeHeader(t *textWriter) {
-	files := []string{esc(d.Before.File), esc(d.After.File)}
-	hosts := []string{esc(d.Before.Hostname), esc(d.After.Hostname)}
+	files := []string{escape.Text(d.Before.File), escape.Text(d.After.File)}
+	hosts := []string{escape.Text(d.Before.Hostname), escape.Text(d.After.Hostname)}
 	fw, hw := max(width(files[0]), width(files[1])), max(width(hosts[0]), width(hosts[1]))
 	for i, s := range []Side{d.Before, d.After} {
 		// A boot id is a UUID: its first 8 characters tell boots apart.
@@ -171,7 +147,7 @@ func (d *Diff) writeHeader(t *textWriter) {
 		if len(boot) > 8 {
 			boot = boot[:8]
 		}
-		boot = esc(boot)
+		boot = escape.Text(boot)
 		if boot == "" {
 			boot = "?"
 		}
@@ -183,7 +159,7 @@ func (d *Diff) writeHeader(t *textWriter) {
 		t.printf("%s\n", line)
 	}
 	for _, warn := range d.Warnings {
-		t.printf("! %s\n", esc(warn))
+		t.printf("! %s\n", escape.Text(warn))
 	}
 	for _, s := range d.Sharing {
 		if !s.Leak {
@@ -191,14 +167,14 @@ func (d *Diff) writeHeader(t *textWriter) {
 		}
 		var also []string
 		for _, h := range s.Leaked {
-			also = append(also, h.String()+" "+esc(h.Comm))
+			also = append(also, h.String()+" "+escape.Text(h.Comm))
 		}
-		t.printf("! LEAK %s %s: now also held by %s\n", esc(s.Type), esc(s.Object), strings.Join(also, ", "))
+		t.printf("! LEAK %s %s: now also held by %s\n", escape.Text(s.Type), escape.Text(s.Object), strings.Join(also, ", "))
 	}
 }
 
 func procColumns(p Proc) (string, string, string) {
-	return strconv.Itoa(p.PID), esc(p.Comm), "uid " + strconv.Itoa(p.UID)
+	return strconv.Itoa(p.PID), escape.Text(p.Comm), "uid " + strconv.Itoa(p.UID)
 }
 
 func (d *Diff) writeProcesses(t *textWriter) {
@@ -280,7 +256,7 @@ func (d *Diff) writeProcessHunks(t *textWriter) {
 		type line struct{ sign, label, value string }
 		var lines []line
 		for _, c := range h.changes {
-			lines = append(lines, line{"-", esc(c.Field), value(c.Before)}, line{"+", esc(c.Field), value(c.After)})
+			lines = append(lines, line{"-", escape.Text(c.Field), value(c.Before)}, line{"+", escape.Text(c.Field), value(c.After)})
 		}
 		if h.fds != nil {
 			var fdl []line
@@ -320,10 +296,10 @@ func (d *Diff) writeProcessHunks(t *textWriter) {
 				}
 			}
 			for _, x := range e.Removed {
-				t.printf("-  watch fd %s  %s\n", pad(strconv.Itoa(x.TFD), ww), esc(x.Object))
+				t.printf("-  watch fd %s  %s\n", pad(strconv.Itoa(x.TFD), ww), escape.Text(x.Object))
 			}
 			for _, x := range e.Added {
-				t.printf("+  watch fd %s  %s\n", pad(strconv.Itoa(x.TFD), ww), esc(x.Object))
+				t.printf("+  watch fd %s  %s\n", pad(strconv.Itoa(x.TFD), ww), escape.Text(x.Object))
 			}
 		}
 	}
@@ -401,19 +377,19 @@ func writeSharing(t *textWriter, s SharingChange, x textIndex) {
 	})
 	hw, cw := 0, 0
 	for _, l := range lines {
-		hw, cw = max(hw, width(l.h.String())), max(cw, width(esc(l.h.Comm)))
+		hw, cw = max(hw, width(l.h.String())), max(cw, width(escape.Text(l.h.Comm)))
 	}
 	head := changeText[s.Change]
 	if s.Leak {
 		head += ", LEAK"
 	}
-	t.printf("\n@@ %s %s: %s @@\n", esc(s.Type), esc(s.Object), head)
+	t.printf("\n@@ %s %s: %s @@\n", escape.Text(s.Type), escape.Text(s.Object), head)
 	for _, l := range lines {
 		if l.note == "" {
-			t.printf("%s\n", strings.TrimRight(fmt.Sprintf("%s%s  %s", l.sign, pad(l.h.String(), hw), esc(l.h.Comm)), " "))
+			t.printf("%s\n", strings.TrimRight(fmt.Sprintf("%s%s  %s", l.sign, pad(l.h.String(), hw), escape.Text(l.h.Comm)), " "))
 			continue
 		}
-		t.printf("%s%s  %s  %s\n", l.sign, pad(l.h.String(), hw), pad(esc(l.h.Comm), cw), l.note)
+		t.printf("%s%s  %s  %s\n", l.sign, pad(l.h.String(), hw), pad(escape.Text(l.h.Comm), cw), l.note)
 	}
 	if more > 0 {
 		t.printf("  ... %d more unchanged\n", more)
@@ -427,9 +403,9 @@ func (d *Diff) writeEndpoints(t *textWriter) {
 	names := make([]string, len(d.Endpoints))
 	nw := 0
 	for i, e := range d.Endpoints {
-		names[i] = esc(e.Kind)
+		names[i] = escape.Text(e.Kind)
 		if e.Name != "" {
-			names[i] += " " + esc(e.Name)
+			names[i] += " " + escape.Text(e.Name)
 		}
 		nw = max(nw, width(names[i]))
 	}
@@ -443,7 +419,7 @@ func (d *Diff) writeEndpoints(t *textWriter) {
 		for j, end := range e.Ends {
 			ends[j] = holdersText(end)
 			if j < len(e.Addresses) {
-				ends[j] += " (" + esc(e.Addresses[j]) + ")"
+				ends[j] += " (" + escape.Text(e.Addresses[j]) + ")"
 			}
 		}
 		t.printf("%s%s  %s\n", sign, pad(names[i], nw), strings.Join(ends, " <-> "))
@@ -456,7 +432,7 @@ func (d *Diff) writeEndpoints(t *textWriter) {
 func (d *Diff) WriteWarnings(w io.Writer, prefix string) error {
 	t := &textWriter{w: bufio.NewWriter(w)}
 	for _, warn := range d.Warnings {
-		t.printf("%s%s\n", prefix, esc(warn))
+		t.printf("%s%s\n", prefix, escape.Text(warn))
 	}
 	return t.flush()
 }

@@ -125,7 +125,7 @@ func Parse(data []byte, name string) (*Snapshot, error) {
 		return nil, &LoadError{File: name, Path: "schema", Msg: "missing; not a kcmpgraph snapshot", Err: ErrSchema}
 	case *head.Schema != Schema:
 		return nil, &LoadError{File: name, Path: "schema",
-			Msg: fmt.Sprintf("%q is not supported (this build reads %q)", truncate(*head.Schema, 80), Schema), Err: ErrSchema}
+			Msg: fmt.Sprintf("\"%s\" is not supported (this build reads \"%s\")", truncate(*head.Schema, 80), Schema), Err: ErrSchema}
 	}
 	var s Snapshot
 	if err := json.Unmarshal(data, &s); err != nil {

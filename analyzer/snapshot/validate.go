@@ -15,7 +15,7 @@ func invalid(path, format string, args ...any) error {
 // first problem is returned as a *LoadError naming its JSON path.
 func Validate(s *Snapshot) error {
 	if s.Schema != Schema {
-		return &LoadError{Path: "schema", Msg: fmt.Sprintf("%q is not supported", truncate(s.Schema, 80)), Err: ErrSchema}
+		return &LoadError{Path: "schema", Msg: fmt.Sprintf("\"%s\" is not supported", truncate(s.Schema, 80)), Err: ErrSchema}
 	}
 	type fdKey struct{ pid, thread, fd int }
 	pids := make(map[int]int, len(s.Processes))
@@ -100,7 +100,7 @@ func Validate(s *Snapshot) error {
 	for i, g := range s.Groups {
 		path := fmt.Sprintf("groups[%d]", i)
 		if !validGroupType(g.Type) {
-			return invalid(path+".type", "unknown group type %q (valid: file, vm, files, fs, sighand, io, sysvsem)", truncate(g.Type, 40))
+			return invalid(path+".type", "unknown group type \"%s\" (valid: file, vm, files, fs, sighand, io, sysvsem)", truncate(g.Type, 40))
 		}
 		if len(g.Members) < 2 {
 			return invalid(path+".members", "a group needs two or more members, has %d", len(g.Members))
@@ -167,7 +167,7 @@ func Validate(s *Snapshot) error {
 		}
 		for j, a := range e.Addresses {
 			if _, err := netip.ParseAddrPort(a); err != nil {
-				return invalid(fmt.Sprintf("%s.addresses[%d]", path, j), "%q is not an address and port", truncate(a, 80))
+				return invalid(fmt.Sprintf("%s.addresses[%d]", path, j), "\"%s\" is not an address and port", truncate(a, 80))
 			}
 		}
 		for j, end := range e.Ends {

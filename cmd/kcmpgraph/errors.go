@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/escape"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
@@ -34,7 +35,9 @@ func usagef(format string, args ...any) error {
 }
 
 // exitCode prints err as one line (unless it is errFound) and maps it to
-// the process exit code.
+// the process exit code. The message is escaped here, once, for the
+// terminal: errors carry file names, JSON keys and /proc text raw, as Go
+// errors do.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
@@ -42,8 +45,7 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.Is(err, errFound) {
 		return exitFound
 	}
-	msg := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " ")
-	fmt.Fprintf(stderr, "kcmpgraph: %s\n", msg)
+	fmt.Fprintf(stderr, "kcmpgraph: %s\n", oneLine(err.Error()))
 	var ue usageError
 	var le *snapshot.LoadError
 	switch {
@@ -51,4 +53,16 @@ func exitCode(err error, stderr io.Writer) int {
 		return exitUsage
 	}
 	return exitRuntime
+}
+
+// oneLine joins the lines of a message, each trimmed, and escapes the
+// result for a terminal.
+func oneLine(msg string) string {
+	var parts []string
+	for _, l := range strings.Split(msg, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return escape.Text(strings.Join(parts, " "))
 }

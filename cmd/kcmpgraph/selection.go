@@ -15,6 +15,7 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/escape"
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
@@ -204,7 +205,7 @@ func (s *selection) describe(sel snapshot.Selection) string {
 		parts = append(parts, "--tree "+s.tree.String())
 	}
 	if len(s.users) > 0 {
-		parts = append(parts, "--user "+printable(s.users.String()))
+		parts = append(parts, "--user "+escape.Text(s.users.String()))
 	}
 	if len(s.types) > 0 {
 		parts = append(parts, "--types "+s.types.String())
@@ -302,7 +303,7 @@ func completionProcesses(args []string) []pidComm {
 	if len(args) > 0 {
 		if s, err := snapshot.LoadFile(args[0], snapshot.LoadOptions{}); err == nil {
 			for _, p := range s.Processes {
-				out = append(out, pidComm{p.PID, printable(p.Comm)})
+				out = append(out, pidComm{p.PID, escape.Text(p.Comm)})
 			}
 			return out
 		}
@@ -320,7 +321,7 @@ func liveProcesses() []pidComm {
 			continue
 		}
 		comm, _ := os.ReadFile("/proc/" + e.Name() + "/comm")
-		out = append(out, pidComm{pid, printable(strings.TrimSuffix(string(comm), "\n"))})
+		out = append(out, pidComm{pid, escape.Text(strings.TrimSuffix(string(comm), "\n"))})
 	}
 	return out
 }

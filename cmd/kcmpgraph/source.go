@@ -9,6 +9,7 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/escape"
 )
 
 // source is what a command reads: a snapshot file or the live host, with
@@ -89,7 +90,7 @@ func printWarnings(cmd *cobra.Command, warnings []string) {
 		return
 	}
 	for _, w := range warnings {
-		fmt.Fprintf(cmd.ErrOrStderr(), "kcmpgraph: warning: %s\n", printable(w))
+		fmt.Fprintf(cmd.ErrOrStderr(), "kcmpgraph: warning: %s\n", escape.Text(w))
 	}
 }
 

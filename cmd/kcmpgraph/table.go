@@ -15,6 +15,7 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/objname"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/escape"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
@@ -185,7 +186,7 @@ func (v *tableView) comm(pid int) string {
 	if p == nil {
 		return "?"
 	}
-	return v.cut(printable(p.Comm), 20)
+	return v.cut(escape.Text(p.Comm), 20)
 }
 
 func (v *tableView) user(pid int) string {
@@ -193,12 +194,12 @@ func (v *tableView) user(pid int) string {
 	if p == nil {
 		return "?"
 	}
-	return v.cut(printable(v.users(p.UID)), 16)
+	return v.cut(escape.Text(v.users(p.UID)), 16)
 }
 
 // target names the description fd m holds, printable.
 func (v *tableView) target(m snapshot.Member) string {
-	return printable(v.names.FD(m).String())
+	return escape.Text(v.names.FD(m).String())
 }
 
 // cut shortens a cell on a terminal only: files get the full text.
@@ -239,7 +240,7 @@ func writeTable(w io.Writer, s *snapshot.Snapshot, opts tableOptions) error {
 	if len(s.Warnings) > 0 {
 		fmt.Fprintln(w, "\nwarnings:")
 		for _, warn := range s.Warnings {
-			for _, l := range wrap(printable(warn), v.opts.width, "  - ", "    ") {
+			for _, l := range wrap(escape.Text(warn), v.opts.width, "  - ", "    ") {
 				fmt.Fprintln(w, l)
 			}
 		}
@@ -288,12 +289,12 @@ func (v *tableView) line(w io.Writer, format string, args ...any) {
 
 func (v *tableView) header(w io.Writer) {
 	s, h := v.s, v.s.Host
-	boot := printable(h.BootID)
+	boot := escape.Text(h.BootID)
 	if i := strings.IndexByte(boot, '-'); i > 0 {
 		boot = boot[:i]
 	}
-	v.line(w, "kcmpgraph snapshot of %s (kernel %s, boot %s), taken %s", v.cut(printable(h.Hostname), 40),
-		v.cut(printable(h.Kernel), 30), v.cut(boot, 12), h.TakenAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+	v.line(w, "kcmpgraph snapshot of %s (kernel %s, boot %s), taken %s", v.cut(escape.Text(h.Hostname), 40),
+		v.cut(escape.Text(h.Kernel), 30), v.cut(boot, 12), h.TakenAt.UTC().Format("2006-01-02 15:04:05 UTC"))
 	st := s.Stats
 	exact := "exact (kcmp)"
 	if !s.Exact {
@@ -345,7 +346,7 @@ func (v *tableView) scope() string {
 	if len(sc.Users) > 0 {
 		var us []string
 		for _, u := range sc.Users {
-			us = append(us, printable(v.users(u)))
+			us = append(us, escape.Text(v.users(u)))
 		}
 		parts = append(parts, "users "+strings.Join(us, ","))
 	}
@@ -355,12 +356,12 @@ func (v *tableView) scope() string {
 	if len(sc.Types) > 0 && len(sc.Types) < len(snapshot.GroupTypes)+1 {
 		var ts []string
 		for _, t := range sc.Types {
-			ts = append(ts, printable(t))
+			ts = append(ts, escape.Text(t))
 		}
 		parts = append(parts, "types "+strings.Join(ts, ","))
 	}
 	if sc.Frozen {
-		parts = append(parts, "frozen ("+printable(sc.FreezeMethod)+")")
+		parts = append(parts, "frozen ("+escape.Text(sc.FreezeMethod)+")")
 	} else {
 		parts = append(parts, "live (not frozen)")
 	}
@@ -493,13 +494,13 @@ func (v *tableView) endpoints(w io.Writer) {
 		for k, j := range order {
 			name := ""
 			if k == 0 {
-				name = printable(c.Text)
+				name = escape.Text(c.Text)
 			}
 			end := c.Ends[j]
 			if end == "" {
 				end = "end " + strconv.Itoa(j+1)
 			}
-			t.add(name, printable(end), v.holders(e.Ends[j]))
+			t.add(name, escape.Text(end), v.holders(e.Ends[j]))
 		}
 	}
 	t.write(w, v.opts.width)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/objname"
+	"github.com/kcmpgraph/kcmpgraph/escape"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
@@ -123,7 +124,7 @@ func completePIDFD(_ *cobra.Command, args []string, toComplete string) ([]string
 			continue
 		}
 		target, _ := os.Readlink(dir + "/" + e.Name())
-		out = append(out, pidText+":"+e.Name()+"\t"+printable(target))
+		out = append(out, pidText+":"+e.Name()+"\t"+escape.Text(target))
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
 }
@@ -149,11 +150,11 @@ func printWho(w io.Writer, res *analyzer.WhoResult, width int) {
 	if res.Name.Text != t.FD.Target {
 		what += " (" + t.FD.Target + ")"
 	}
-	fmt.Fprintf(w, "%s%s\n", head, cutWidth(printable(what), width-len(head)))
+	fmt.Fprintf(w, "%s%s\n", head, cutWidth(escape.Text(what), width-len(head)))
 	fmt.Fprintf(w, "held by %d fd(s) in %d process(es):\n", len(res.Holders), countProcs(res.Holders))
 	printHolders(w, users, res.Holders, width)
 	if res.OtherKind != "" {
-		other := printable(otherEndText(res))
+		other := escape.Text(otherEndText(res))
 		if len(res.OtherEnd) == 0 {
 			fmt.Fprintf(w, "%s: held by no scanned fd\n", other)
 		} else {
@@ -166,7 +167,7 @@ func printWho(w io.Writer, res *analyzer.WhoResult, width int) {
 		tt := textTable{indent: "  ", header: []string{"PID", "EPOLL FD", "REGISTERED AS", "COMM", "USER"}}
 		for _, x := range res.Watchers {
 			tt.add(strconv.Itoa(x.Process.PID), strconv.Itoa(x.EpollFD), "fd "+strconv.Itoa(x.TFD),
-				printable(x.Process.Comm), printable(users.name(x.Process.UID)))
+				escape.Text(x.Process.Comm), escape.Text(users.name(x.Process.UID)))
 		}
 		tt.write(w, width)
 	} else {
@@ -210,8 +211,8 @@ func otherEndText(res *analyzer.WhoResult) string {
 func printHolders(w io.Writer, users userNames, hs []analyzer.WhoHolder, width int) {
 	tt := textTable{indent: "  ", header: []string{"PID", "FD", "COMM", "USER", "TARGET"}}
 	for _, h := range hs {
-		tt.add(strconv.Itoa(h.Process.PID), strconv.Itoa(h.FD.Num), printable(h.Process.Comm),
-			printable(users.name(h.Process.UID)), printable(h.FD.Target))
+		tt.add(strconv.Itoa(h.Process.PID), strconv.Itoa(h.FD.Num), escape.Text(h.Process.Comm),
+			escape.Text(users.name(h.Process.UID)), escape.Text(h.FD.Target))
 	}
 	tt.write(w, width)
 }
