@@ -56,6 +56,10 @@ func appendFD(b []byte, fd *FD) []byte {
 	b = strconv.AppendInt(b, int64(fd.OwnerUID), 10)
 	b = append(b, `,"owner_gid":`...)
 	b = strconv.AppendInt(b, int64(fd.OwnerGID), 10)
+	if fd.ForeignMountNS != 0 {
+		b = append(b, `,"foreign_mount_ns":`...)
+		b = strconv.AppendUint(b, fd.ForeignMountNS, 10)
+	}
 	return append(b, '}')
 }
 

@@ -21,7 +21,8 @@ func TestAppendMatchesMarshal(t *testing.T) {
 		fds := []FD{
 			{FD: 3, Target: s, Dev: 65024, Ino: 9978241, MntID: 27, Flags: 0o2100002, Pos: 12, Mode: 0o100644, OwnerUID: 1000, OwnerGID: 100},
 			{FD: 4, Thread: 1240, Target: s, Dev: 1, Ino: 2, Flags: 2},
-			{FD: math.MaxInt32, Target: s, Dev: math.MaxUint64, Ino: math.MaxUint64, MntID: math.MaxInt32, Flags: math.MaxInt32, Pos: math.MaxInt64, Mode: math.MaxUint32, OwnerUID: math.MaxUint32, OwnerGID: math.MaxUint32},
+			{FD: math.MaxInt32, Target: s, Dev: math.MaxUint64, Ino: math.MaxUint64, MntID: math.MaxInt32, Flags: math.MaxInt32, Pos: math.MaxInt64, Mode: math.MaxUint32, OwnerUID: math.MaxUint32, OwnerGID: math.MaxUint32, ForeignMountNS: math.MaxUint64},
+			{FD: 3, Target: s, Mode: 0o040755, ForeignMountNS: 4026531832},
 			{},
 		}
 		for i := range fds {

@@ -22,4 +22,13 @@
 // fd has both "fd" and "tid" ({"pid": 1234, "fd": 3, "tid": 1240}); a
 // member with only "tid" is still a task. A reader that ignores "tid" on
 // fds sees two fds with one number in one process.
+//
+// Where a process runs (added within v1, absent in older snapshots):
+// "container" ({runtime, id, name, pod: {uid, namespace, name, qos},
+// source, helper}; see Container), "unit" and "slice" (its systemd unit
+// and slice) on each process; "namespaces" and "namespaces_of" in "host"
+// (what the host's namespaces are); and "foreign_mount_ns" on an fd a
+// confined process could not have opened itself (see FD.ForeignMountNS).
+// Process.Place and Process.PlaceKey name and key a process's container
+// or unit for outputs that tag or cluster processes.
 package snapshot

@@ -76,6 +76,13 @@ type Host struct {
 	// the scanner's own when pid 1's cannot be read), 0 if unknown: a
 	// socket of another namespace is named with its namespace.
 	NetNS uint64 `json:"netns,omitempty"`
+	// Namespaces are the host's namespaces as the scan saw them: those of
+	// pid 1 of the proc root, or, where pid 1's cannot be read, the
+	// scanning process's own; NamespacesOf says which ("pid 1" or
+	// "self"). A process in another mount namespace is confined (see
+	// FD.ForeignMountNS). Absent in snapshots of older versions.
+	Namespaces   map[string]uint64 `json:"namespaces,omitempty"`
+	NamespacesOf string            `json:"namespaces_of,omitempty"`
 }
 
 // Scope records the selection a scan was asked for.
@@ -115,6 +122,14 @@ type Process struct {
 	// cgroup, time) to its inode number.
 	Namespaces map[string]uint64 `json:"namespaces,omitempty"`
 	Cgroup     string            `json:"cgroup,omitempty"`
+	// Container is the container the process belongs to, when its cgroup
+	// path's naming convention or its runtime's state file says so; nil
+	// for a process of the host.
+	Container *Container `json:"container,omitempty"`
+	// Unit and Slice are the systemd unit (a service or scope) and slice
+	// whose cgroup holds the process ("nginx.service", "system.slice").
+	Unit  string `json:"unit,omitempty"`
+	Slice string `json:"slice,omitempty"`
 	// Root is the target of /proc/PID/root as seen by the scanner.
 	Root  string `json:"root,omitempty"`
 	Tasks []int  `json:"tasks"`
@@ -155,6 +170,51 @@ type FD struct {
 	Mode     uint32 `json:"mode"`
 	OwnerUID int    `json:"owner_uid"`
 	OwnerGID int    `json:"owner_gid"`
+	// ForeignMountNS is set on a directory or regular file held by a
+	// process in another mount namespace than the host's (Host.Namespaces)
+	// that the process could not have opened itself: its path does not
+	// lead to its inode inside the process's root (/proc/PID/root), and
+	// its mount is not one of the process's mount namespace but one of
+	// this other one (the host's, or another container's). The runc
+	// CVE-2024-21626 shape. Absent otherwise, including for files on
+	// kernel-internal mounts (memfd) and when the check could not run.
+	ForeignMountNS uint64 `json:"foreign_mount_ns,omitempty"`
+}
+
+// Container says which container a process belongs to.
+type Container struct {
+	// Runtime is the engine that made the container, as its cgroup path's
+	// naming convention or its state file tells: docker, containerd,
+	// cri-o, podman, runc, crun, lxc, systemd-nspawn; "cri" for a
+	// Kubernetes container whose engine the path does not name.
+	Runtime string `json:"runtime"`
+	// ID is the container's id as its runtime knows it: 64 hex digits for
+	// docker, containerd, cri-o and podman, the name given to runc.
+	ID string `json:"id"`
+	// Name is the container's name where its runtime records one
+	// (docker's and podman's names, the Kubernetes container name).
+	Name string `json:"name,omitempty"`
+	// Pod is set for a container of a Kubernetes pod.
+	Pod *Pod `json:"pod,omitempty"`
+	// Source says what identified the container: "state" (a runtime's
+	// state file whose init process, pid and start time, was found
+	// running), "cgroup" (the cgroup path's naming convention alone) or,
+	// for a Helper, "cmdline" (the container its command line names).
+	Source string `json:"source"`
+	// Helper marks a process of the runtime that serves the container from
+	// the host (conmon, a containerd shim) or sets it up (runc init before
+	// the container starts), rather than a process of the container.
+	Helper bool `json:"helper,omitempty"`
+}
+
+// Pod names a Kubernetes pod. Its uid and QoS class come from the cgroup
+// path; its namespace and name from the runtime's metadata, when readable.
+type Pod struct {
+	UID       string `json:"uid,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name,omitempty"`
+	// QoS is guaranteed, burstable or besteffort.
+	QoS string `json:"qos,omitempty"`
 }
 
 // Member is one holder of a kernel object: an fd of a process ({pid, fd})

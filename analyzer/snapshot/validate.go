@@ -33,6 +33,9 @@ func Validate(s *Snapshot) error {
 			return invalid(path+".pid", "pid %d is listed twice (also processes[%d])", p.PID, j)
 		}
 		pids[p.PID] = i
+		if c := p.Container; c != nil && (c.Runtime == "" || c.ID == "") {
+			return invalid(path+".container", "a container needs a runtime and an id")
+		}
 		for k, tid := range p.Tasks {
 			if tid <= 0 {
 				return invalid(fmt.Sprintf("%s.tasks[%d]", path, k), "tid %d is not positive", tid)
