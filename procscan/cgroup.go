@@ -25,12 +25,8 @@ func ParseCgroup(data []byte) (string, error) {
 	var parts []string
 	unifiedPath, unifiedOnly := "", false
 	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
+		var line []byte
+		line, data = cutLine(data)
 		line = bytes.TrimSuffix(line, []byte{'\r'})
 		id, rest, ok := bytes.Cut(line, []byte{':'})
 		var path []byte

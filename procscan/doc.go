@@ -15,6 +15,13 @@
 // into strings) and loses errors (one unreadable namespace link fails its
 // whole call).
 //
+// For processes in another mount namespace than the host's
+// (HostNamespaces: pid 1's, or the scanner's own where pid 1's are
+// hidden), it finds the directories and regular files they could not have
+// opened themselves (Process.ForeignMountNS): on a mount that is not of
+// their namespace but of the host's or another scanned one, and whose path
+// does not lead to them inside the process's root. See confine.go.
+//
 // The proc root is a parameter, so a container's /proc mount can be read.
 // Processes are read in parallel. A process or fd that vanishes or denies
 // access mid-scan is counted and skipped, never fatal. Kernel threads and

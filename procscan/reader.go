@@ -27,6 +27,9 @@ type reader struct {
 	dirbuf []byte
 	cname  []byte
 	inodes *inodeCache
+	// confine checks processes in another mount namespace than the
+	// host's (confine.go); nil checks none.
+	confine *confiner
 }
 
 // newReader makes a reader; readers of one scan share inodes.
@@ -184,6 +187,9 @@ func (r *reader) readProcess(pid int) *Process {
 	}
 	p.Namespaces = r.readNamespaces(p, dir)
 	p.FDs = r.readFDs(p, dir)
+	if r.confine.confined(p) {
+		r.confine.check(r, p, dir)
+	}
 	return p
 }
 

@@ -65,6 +65,10 @@ type Result struct {
 	Errors map[string]int
 	// Skipped counts processes and fds left out, by reason.
 	Skipped map[string]int
+	// HostNamespaces are the host's namespaces (HostNamespaces: pid 1's
+	// or the scanner's own, as HostNamespacesOf says).
+	HostNamespaces   map[string]uint64
+	HostNamespacesOf string
 
 	// How the scan read, for ReadTaskTable.
 	root   string
@@ -179,6 +183,8 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 		workers = max(1, len(pids))
 	}
 	c := &counters{errors: map[string]int{}, skipped: map[string]int{}}
+	hostNS, hostOf := HostNamespaces(root)
+	conf := newConfiner(root, hostNS, hostOf)
 	procs := make([]*Process, len(pids))
 	var next, done atomic.Int64
 	var wg sync.WaitGroup
@@ -188,6 +194,7 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 		go func() {
 			defer wg.Done()
 			r := newReader(root, opts.FDInfo, c, inodes)
+			r.confine = conf
 			for {
 				if ctx.Err() != nil {
 					return
@@ -211,7 +218,9 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("procscan: %w", err)
 	}
-	res := &Result{Errors: c.errors, Skipped: c.skipped, root: root, mode: opts.FDInfo, c: c, inodes: inodes}
+	conf.resolve(procs)
+	res := &Result{Errors: c.errors, Skipped: c.skipped, root: root, mode: opts.FDInfo, c: c, inodes: inodes,
+		HostNamespaces: hostNS, HostNamespacesOf: hostOf}
 	for _, p := range procs {
 		if p == nil {
 			continue

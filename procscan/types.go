@@ -28,6 +28,13 @@ type Process struct {
 	TaskTables []TaskTable
 	// Denied lists what could not be read, as "what: ERRNO".
 	Denied []string
+	// ForeignMountNS maps the fds of a process in another mount
+	// namespace than the host's that it could not have opened itself
+	// (see the confinement check in confine.go) to the mount namespace
+	// whose mount they are on. Nil for almost every process.
+	ForeignMountNS map[int]uint64
+	// foreign are the confinement check's candidates until the scan ends.
+	foreign []foreignFD
 }
 
 // TaskTable is an fd table of tasks that left their process's: a thread
