@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/identity"
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 	"github.com/kcmpgraph/kcmpgraph/procscan/freeze"
@@ -42,6 +42,10 @@ type Options struct {
 	// scan's own records are the only copy held (a fifth less peak memory
 	// on a 100k-fd host). Only for a snapshot that is encoded and dropped.
 	StreamFDs bool
+	// HostRoot is where the host's container runtime state directories
+	// (/run/runc, ...) and metadata are read ("" is /); see package
+	// identity.
+	HostRoot string
 }
 
 // ErrFreezeAll is returned when Freeze is asked without a selection.
@@ -119,6 +123,8 @@ func Run(ctx context.Context, opts Options) (*snapshot.Snapshot, error) {
 	snap.Stats.GroupSeconds = end.Sub(scanDone).Seconds()
 	snap.Stats.Seconds = end.Sub(start).Seconds()
 	snap.Host = hostInfo(opts, types, start)
+	snap.Host.Namespaces, snap.Host.NamespacesOf = res.HostNamespaces, res.HostNamespacesOf
+	snap.Host.NetNS = res.HostNamespaces["net"]
 	snap.Host.Scope.Frozen = frozen != nil
 	if frozen != nil {
 		snap.Host.Scope.FreezeMethod = frozen.Method()
@@ -249,7 +255,12 @@ func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kc
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("analyzer: %w", err)
 	}
-	snap.Processes = s.processesOut()
+	cat := identity.Load(identity.Options{ProcRoot: opts.Scan.ProcRoot, HostRoot: opts.HostRoot, HostMountNS: res.HostNamespaces["mnt"]})
+	if len(cat.Errors) > 0 {
+		s.warnings = append(s.warnings, fmt.Sprintf("%d container runtime state file(s) could not be read, their containers are named by cgroup alone: %s",
+			len(cat.Errors), cat.Errors[0]))
+	}
+	snap.Processes = s.processesOut(cat)
 	snap.Stats = snapshot.Stats{
 		Processes: len(res.Processes), Tasks: res.Tasks, FDs: res.FDs, // res.FDs counts the task tables read
 		KcmpCalls: s.tally.calls, Errors: mergeCounts(res.Errors, s.tally.errors), Skipped: s.skipped,
@@ -311,7 +322,7 @@ func isGone(err error) bool {
 // dropped as soon as they are copied (the two copies of 100k fds never
 // coexist), or, with StreamFDs, handed to the encoder to convert one
 // process at a time.
-func (s *state) processesOut() []snapshot.Process {
+func (s *state) processesOut(cat *identity.Catalog) []snapshot.Process {
 	out := make([]snapshot.Process, 0, len(s.procs))
 	for _, p := range s.procs {
 		sp := snapshot.Process{
@@ -320,15 +331,21 @@ func (s *state) processesOut() []snapshot.Process {
 			KernelThread: p.KernelThread, Zombie: p.Zombie, Namespaces: p.Namespaces,
 			Cgroup: p.Cgroup, Root: p.Root, Tasks: p.Tasks, Denied: p.Denied,
 		}
+		if !p.KernelThread {
+			id := cat.Identify(identity.Process{PID: p.PID, StartTime: p.StartTime, Comm: p.Comm, Exe: p.Exe,
+				Cmdline: p.Cmdline, Cgroup: p.Cgroup, MountNS: p.Namespaces["mnt"]})
+			sp.Container, sp.Unit, sp.Slice = id.Container, id.Unit, id.Slice
+		}
+		foreign := p.ForeignMountNS
 		if s.streamFDs {
 			own, tables := p.FDs, p.TaskTables
-			sp.StreamFDs = func(buf []snapshot.FD) []snapshot.FD { return appendProcessFDs(buf, own, tables) }
+			sp.StreamFDs = func(buf []snapshot.FD) []snapshot.FD { return appendProcessFDs(buf, own, tables, foreign) }
 		} else {
 			n := len(p.FDs)
 			for _, tt := range p.TaskTables {
 				n += len(tt.FDs)
 			}
-			sp.FDs = appendProcessFDs(make([]snapshot.FD, 0, n), p.FDs, p.TaskTables)
+			sp.FDs = appendProcessFDs(make([]snapshot.FD, 0, n), p.FDs, p.TaskTables, foreign)
 		}
 		p.FDs, p.TaskTables = nil, nil
 		out = append(out, sp)
@@ -339,21 +356,22 @@ func (s *state) processesOut() []snapshot.Process {
 
 // appendProcessFDs appends the snapshot form of a process's fds to buf:
 // its own table's, then each task table's.
-func appendProcessFDs(buf []snapshot.FD, own []procscan.FD, tables []procscan.TaskTable) []snapshot.FD {
-	buf = appendSnapshotFDs(buf, own, 0)
+// foreign is the process's ForeignMountNS (its own table's fds).
+func appendProcessFDs(buf []snapshot.FD, own []procscan.FD, tables []procscan.TaskTable, foreign map[int]uint64) []snapshot.FD {
+	buf = appendSnapshotFDs(buf, own, 0, foreign)
 	for _, tt := range tables {
-		buf = appendSnapshotFDs(buf, tt.FDs, tt.TID)
+		buf = appendSnapshotFDs(buf, tt.FDs, tt.TID, nil)
 	}
 	return buf
 }
 
 // appendSnapshotFDs appends the snapshot form of the fds of one table
-// (thread: FD.Thread) to buf.
-func appendSnapshotFDs(buf []snapshot.FD, fds []procscan.FD, thread int) []snapshot.FD {
+// (thread: FD.Thread) to buf; foreign maps fd numbers to ForeignMountNS.
+func appendSnapshotFDs(buf []snapshot.FD, fds []procscan.FD, thread int, foreign map[int]uint64) []snapshot.FD {
 	for _, fd := range fds {
 		buf = append(buf, snapshot.FD{FD: fd.Num, Thread: thread, Target: fd.Target, Dev: fd.Dev, Ino: fd.Ino, MntID: fd.MntID,
 			Flags: fd.Flags, Pos: fd.Pos, Mode: fd.Mode,
-			OwnerUID: int(fd.OwnerUID), OwnerGID: int(fd.OwnerGID)})
+			OwnerUID: int(fd.OwnerUID), OwnerGID: int(fd.OwnerGID), ForeignMountNS: foreign[fd.Num]})
 	}
 	return buf
 }
@@ -426,21 +444,6 @@ func partialWarnings(snap *snapshot.Snapshot) []string {
 	return w
 }
 
-// hostNetNS is the inode of pid 1's network namespace, or of the
-// scanner's own when pid 1's link cannot be read; 0 if neither can.
-func hostNetNS(procRoot string) uint64 {
-	for _, link := range []string{procRoot + "/1/ns/net", "/proc/self/ns/net"} {
-		if t, err := os.Readlink(link); err == nil {
-			if ns, ok := strings.CutPrefix(t, "net:["); ok {
-				if v, err := strconv.ParseUint(strings.TrimSuffix(ns, "]"), 10, 64); err == nil {
-					return v
-				}
-			}
-		}
-	}
-	return 0
-}
-
 func hostInfo(opts Options, types []kcmp.Type, start time.Time) snapshot.Host {
 	h := snapshot.Host{TakenAt: start.UTC().Truncate(time.Millisecond), ClockTicks: 100, ProcRoot: opts.Scan.ProcRoot}
 	if h.ProcRoot == "" {
@@ -453,7 +456,6 @@ func hostInfo(opts Options, types []kcmp.Type, start time.Time) snapshot.Host {
 	if b, err := os.ReadFile(h.ProcRoot + "/sys/kernel/osrelease"); err == nil {
 		h.Kernel = strings.TrimSpace(string(b))
 	}
-	h.NetNS = hostNetNS(h.ProcRoot)
 	h.Scope = snapshot.Scope{PIDs: opts.Scan.PIDs, Tree: opts.Scan.Tree, Users: opts.Scan.Users, Threads: opts.Scan.Threads}
 	for _, t := range types {
 		h.Scope.Types = append(h.Scope.Types, t.String())

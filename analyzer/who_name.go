@@ -27,7 +27,8 @@ func whoName(procRoot string, target *procscan.Process, tfd *procscan.FD) objnam
 	if strings.HasPrefix(tfd.Target, "socket:") {
 		sock = describeSocket(procRoot, target, tfd)
 	}
-	return objname.Of(&fd, sock, hostNetNS(procRoot))
+	hostNS, _ := procscan.HostNamespaces(procRoot)
+	return objname.Of(&fd, sock, hostNS["net"])
 }
 
 // describeSocket is the snapshot description of the socket tfd holds,
