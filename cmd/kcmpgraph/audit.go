@@ -76,7 +76,7 @@ bad usage or input.` + selectionHelp,
 				}
 				return err
 			}
-			err = writeOutput(output, cmd.OutOrStdout(), 0o600, func(w io.Writer) error {
+			err = writeOutput(cmd, output, func(w io.Writer) error {
 				switch format {
 				case "json":
 					enc := json.NewEncoder(w)

@@ -66,7 +66,7 @@ func (f *diagramFlags) draw(ctx context.Context, format string, opts graphout.Op
 
 // writeDiagram writes a drawn diagram to -o (atomically) or stdout.
 func writeDiagram(cmd *cobra.Command, output string, picture []byte) error {
-	return writeOutput(output, cmd.OutOrStdout(), 0o644, func(w io.Writer) error {
+	return writeOutput(cmd, output, func(w io.Writer) error {
 		_, err := w.Write(picture)
 		return err
 	})

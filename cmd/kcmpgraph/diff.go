@@ -85,9 +85,9 @@ Exit status, like diff(1): 0 no differences, 1 differences, 2 trouble
 			}
 			switch format {
 			case "json":
-				err = writeOutput(output, cmd.OutOrStdout(), 0o644, d.WriteJSON)
+				err = writeOutput(cmd, output, d.WriteJSON)
 			case "text":
-				err = writeOutput(output, cmd.OutOrStdout(), 0o644, d.WriteText)
+				err = writeOutput(cmd, output, d.WriteText)
 			default:
 				err = writeDiagram(cmd, output, picture)
 			}

@@ -4,77 +4,42 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kcmpgraph/kcmpgraph/outfile"
 )
 
 // checkOutput fails early, before a long scan, when path cannot be
-// written: its directory is missing or it is a directory.
+// written (outfile.Check): a missing directory, a directory, a socket, a
+// link or FIFO another user could have planted.
 func checkOutput(path string) error {
-	if path == "" || path == "-" {
-		return nil
-	}
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return usagef("output %s is a directory", path)
-	}
-	dir := filepath.Dir(path)
-	st, err := os.Stat(dir)
-	if err != nil || !st.IsDir() {
-		return usagef("cannot write %s: directory %s does not exist", path, dir)
-	}
-	return nil
+	return outputError(outfile.Check(path))
 }
 
-// writeOutput writes what write produces to path atomically: a temporary
-// file in the same directory, fsync, rename. A failed write leaves no file
-// behind and the old file, if any, untouched. An empty path or "-" writes
-// to stdout.
-func writeOutput(path string, stdout io.Writer, mode os.FileMode, write func(io.Writer) error) error {
-	if path == "" || path == "-" {
-		return write(stdout)
-	}
-	dir := filepath.Dir(path)
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return usagef("output %s is a directory", path)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return usagef("cannot write %s: directory %s does not exist", path, dir)
+// writeOutput writes what write produces to path, "-" or "" being stdout,
+// with outfile: devices, FIFOs and /dev/stdout in place, files replaced
+// atomically and created 0600 (every output names other users' files),
+// nothing left behind by a failed write.
+func writeOutput(cmd *cobra.Command, path string, write func(io.Writer) error) error {
+	return outputError(outfile.Write(cmd.Context(), path, outfile.Options{
+		Stdout:  cmd.OutOrStdout(),
+		Notices: cmd.ErrOrStderr(),
+	}, write))
+}
+
+// outputError makes the writer's refusals usage errors (exit 2).
+func outputError(err error) error {
+	for _, e := range []error{outfile.ErrIsDirectory, outfile.ErrNoDirectory, outfile.ErrSocket, outfile.ErrUnsafeLink,
+		outfile.ErrUnsafeNode, outfile.ErrNoReader, outfile.ErrTooManyLinks} {
+		if errors.Is(err, e) {
+			return usageError{err}
 		}
-		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := write(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	committed = true
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return err
 }
 
 // formatFromName picks an output format from a file name's extension

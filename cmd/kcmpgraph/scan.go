@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -61,7 +62,7 @@ NOT EXACT.`,
 				return err
 			}
 			if profileDir != "" {
-				stop, err := startProfile(profileDir)
+				stop, err := startProfile(cmd, profileDir)
 				if err != nil {
 					return err
 				}
@@ -91,7 +92,7 @@ NOT EXACT.`,
 			if !(format == "table" && toStdout && isTerminal(stdout)) {
 				printWarnings(cmd, snap.Warnings)
 			}
-			return writeOutput(output, stdout, 0o600, func(w io.Writer) error {
+			return writeOutput(cmd, output, func(w io.Writer) error {
 				if format == "table" {
 					width := 0
 					if !wide {
@@ -114,27 +115,36 @@ NOT EXACT.`,
 	return cmd
 }
 
-// startProfile starts a CPU profile in dir; the returned function stops it
-// and writes the heap profile.
-func startProfile(dir string) (func(), error) {
+// startProfile starts a CPU profile of the command; the returned function
+// stops it and writes cpu.prof and heap.prof into dir with writeOutput,
+// which follows no link and writes into no FIFO another user planted
+// there, and replaces earlier profiles atomically.
+func startProfile(cmd *cobra.Command, dir string) (func(), error) {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return nil, usagef("--profile: %s is not a directory", dir)
 	}
-	cpu, err := os.Create(filepath.Join(dir, "cpu.prof"))
-	if err != nil {
-		return nil, fmt.Errorf("--profile: %w", err)
+	cpuPath, heapPath := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "heap.prof")
+	for _, p := range []string{cpuPath, heapPath} {
+		if err := checkOutput(p); err != nil {
+			return nil, usageError{fmt.Errorf("--profile: %w", err)}
+		}
 	}
-	if err := pprof.StartCPUProfile(cpu); err != nil {
-		cpu.Close()
+	var cpu bytes.Buffer
+	if err := pprof.StartCPUProfile(&cpu); err != nil {
 		return nil, fmt.Errorf("--profile: %w", err)
 	}
 	return func() {
 		pprof.StopCPUProfile()
-		cpu.Close()
-		if heap, err := os.Create(filepath.Join(dir, "heap.prof")); err == nil {
+		err := writeOutput(cmd, cpuPath, func(w io.Writer) error {
+			_, err := w.Write(cpu.Bytes())
+			return err
+		})
+		if err == nil {
 			runtime.GC()
-			pprof.WriteHeapProfile(heap)
-			heap.Close()
+			err = writeOutput(cmd, heapPath, pprof.WriteHeapProfile)
+		}
+		if err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "kcmpgraph: warning: --profile: %s\n", oneLine(err.Error()))
 		}
 	}, nil
 }

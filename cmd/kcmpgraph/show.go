@@ -44,7 +44,7 @@ file is refused with the file and the JSON path of the problem (exit 2).` + sele
 				return err
 			}
 			snap := src.snap
-			return writeOutput(output, cmd.OutOrStdout(), 0o600, func(w io.Writer) error {
+			return writeOutput(cmd, output, func(w io.Writer) error {
 				if format == "json" {
 					return snap.Encode(w)
 				}
