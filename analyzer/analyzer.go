@@ -15,6 +15,7 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 	"github.com/kcmpgraph/kcmpgraph/identity"
+	"github.com/kcmpgraph/kcmpgraph/internal/plural"
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 	"github.com/kcmpgraph/kcmpgraph/procscan/freeze"
@@ -115,7 +116,7 @@ func Run(ctx context.Context, opts Options) (*snapshot.Snapshot, error) {
 		}
 		frozen.Thaw()
 		if n := len(frozen.AlreadyStopped()); n > 0 {
-			snap.Warnings = append(snap.Warnings, fmt.Sprintf("%d process(es) were already stopped and were left stopped", n))
+			snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s already stopped and left stopped", plural.Count(n, "process was", "processes were")))
 		}
 	}
 	end := time.Now()
@@ -257,8 +258,8 @@ func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kc
 	}
 	cat := identity.Load(identity.Options{ProcRoot: opts.Scan.ProcRoot, HostRoot: opts.HostRoot, HostMountNS: res.HostNamespaces["mnt"]})
 	if len(cat.Errors) > 0 {
-		s.warnings = append(s.warnings, fmt.Sprintf("%d container runtime state file(s) could not be read, their containers are named by cgroup alone: %s",
-			len(cat.Errors), cat.Errors[0]))
+		s.warnings = append(s.warnings, fmt.Sprintf("%s could not be read, their containers are named by cgroup alone: %s",
+			plural.Count(len(cat.Errors), "container runtime state file", "container runtime state files"), cat.Errors[0]))
 	}
 	snap.Processes = s.processesOut(cat)
 	snap.Stats = snapshot.Stats{
@@ -416,32 +417,65 @@ func (s *state) groupTaskTypes(want map[kcmp.Type]bool, threads bool, owner []in
 	return all, null
 }
 
+// namedDenied is how many processes the partial-result warning names.
+const namedDenied = 3
+
 // partialWarnings says what a reader must know about what was not seen.
 func partialWarnings(snap *snapshot.Snapshot) []string {
 	var w []string
-	denied := snap.Stats.Skipped[procscan.SkipFDsDenied] > 0 || snap.Stats.Skipped[procscan.SkipDenied] > 0 ||
-		snap.Stats.Skipped[SkipKcmpDenied] > 0 || snap.Stats.Skipped[procscan.SkipFDTablesDenied] > 0
-	if denied {
-		n := 0
-		for _, p := range snap.Processes {
-			for _, d := range p.Denied {
-				if strings.HasPrefix(d, "fds:") || strings.HasPrefix(d, "kcmp:") {
-					n++
-					break
-				}
-			}
-		}
-		n += snap.Stats.Skipped[procscan.SkipDenied]
-		hint := "run as root or with CAP_SYS_PTRACE to see them"
-		if os.Geteuid() == 0 {
-			hint = "even root is refused: ptrace restrictions (Yama, LSM, non-dumpable or protected processes)"
-		}
-		w = append(w, fmt.Sprintf("partial result: %d processes could not be read or compared (%s); their sharing is not shown", n, hint))
+	if d := deniedWarning(snap); d != "" {
+		w = append(w, d)
 	}
 	if n := snap.Stats.Skipped[SkipTaskTablesUnread]; n > 0 {
-		w = append(w, fmt.Sprintf("partial result: %d thread(s) have an fd table of their own (unshare(CLONE_FILES)) whose fds were not read; scan with --threads to see them", n))
+		w = append(w, fmt.Sprintf("partial result: %s an fd table of their own (unshare(CLONE_FILES)) whose fds were not read; scan with --threads to see them",
+			plural.Count(n, "thread has", "threads have")))
 	}
 	return w
+}
+
+// deniedWarning says which processes could not be read or compared: the
+// first few by pid, comm and what was refused, and how many more; "" if
+// none.
+func deniedWarning(snap *snapshot.Snapshot) string {
+	denied := snap.Stats.Skipped[procscan.SkipFDsDenied] > 0 || snap.Stats.Skipped[procscan.SkipDenied] > 0 ||
+		snap.Stats.Skipped[SkipKcmpDenied] > 0 || snap.Stats.Skipped[procscan.SkipFDTablesDenied] > 0
+	if !denied {
+		return ""
+	}
+	var named []string
+	n := 0
+	for _, p := range snap.Processes {
+		var why []string
+		for _, d := range p.Denied {
+			if strings.HasPrefix(d, "fds:") || strings.HasPrefix(d, "kcmp:") {
+				why = append(why, d)
+			}
+		}
+		if len(why) == 0 {
+			continue
+		}
+		n++
+		if len(named) < namedDenied {
+			named = append(named, fmt.Sprintf("pid %d %s (%s)", p.PID, p.Comm, strings.Join(why, ", ")))
+		}
+	}
+	// Processes whose stat could not be read are not in the snapshot: no
+	// comm to name them by.
+	unnamed := n - len(named) + snap.Stats.Skipped[procscan.SkipDenied]
+	n += snap.Stats.Skipped[procscan.SkipDenied]
+	list := strings.Join(named, ", ")
+	switch {
+	case len(named) == 0:
+		list = "none of them readable enough to name"
+	case unnamed > 0:
+		list += fmt.Sprintf(" and %d more", unnamed)
+	}
+	hint := "run as root or with CAP_SYS_PTRACE to see them"
+	if os.Geteuid() == 0 {
+		hint = "even root is refused: ptrace restrictions (Yama, LSM, non-dumpable or protected processes)"
+	}
+	return fmt.Sprintf("partial result: %s could not be read or compared: %s; their sharing is not shown (%s)",
+		plural.Count(n, "process", "processes"), list, hint)
 }
 
 func hostInfo(opts Options, types []kcmp.Type, start time.Time) snapshot.Host {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/plural"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
@@ -109,7 +110,7 @@ func (s *state) endpoints(groups []snapshot.Group) ([]snapshot.Endpoint, []snaps
 		ambiguous += n
 	}
 	if ambiguous > 0 {
-		s.warnings = append(s.warnings, fmt.Sprintf("%d tcp/udp address pair(s) are held by more than one socket in one network namespace (SO_REUSEPORT, VRF): not paired", ambiguous))
+		s.warnings = append(s.warnings, fmt.Sprintf("%s held by more than one socket in one network namespace (SO_REUSEPORT, VRF): not paired", plural.Count(ambiguous, "tcp/udp address pair is", "tcp/udp address pairs are")))
 	}
 	out = append(out, s.ptyEndpoints(groups)...)
 	sort.Slice(out, func(i, j int) bool {

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/plural"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
@@ -101,7 +102,7 @@ func (s *state) ptyEndpoints(groups []snapshot.Group) []snapshot.Endpoint {
 		byMaster[k] = append(byMaster[k], s.member(m.table, m.fd.Num))
 	}
 	if failed > 0 {
-		s.warnings = append(s.warnings, fmt.Sprintf("%d pty master fd(s) not paired with their slaves: %v", failed, firstErr))
+		s.warnings = append(s.warnings, fmt.Sprintf("%s not paired with their slaves: %v", plural.Count(failed, "pty master fd", "pty master fds"), firstErr))
 	}
 	description := map[snapshot.Member]int{}
 	for i, g := range groups {

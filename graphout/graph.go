@@ -15,6 +15,7 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/objname"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/plural"
 )
 
 // Views.
@@ -232,7 +233,7 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 	sort.SliceStable(summaries, func(i, j int) bool { return summaries[i].most > summaries[j].most })
 	for i, sm := range summaries {
 		if i == 6 {
-			d.legend = append(d.legend, fmt.Sprintf("not drawn: %d more objects held by most processes", len(summaries)-i))
+			d.legend = append(d.legend, "not drawn: "+plural.Count(len(summaries)-i, "more object", "more objects")+" held by most processes")
 			break
 		}
 		what := sm.name

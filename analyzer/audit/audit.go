@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/plural"
 )
 
 // Severity orders findings.
@@ -305,7 +306,7 @@ func crossUserFile(c *checker, r Rule) []Finding {
 		if len(users) < 2 || len(blocked) == 0 {
 			continue
 		}
-		f := finding(c, r, g, fmt.Sprintf("%d holder(s) could not open %s with their own credentials", len(blocked), c.holder(blocked[0]).Target))
+		f := finding(c, r, g, fmt.Sprintf("%s could not open %s with their own credentials", plural.Count(len(blocked), "holder", "holders"), c.holder(blocked[0]).Target))
 		out = append(out, f)
 	}
 	return out
@@ -343,7 +344,7 @@ func privilegedIPC(c *checker, r Rule) []Finding {
 			}
 		}
 		if root && len(other) > 0 {
-			out = append(out, finding(c, r, g, fmt.Sprintf("%s of a root process is held by uid(s) %s", fd.Target, uidList(other))))
+			out = append(out, finding(c, r, g, fmt.Sprintf("%s of a root process is held by %s %s", fd.Target, plural.Word(len(other), "uid", "uids"), uidList(other))))
 		}
 	}
 	return out

@@ -9,6 +9,7 @@ import (
 	"github.com/owenrumney/go-sarif/v2/sarif"
 
 	"github.com/kcmpgraph/kcmpgraph/escape"
+	"github.com/kcmpgraph/kcmpgraph/internal/plural"
 )
 
 // WriteText writes the findings grouped by severity, most severe first,
@@ -65,7 +66,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
 		}
 	}
-	fmt.Fprintf(w, "\n%d finding(s): %s", len(r.Findings), strings.Join(parts, ", "))
+	fmt.Fprintf(w, "\n%s: %s", plural.Count(len(r.Findings), "finding", "findings"), strings.Join(parts, ", "))
 	if r.Allowed > 0 {
 		fmt.Fprintf(w, "; %d allowed by the allow-list", r.Allowed)
 	}

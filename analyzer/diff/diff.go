@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/plural"
 )
 
 // Schema is the value of the "schema" field of the JSON form.
@@ -542,8 +543,8 @@ func (c *comparer) partialWarning() []string {
 	if len(pids) > 10 {
 		list += ",..."
 	}
-	return []string{fmt.Sprintf("%d processes could not be read completely (pids %s; pid %d: %s): their fds, sharing and epoll watches are not compared",
-		len(pids), list, pids[0], what)}
+	return []string{fmt.Sprintf("%s could not be read completely (pids %s; pid %d: %s): their fds, sharing and epoll watches are not compared",
+		plural.Count(len(pids), "process", "processes"), list, pids[0], what)}
 }
 
 // fieldChanges lists the attributes of one process that differ, leaving

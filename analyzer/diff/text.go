@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kcmpgraph/kcmpgraph/escape"
+	"github.com/kcmpgraph/kcmpgraph/internal/plural"
 )
 
 // maxContext is how many unchanged holders of an object the text shows
@@ -114,9 +115,9 @@ func (d *Diff) WriteText(w io.Writer) error {
 		writeSharing(t, s, x)
 	}
 	d.writeEndpoints(t)
-	t.printf("\n%d difference%s", d.Differences, plural(d.Differences))
+	t.printf("\n%s", plural.Count(d.Differences, "difference", "differences"))
 	if d.Leaks > 0 {
-		t.printf(", %d leak%s", d.Leaks, plural(d.Leaks))
+		t.printf(", %s", plural.Count(d.Leaks, "leak", "leaks"))
 	}
 	t.printf("\n")
 	return t.flush()
@@ -127,13 +128,6 @@ func (t *textWriter) flush() error {
 		return t.err
 	}
 	return t.w.Flush()
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 func (d *Diff) writeHeader(t *textWriter) {

@@ -100,12 +100,12 @@ func TestWhoLive(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("who: exit %d %s", code, stderr)
 	}
-	if !strings.Contains(out, "held by 3 fd(s) in 2 process(es)") {
+	if !strings.Contains(out, "held by 3 fds in 2 processes") {
 		t.Errorf("who holders:\n%s", out)
 	}
 	for _, want := range []string{
 		"  " + strconv.Itoa(c1.PID()) + " ", strconv.Itoa(other), "  " + strconv.Itoa(c2.PID()) + " ",
-		"watched by 1 epoll registration(s)", "fd " + strconv.Itoa(pr),
+		"watched by 1 epoll registration:", "fd " + strconv.Itoa(pr),
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("who output lacks %q:\n%s", want, out)
@@ -119,7 +119,7 @@ func TestWhoLive(t *testing.T) {
 	if strings.Contains(before, "  "+strconv.Itoa(root.PID())+" ") {
 		t.Errorf("who lists the root among the holders, which holds only the other end:\n%s", out)
 	}
-	if !strings.Contains(rest, "], the write end, held by 3 fd(s)") || !strings.Contains(rest, "  "+strconv.Itoa(root.PID())+" ") ||
+	if !strings.Contains(rest, "], the write end, held by 3 fds") || !strings.Contains(rest, "  "+strconv.Itoa(root.PID())+" ") ||
 		!strings.Contains(rest, strconv.Itoa(pw)) {
 		t.Errorf("who does not show the write end as the other end:\n%s", out)
 	}

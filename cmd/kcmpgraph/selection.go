@@ -16,6 +16,7 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/analyzer"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 	"github.com/kcmpgraph/kcmpgraph/escape"
+	"github.com/kcmpgraph/kcmpgraph/internal/plural"
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
@@ -233,7 +234,7 @@ func checkReadable(snap *snapshot.Snapshot) error {
 		return nil
 	}
 	return usagef("not permitted: none of the %s selected could be read or compared; %s",
-		plural(denied, "process", "processes"), needPrivilege())
+		plural.Count(denied, "process", "processes"), needPrivilege())
 }
 
 // needPrivilege says what it takes to read other users' processes.

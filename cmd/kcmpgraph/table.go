@@ -16,6 +16,7 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/analyzer/objname"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 	"github.com/kcmpgraph/kcmpgraph/escape"
+	"github.com/kcmpgraph/kcmpgraph/internal/plural"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
@@ -273,13 +274,6 @@ func wrap(text string, width int, first, rest string) []string {
 	return append(lines, cutWidth(cur, width))
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
-
 // line prints a line of text, wrapped at the terminal width.
 func (v *tableView) line(w io.Writer, format string, args ...any) {
 	for _, l := range wrap(fmt.Sprintf(format, args...), v.opts.width, "", "    ") {
@@ -300,14 +294,14 @@ func (v *tableView) header(w io.Writer) {
 	if !s.Exact {
 		exact = "NOT EXACT (no kcmp)"
 	}
-	v.line(w, "scanned %s, %s, %s; %s; %.2f s; %s", plural(st.Processes, "process", "processes"), plural(st.Tasks, "task", "tasks"),
-		plural(st.FDs, "fd", "fds"), plural(int(st.TotalKcmpCalls()), "kcmp call", "kcmp calls"), st.Seconds, exact)
+	v.line(w, "scanned %s, %s, %s; %s; %.2f s; %s", plural.Count(st.Processes, "process", "processes"), plural.Count(st.Tasks, "task", "tasks"),
+		plural.Count(st.FDs, "fd", "fds"), plural.Count(int(st.TotalKcmpCalls()), "kcmp call", "kcmp calls"), st.Seconds, exact)
 	if n := unreadable(s); n > 0 {
-		v.line(w, "not readable: %s, whose sharing is not shown", plural(n, "process", "processes"))
+		v.line(w, "not readable: %s, whose sharing is not shown", plural.Count(n, "process", "processes"))
 	}
 	v.line(w, "scope: %s", v.scope())
 	if v.opts.filter != "" {
-		v.line(w, "showing: %s (%d of %d processes)", v.opts.filter, len(s.Processes), v.opts.total)
+		v.line(w, "showing: %s (%d of %s)", v.opts.filter, len(s.Processes), plural.Count(v.opts.total, "process", "processes"))
 	}
 	if !s.Exact {
 		for _, l := range wrap("kcmp was unavailable when this snapshot was taken. Open files are grouped by inode: a dup and a second open() of one file look the same.",
@@ -429,7 +423,7 @@ func (v *tableView) nulls(w io.Writer) {
 	t := textTable{indent: "  "}
 	for _, typ := range snapshot.GroupTypes {
 		if n := len(v.s.Null[typ]); n > 0 {
-			t.add(typ, plural(n, "task", "tasks"), nullMeaning[typ])
+			t.add(typ, plural.Count(n, "task", "tasks"), nullMeaning[typ])
 		}
 	}
 	if len(t.rows) == 0 {

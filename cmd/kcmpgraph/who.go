@@ -17,6 +17,7 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/analyzer"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/objname"
 	"github.com/kcmpgraph/kcmpgraph/escape"
+	"github.com/kcmpgraph/kcmpgraph/internal/plural"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
@@ -87,7 +88,7 @@ func whoWarnings(res *analyzer.WhoResult) []string {
 	var w []string
 	if n := res.Skipped[procscan.SkipDenied] + res.Skipped[procscan.SkipFDTablesDenied]; n > 0 {
 		w = append(w, fmt.Sprintf("partial result: the fds of %s could not be read, so holders among them are not listed; %s",
-			plural(n, "process", "processes"), needPrivilege()))
+			plural.Count(n, "process", "processes"), needPrivilege()))
 	}
 	kcmpFailed := 0
 	for k, n := range res.Skipped {
@@ -97,7 +98,7 @@ func whoWarnings(res *analyzer.WhoResult) []string {
 	}
 	if kcmpFailed > 0 {
 		w = append(w, fmt.Sprintf("partial result: %s on the same inode could not be compared with kcmp and are not listed; %s",
-			plural(kcmpFailed, "fd", "fds"), needPrivilege()))
+			plural.Count(kcmpFailed, "fd", "fds"), needPrivilege()))
 	}
 	return w
 }
@@ -151,19 +152,19 @@ func printWho(w io.Writer, res *analyzer.WhoResult, width int) {
 		what += " (" + t.FD.Target + ")"
 	}
 	fmt.Fprintf(w, "%s%s\n", head, cutWidth(escape.Text(what), width-len(head)))
-	fmt.Fprintf(w, "held by %d fd(s) in %d process(es):\n", len(res.Holders), countProcs(res.Holders))
+	fmt.Fprintf(w, "held by %s in %s:\n", plural.Count(len(res.Holders), "fd", "fds"), plural.Count(countProcs(res.Holders), "process", "processes"))
 	printHolders(w, users, res.Holders, width)
 	if res.OtherKind != "" {
 		other := escape.Text(otherEndText(res))
 		if len(res.OtherEnd) == 0 {
 			fmt.Fprintf(w, "%s: held by no scanned fd\n", other)
 		} else {
-			fmt.Fprintf(w, "%s, held by %d fd(s):\n", other, len(res.OtherEnd))
+			fmt.Fprintf(w, "%s, held by %s:\n", other, plural.Count(len(res.OtherEnd), "fd", "fds"))
 			printHolders(w, users, res.OtherEnd, width)
 		}
 	}
 	if len(res.Watchers) > 0 {
-		fmt.Fprintf(w, "watched by %d epoll registration(s):\n", len(res.Watchers))
+		fmt.Fprintf(w, "watched by %s:\n", plural.Count(len(res.Watchers), "epoll registration", "epoll registrations"))
 		tt := textTable{indent: "  ", header: []string{"PID", "EPOLL FD", "REGISTERED AS", "COMM", "USER"}}
 		for _, x := range res.Watchers {
 			tt.add(strconv.Itoa(x.Process.PID), strconv.Itoa(x.EpollFD), "fd "+strconv.Itoa(x.TFD),
@@ -173,7 +174,7 @@ func printWho(w io.Writer, res *analyzer.WhoResult, width int) {
 	} else {
 		fmt.Fprintln(w, "watched by no epoll instance")
 	}
-	fmt.Fprintf(w, "(%s scanned, %s, %.2f s)\n", plural(res.FDs, "fd", "fds"), plural(int(res.KcmpCalls), "kcmp call", "kcmp calls"), res.Seconds)
+	fmt.Fprintf(w, "(%s scanned, %s, %.2f s)\n", plural.Count(res.FDs, "fd", "fds"), plural.Count(int(res.KcmpCalls), "kcmp call", "kcmp calls"), res.Seconds)
 }
 
 // otherEndText says which end of the channel the other holders hold,

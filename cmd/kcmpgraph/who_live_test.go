@@ -38,7 +38,7 @@ func TestWhoLiveConnection(t *testing.T) {
 		strconv.Itoa(port) + " (socket:["; !strings.HasPrefix(out, want) {
 		t.Errorf("who does not name the client's connection %q:\n%s", want, out)
 	}
-	head := "other end of tcp 127.0.0.1:" + strconv.Itoa(cport) + " → 127.0.0.1:" + strconv.Itoa(port) + ", held by 1 fd(s):"
+	head := "other end of tcp 127.0.0.1:" + strconv.Itoa(cport) + " → 127.0.0.1:" + strconv.Itoa(port) + ", held by 1 fd:"
 	_, rest, ok := strings.Cut(out, head)
 	if !ok || !strings.Contains(rest, "  "+strconv.Itoa(server.PID())+"  "+strconv.Itoa(a)+" ") {
 		t.Errorf("who on the client does not show the accepted socket as the other end:\n%s", out)
@@ -51,7 +51,7 @@ func TestWhoLiveConnection(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("who: exit %d %s", code, stderr)
 	}
-	_, rest, ok = strings.Cut(out, "other end of pty /dev/pts/"+strconv.Itoa(n)+", the master, held by 1 fd(s):")
+	_, rest, ok = strings.Cut(out, "other end of pty /dev/pts/"+strconv.Itoa(n)+", the master, held by 1 fd:")
 	if !ok || !strings.Contains(rest, "  "+strconv.Itoa(server.PID())+"  "+strconv.Itoa(pm)+" ") || !strings.Contains(rest, "/dev/ptmx") {
 		t.Errorf("who on the slave does not show the master as the other end:\n%s", out)
 	}
