@@ -16,6 +16,7 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/analyzer/objname"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 	"github.com/kcmpgraph/kcmpgraph/internal/plural"
+	"github.com/kcmpgraph/kcmpgraph/kcmp"
 )
 
 // Views.
@@ -41,14 +42,26 @@ type Options struct {
 // ErrTooLarge is returned when a diagram would exceed Options.MaxNodes.
 var ErrTooLarge = errors.New("diagram too large")
 
-// typeColor gives each object type its edge colour; the legend lists them.
-var typeColor = map[string]string{
-	"file": "#1f77b4", "vm": "#d62728", "files": "#ff7f0e", "fs": "#2ca02c",
-	"sighand": "#9467bd", "io": "#8c564b", "sysvsem": "#e377c2", "epoll": "#7f7f7f",
-	"channel": "#000000",
+// palette gives each object type (indexed by kcmp.Type) its edge colour,
+// as DOT writes it and as the legend names it. It belongs to the diagrams,
+// not to kcmp: colour is a choice of this medium; kcmp.Info holds what
+// every output says about a type.
+var palette = [...]struct{ hex, name string }{
+	kcmp.File: {"#1f77b4", "blue"}, kcmp.VM: {"#d62728", "red"}, kcmp.Files: {"#ff7f0e", "orange"},
+	kcmp.FS: {"#2ca02c", "green"}, kcmp.Sighand: {"#9467bd", "purple"}, kcmp.IO: {"#8c564b", "brown"},
+	kcmp.Sysvsem: {"#e377c2", "pink"}, kcmp.EpollTFD: {"#7f7f7f", "grey"},
 }
 
-var typeOrder = []string{"file", "vm", "files", "fs", "sighand", "io", "sysvsem", "epoll"}
+// channelColor draws the dotted edge between the two ends of a channel.
+const channelColor = "#000000"
+
+// typeColor returns the edge colour of a type name, or of "channel".
+func typeColor(typ string) string {
+	if t, ok := kcmp.Named(typ); ok {
+		return palette[t].hex
+	}
+	return channelColor
+}
 
 // Diagram is a built sharing graph, ready to be written as DOT.
 type Diagram struct {
@@ -97,7 +110,7 @@ func (l *line) To() graph.Node           { return l.t }
 func (l *line) ID() int64                { return l.id }
 func (l *line) ReversedLine() graph.Line { r := *l; r.f, r.t = l.t, l.f; return &r }
 func (l *line) Attributes() []encoding.Attribute {
-	a := []encoding.Attribute{{Key: "color", Value: quote(typeColor[l.typ])}}
+	a := []encoding.Attribute{{Key: "color", Value: quote(typeColor(l.typ))}}
 	switch l.typ {
 	case "epoll":
 		a = append(a, encoding.Attribute{Key: "style", Value: "dashed"})
@@ -475,19 +488,14 @@ func (d *Diagram) legendText() string {
 	}
 	parts = append(parts, quoteN("kcmpgraph: boxes are processes (×N: identical siblings), ellipses are objects held by 3+ processes", 200))
 	var colors []string
-	for _, t := range typeOrder {
-		colors = append(colors, t+" "+colorName[t])
+	for _, t := range kcmp.AllTypes {
+		colors = append(colors, t.String()+" "+palette[t].name)
 	}
 	parts = append(parts, quoteN("edges: "+strings.Join(colors, ", ")+" (dashed); dotted black: the two ends of a channel (pipe, socket, pty)", 220))
 	for _, l := range d.legend {
 		parts = append(parts, quoteN(l, 120))
 	}
 	return lines(parts...)
-}
-
-var colorName = map[string]string{
-	"file": "blue", "vm": "red", "files": "orange", "fs": "green",
-	"sighand": "purple", "io": "brown", "sysvsem": "pink", "epoll": "grey",
 }
 
 type attrs []encoding.Attribute

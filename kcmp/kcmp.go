@@ -5,109 +5,10 @@ package kcmp
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
-
-// Type is the kind of kernel object kcmp compares (the KCMP_* constants of
-// <linux/kcmp.h>).
-type Type int
-
-// The kcmp types, with the kernel's numbering.
-const (
-	File     Type = 0 // KCMP_FILE: open file descriptions, by fd number
-	VM       Type = 1 // KCMP_VM: address spaces
-	Files    Type = 2 // KCMP_FILES: file descriptor tables
-	FS       Type = 3 // KCMP_FS: filesystem information (root, cwd, umask)
-	Sighand  Type = 4 // KCMP_SIGHAND: signal handler tables
-	IO       Type = 5 // KCMP_IO: I/O contexts
-	Sysvsem  Type = 6 // KCMP_SYSVSEM: System V semaphore undo lists
-	EpollTFD Type = 7 // KCMP_EPOLL_TFD: a file against an epoll watch
-)
-
-// AllTypes lists every type in kernel order.
-var AllTypes = []Type{File, VM, Files, FS, Sighand, IO, Sysvsem, EpollTFD}
-
-// TaskTypes lists the types that compare whole tasks rather than fds.
-var TaskTypes = []Type{VM, Files, FS, Sighand, IO, Sysvsem}
-
-var typeNames = [...]string{
-	File: "file", VM: "vm", Files: "files", FS: "fs",
-	Sighand: "sighand", IO: "io", Sysvsem: "sysvsem", EpollTFD: "epoll",
-}
-
-// String returns the name kcmpgraph uses for the type on its command line
-// and in snapshots: file vm files fs sighand io sysvsem epoll.
-func (t Type) String() string {
-	if t >= 0 && int(t) < len(typeNames) {
-		return typeNames[t]
-	}
-	return fmt.Sprintf("Type(%d)", int(t))
-}
-
-// IsTask reports whether the type compares tasks (vm, files, fs, sighand,
-// io, sysvsem) rather than file descriptors.
-func (t Type) IsTask() bool { return t >= VM && t <= Sysvsem }
-
-// ErrUnknownType is returned by ParseType for a name that is not a type.
-var ErrUnknownType = errors.New("unknown kcmp type")
-
-// TypeNames returns the valid type names, in kernel order.
-func TypeNames() []string {
-	names := make([]string, len(typeNames))
-	copy(names, typeNames[:])
-	return names
-}
-
-// ParseType parses a type name as printed by String. Case is ignored, and
-// the kernel's own spelling ("KCMP_FILE", "epoll_tfd") is accepted too.
-func ParseType(name string) (Type, error) {
-	n := strings.ToLower(strings.TrimSpace(name))
-	n = strings.TrimPrefix(n, "kcmp_")
-	if n == "epoll_tfd" {
-		return EpollTFD, nil
-	}
-	for i, s := range typeNames {
-		if s == n {
-			return Type(i), nil
-		}
-	}
-	return 0, fmt.Errorf("%w %q (valid: %s)", ErrUnknownType, name, strings.Join(typeNames[:], ", "))
-}
-
-// ParseTypes parses a comma-separated list of type names. Duplicates are
-// removed; the result is in kernel order. "all" selects every type.
-func ParseTypes(list string) ([]Type, error) {
-	seen := make(map[Type]bool)
-	for _, part := range strings.Split(list, ",") {
-		if strings.TrimSpace(part) == "" {
-			continue
-		}
-		if strings.EqualFold(strings.TrimSpace(part), "all") {
-			for _, t := range AllTypes {
-				seen[t] = true
-			}
-			continue
-		}
-		t, err := ParseType(part)
-		if err != nil {
-			return nil, err
-		}
-		seen[t] = true
-	}
-	if len(seen) == 0 {
-		return nil, fmt.Errorf("%w: empty type list (valid: %s)", ErrUnknownType, strings.Join(typeNames[:], ", "))
-	}
-	var out []Type
-	for _, t := range AllTypes {
-		if seen[t] {
-			out = append(out, t)
-		}
-	}
-	return out, nil
-}
 
 // Order is the result of a comparison.
 type Order int

@@ -362,7 +362,7 @@ func commonTypes(a, b snapshot.Scope, asked []string) ([]string, []string) {
 	var common, onlyA, onlyB []string
 	all := asked
 	if len(all) == 0 {
-		all = append(append([]string{}, snapshot.GroupTypes...), "epoll")
+		all = append(append([]string{}, snapshot.GroupTypes...), snapshot.TypeEpoll)
 	}
 	for _, t := range all {
 		switch {

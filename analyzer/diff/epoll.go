@@ -1,6 +1,10 @@
 package diff
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+)
 
 // noHolder is a watch's object when no scanned fd holds the watched
 // description.
@@ -44,7 +48,7 @@ func (c *comparer) watches(v *view, matched map[procKey]bool) map[epollKey]map[W
 // or exited are not listed.
 func (c *comparer) epoll() []EpollChange {
 	out := []EpollChange{}
-	if !c.compares("epoll") {
+	if !c.compares(snapshot.TypeEpoll) {
 		return out
 	}
 	matched := map[procKey]bool{}

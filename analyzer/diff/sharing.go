@@ -5,17 +5,8 @@ import (
 	"strings"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/kcmp"
 )
-
-// kernelObject names what a per-task group type shares.
-var kernelObject = map[string]string{
-	snapshot.TypeVM:      "mm_struct",
-	snapshot.TypeFiles:   "files_struct",
-	snapshot.TypeFS:      "fs_struct",
-	snapshot.TypeSighand: "sighand_struct",
-	snapshot.TypeIO:      "io_context",
-	snapshot.TypeSysvsem: "sem_undo_list",
-}
 
 // holderKey identifies a holder across snapshots: a task of a process,
 // or an fd of a process together with what it points at, so that a
@@ -200,7 +191,9 @@ func (c *comparer) sharing(typ string) []SharingChange {
 		for _, l := range [][]Holder{ch.Before, ch.After, ch.Joined, ch.Left, ch.Leaked} {
 			sortHolders(l)
 		}
-		ch.Object = kernelObject[typ]
+		if t, ok := kcmp.Named(typ); ok {
+			ch.Object = t.Info().Struct
+		}
 		if typ == snapshot.TypeFile {
 			ch.Object = c.fileObjectName(before, after)
 		}

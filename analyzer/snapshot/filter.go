@@ -159,7 +159,7 @@ func (s *Snapshot) Select(sel Selection) *Snapshot {
 		}
 	}
 	out.Epoll = nil
-	if keepType("epoll") {
+	if keepType(TypeEpoll) {
 		for _, e := range s.Epoll {
 			if !keepPID(e.PID) {
 				continue

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kcmpgraph/kcmpgraph/kcmp"
 )
 
 func readValid(t testing.TB) []byte {
@@ -350,5 +352,16 @@ func TestSelectUsersAndLeaders(t *testing.T) {
 				t.Errorf("selection is not a valid snapshot: %v", err)
 			}
 		})
+	}
+}
+
+// TestTypeNames: the snapshot's type names are kcmp's.
+func TestTypeNames(t *testing.T) {
+	want := []string{TypeFile, TypeVM, TypeFiles, TypeFS, TypeSighand, TypeIO, TypeSysvsem}
+	if fmt.Sprint(GroupTypes) != fmt.Sprint(want) {
+		t.Errorf("GroupTypes = %v, want %v", GroupTypes, want)
+	}
+	if kcmp.EpollTFD.String() != TypeEpoll || !IsTaskType(TypeVM) || IsTaskType(TypeFile) || IsTaskType(TypeEpoll) || IsTaskType("mm") {
+		t.Error("type names disagree with kcmp")
 	}
 }

@@ -6,12 +6,15 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/kcmpgraph/kcmpgraph/kcmp"
 )
 
 // Schema is the value of the "schema" field this package writes and reads.
 const Schema = "kcmpgraph.snapshot/v1"
 
-// Group type names, as written in snapshots (kcmp.Type.String()).
+// Group type names, as written in snapshots: kcmp.Type.String() of the
+// type, which kcmp's table owns.
 const (
 	TypeFile    = "file"
 	TypeVM      = "vm"
@@ -20,19 +23,30 @@ const (
 	TypeSighand = "sighand"
 	TypeIO      = "io"
 	TypeSysvsem = "sysvsem"
+	// TypeEpoll names the epoll list in Scope.Types and Selection.Types;
+	// no group has it.
+	TypeEpoll = "epoll"
 )
 
-// GroupTypes lists the group types in the order outputs use.
-var GroupTypes = []string{TypeFile, TypeVM, TypeFiles, TypeFS, TypeSighand, TypeIO, TypeSysvsem}
+// GroupTypes lists the group types in the order outputs use: every kcmp
+// type but epoll, which has a list of its own.
+var GroupTypes = groupTypes()
+
+func groupTypes() []string {
+	var out []string
+	for _, t := range kcmp.AllTypes {
+		if t != kcmp.EpollTFD {
+			out = append(out, t.String())
+		}
+	}
+	return out
+}
 
 // IsTaskType reports whether members of groups of this type are tasks
 // ({pid, tid}) rather than fds ({pid, fd}).
 func IsTaskType(t string) bool {
-	switch t {
-	case TypeVM, TypeFiles, TypeFS, TypeSighand, TypeIO, TypeSysvsem:
-		return true
-	}
-	return false
+	k, ok := kcmp.Named(t)
+	return ok && k.IsTask()
 }
 
 // Snapshot is one scan of a host.

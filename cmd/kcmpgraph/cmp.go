@@ -17,14 +17,6 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 )
 
-var nullWhat = map[kcmp.Type]string{
-	kcmp.VM:      "both have no address space (exited or kernel threads)",
-	kcmp.Files:   "both have no fd table (exited or kernel threads)",
-	kcmp.FS:      "both have no fs info (exited or kernel threads)",
-	kcmp.IO:      "both have no I/O context",
-	kcmp.Sysvsem: "both have no SysV undo list",
-}
-
 func newCmpCmd() *cobra.Command {
 	var typeName, fds string
 	cmd := &cobra.Command{
@@ -148,7 +140,7 @@ func runCmp(w io.Writer, pid1, pid2, fd1, fd2 int, types []kcmp.Type) error {
 			// after the answers already printed.
 			return cmpError(t, r.Err, pid1, pid2, fd1, fd2)
 		case r.BothNull:
-			verdict = "different: " + nullWhat[t] + " — nothing shared"
+			verdict = "different: both have " + t.Info().Null + " (" + t.Info().NullCause + ") — nothing shared"
 			anyDifferent = true
 		case r.Order == kcmp.Equal:
 			verdict = "same"

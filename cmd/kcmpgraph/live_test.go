@@ -51,7 +51,7 @@ func TestCmpLive(t *testing.T) {
 	if code != exitFound {
 		t.Errorf("cmp parent child: exit %d, want 1\n%s", code, out)
 	}
-	for _, want := range []string{"vm       different\n", "io       different: both have no I/O context — nothing shared\n"} {
+	for _, want := range []string{"vm       different\n", "io       different: both have no I/O context (most tasks never get one) — nothing shared\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("cmp output lacks %q:\n%s", want, out)
 		}

@@ -17,18 +17,16 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 	"github.com/kcmpgraph/kcmpgraph/escape"
 	"github.com/kcmpgraph/kcmpgraph/internal/plural"
+	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
-// taskObject names the per-task objects in tables.
-var taskObject = map[string]string{
-	"vm": "address space", "files": "fd table", "fs": "fs info (root, cwd, umask)",
-	"sighand": "signal handler table", "io": "I/O context", "sysvsem": "SysV undo list",
-}
-
-var nullMeaning = map[string]string{
-	"vm": "without an address space", "files": "without an fd table", "fs": "without fs info",
-	"sighand": "without a signal handler table", "io": "with no I/O context", "sysvsem": "with no SysV undo list",
+// typeInfo returns what kcmp says about a snapshot type name.
+func typeInfo(name string) kcmp.Info {
+	if t, ok := kcmp.Named(name); ok {
+		return t.Info()
+	}
+	return kcmp.Info{}
 }
 
 // tableOptions shape the table view.
@@ -215,7 +213,7 @@ func (v *tableView) cut(s string, n int) string {
 // objname names it, or the kind of per-task object.
 func (v *tableView) object(g snapshot.Group) string {
 	if g.Type != snapshot.TypeFile {
-		return taskObject[g.Type]
+		return typeInfo(g.Type).Object
 	}
 	return v.target(g.Members[0])
 }
@@ -423,7 +421,7 @@ func (v *tableView) nulls(w io.Writer) {
 	t := textTable{indent: "  "}
 	for _, typ := range snapshot.GroupTypes {
 		if n := len(v.s.Null[typ]); n > 0 {
-			t.add(typ, plural.Count(n, "task", "tasks"), nullMeaning[typ])
+			t.add(typ, plural.Count(n, "task", "tasks"), "with "+typeInfo(typ).Null)
 		}
 	}
 	if len(t.rows) == 0 {
