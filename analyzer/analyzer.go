@@ -15,6 +15,7 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 	"github.com/kcmpgraph/kcmpgraph/identity"
+	"github.com/kcmpgraph/kcmpgraph/internal/errno"
 	"github.com/kcmpgraph/kcmpgraph/internal/plural"
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
@@ -307,13 +308,13 @@ func (s *state) checkAccess() {
 			s.skipped[procscan.SkipVanished]++
 		default:
 			s.skipped[SkipKcmpDenied]++
-			p.Denied = append(p.Denied, "kcmp: "+errnoName(err))
+			p.Denied = append(p.Denied, "kcmp: "+errno.Name(err))
 		}
 	}
 }
 
 func isGone(err error) bool {
-	n := errnoName(err)
+	n := errno.Name(err)
 	return n == "ESRCH" || n == "EBADF" || n == "ENOENT"
 }
 

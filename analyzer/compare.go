@@ -4,11 +4,11 @@ package analyzer
 
 import (
 	"errors"
-	"strconv"
 	"sync"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kcmpgraph/kcmpgraph/internal/errno"
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 )
 
@@ -53,7 +53,7 @@ func newCounter(cmp Comparer) *counter {
 }
 
 func (c *counter) noteErr(err error) {
-	c.errors[errnoName(err)]++
+	c.errors[errno.Name(err)]++
 }
 
 func (c *counter) file(pid1, fd1, pid2, fd2 int) (kcmp.Order, error) {
@@ -105,15 +105,4 @@ func (t *tally) add(c *counter) {
 	for k, v := range c.errors {
 		t.errors[k] += v
 	}
-}
-
-func errnoName(err error) string {
-	var errno unix.Errno
-	if errors.As(err, &errno) {
-		if n := unix.ErrnoName(errno); n != "" {
-			return n
-		}
-		return "errno" + strconv.Itoa(int(errno))
-	}
-	return "other"
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/objname"
+	"github.com/kcmpgraph/kcmpgraph/internal/errno"
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
@@ -128,7 +129,7 @@ func Who(ctx context.Context, opts procscan.Options, pid, fd int) (*WhoResult, e
 						}
 						continue
 					}
-					out.Skipped["fds_kcmp_"+errnoName(err)]++
+					out.Skipped["fds_kcmp_"+errno.Name(err)]++
 					continue
 				}
 				if o != kcmp.Equal {

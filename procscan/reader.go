@@ -11,6 +11,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/kcmpgraph/kcmpgraph/internal/errno"
 	"golang.org/x/sys/unix"
 )
 
@@ -240,7 +241,7 @@ func (r *reader) readLink(p *Process, dir, name string) string {
 
 func (r *reader) deny(p *Process, what string, err error) {
 	r.c.addErr(err)
-	p.Denied = append(p.Denied, what+": "+errnoName(err))
+	p.Denied = append(p.Denied, what+": "+errno.Name(err))
 }
 
 func (r *reader) readTasks(p *Process, dir string) []int {
@@ -532,7 +533,7 @@ func (r *reader) fdError(p *Process, err error, vanished *int) {
 		return
 	}
 	r.c.skip(SkipFDsDenied, 1)
-	p.Denied = append(p.Denied, "fd: "+errnoName(err))
+	p.Denied = append(p.Denied, "fd: "+errno.Name(err))
 }
 
 func (r *reader) readFDInfo(dirfd int, name *byte) (FDInfo, error) {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/kcmpgraph/kcmpgraph/internal/errno"
 	"github.com/prometheus/procfs"
 	"golang.org/x/sys/unix"
 )
@@ -119,7 +120,7 @@ type counters struct {
 }
 
 func (c *counters) addErr(err error) {
-	name := errnoName(err)
+	name := errno.Name(err)
 	c.mu.Lock()
 	c.errors[name]++
 	c.mu.Unlock()
@@ -132,24 +133,6 @@ func (c *counters) skip(reason string, n int) {
 	c.mu.Lock()
 	c.skipped[reason] += n
 	c.mu.Unlock()
-}
-
-// errnoName names the errno inside err ("EACCES"), or "other".
-func errnoName(err error) string {
-	var errno unix.Errno
-	if errors.As(err, &errno) {
-		if n := unix.ErrnoName(errno); n != "" {
-			return n
-		}
-		return "errno" + strconv.Itoa(int(errno))
-	}
-	if errors.Is(err, os.ErrNotExist) {
-		return "ENOENT"
-	}
-	if errors.Is(err, os.ErrPermission) {
-		return "EACCES"
-	}
-	return "other"
 }
 
 // gone reports whether err means the process or fd no longer exists.
