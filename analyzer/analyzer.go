@@ -55,9 +55,9 @@ var ErrFreezeAll = errors.New("freeze needs a selection of processes (pids, tree
 
 // Skip reasons the analyzer adds to the snapshot's stats.
 const (
-	SkipKcmpDenied   = "processes_kcmp_denied"
-	SkipFDsRaced     = "fds_dropped_changed"
-	SkipTasksVanshed = "tasks_vanished"
+	SkipKcmpDenied    = "processes_kcmp_denied"
+	SkipFDsRaced      = "fds_dropped_changed"
+	SkipTasksVanished = "tasks_vanished"
 )
 
 // ErrKcmpDenied is returned when kcmp works on this host but every

@@ -23,6 +23,10 @@
 // class, reported under "null" and never as sharing.
 //
 // Every kcmp call is counted per type; the counts go into the snapshot's
-// stats. The package does not read /proc itself (package procscan does)
-// and does not draw or judge anything.
+// stats. Reading /proc is procscan's: the analyzer gets the scan, the
+// fdinfo and tty index of a channel's ends and the sock_diag dumps from
+// it, and reads only the host's boot id and kernel release and its own
+// network namespace link itself. Who and ComparePair answer the who and
+// cmp commands on the live host. The package does not draw, judge or
+// compare snapshots (packages graphout, audit and diff do).
 package analyzer

@@ -19,9 +19,6 @@ type PairResult struct {
 	Err error
 }
 
-// Shared reports whether the two hold one object.
-func (r PairResult) Shared() bool { return r.Err == nil && r.Order == kcmp.Equal && !r.BothNull }
-
 // ComparePair compares one object type of two tasks, or for kcmp.File the
 // descriptions behind fd1 of pid1 and fd2 of pid2. An Equal answer on a
 // nullable type is checked against a NULL sentinel (sentinel may be nil

@@ -75,7 +75,7 @@ func (g *taskGrouping) report() {
 	g.s.mu.Lock()
 	defer g.s.mu.Unlock()
 	if g.vanished > 0 {
-		g.s.skipped[SkipTasksVanshed] += g.vanished
+		g.s.skipped[SkipTasksVanished] += g.vanished
 	}
 	if g.warning != "" {
 		g.s.warnings = append(g.s.warnings, g.warning)

@@ -86,29 +86,6 @@ func ParseUnixDiag(b []byte) (UnixSocket, error) {
 	return s, nil
 }
 
-// UnixSockets dumps every AF_UNIX socket of the caller's network
-// namespace with one NETLINK_SOCK_DIAG request, by inode.
-func UnixSockets() (map[uint64]UnixSocket, error) {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
-	if err != nil {
-		return nil, fmt.Errorf("procscan: sock_diag socket: %w", err)
-	}
-	defer unix.Close(fd)
-	return dumpUnix(fd)
-}
-
-// UnixSocketsIn dumps the AF_UNIX sockets of the network namespace nsPath
-// (a /proc/PID/ns/net link): one sock_diag socket is made inside it, on
-// an OS thread that enters the namespace and returns at once.
-func UnixSocketsIn(nsPath string) (map[uint64]UnixSocket, error) {
-	fd, err := socketIn(nsPath)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	return dumpUnix(fd)
-}
-
 // socketIn makes a NETLINK_SOCK_DIAG socket in another network namespace.
 // If the thread cannot return to its own namespace it stays locked, and
 // Go ends it with the goroutine: no other code ever runs in the wrong

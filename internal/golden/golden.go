@@ -14,9 +14,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
-// Updating reports whether the run rewrites golden files.
-func Updating() bool { return *update }
-
 // Check compares got with testdata/name, or writes it there with -update.
 func Check(t testing.TB, name string, got []byte) {
 	t.Helper()
