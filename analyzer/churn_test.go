@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
@@ -20,10 +21,10 @@ import (
 // and every reported group must still be one object when re-checked with
 // kcmp while the churn is stopped.
 func TestChurn(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
-	m, mn := must[int](t), must[*fixture.Node](t)
+	m, mn := testkit.Must[int](t), testkit.Must[*fixture.Node](t)
 	shared := m(root.Open("/etc/hostname", unix.O_RDONLY))
 	a := mn(root.Fork())
 	b := mn(root.Fork())

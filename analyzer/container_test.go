@@ -11,6 +11,7 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 	"github.com/kcmpgraph/kcmpgraph/internal/containertest"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
@@ -20,7 +21,7 @@ import (
 // runc's state files (pid and start time checked), and only the leaky
 // one's fd 3 is a mount of the host's namespace it could not have opened.
 func TestRealContainersIdentityAndForeignFDs(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	rt := containertest.NewRunc(t)
 	hostDir, err := os.Open(t.TempDir())
 	if err != nil {
@@ -62,10 +63,8 @@ func TestRealContainersIdentityAndForeignFDs(t *testing.T) {
 // namespace after opening a file keeps a descriptor on the host's mount,
 // but the same file is reachable from its root: it is not foreign.
 func TestUnshareKeepsReachableFiles(t *testing.T) {
-	requireKcmp(t)
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
+	testkit.RequireKcmp(t)
+	testkit.RequireRoot(t, "to enter a new mount namespace")
 	f := fixture.New(t)
 	root := f.Root()
 	dirFD, err := root.Open(t.TempDir(), unix.O_RDONLY|unix.O_DIRECTORY)

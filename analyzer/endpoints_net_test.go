@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
 
@@ -107,40 +108,40 @@ func addr(host string, port int) string {
 // and the same 127.0.0.1 4-tuple again inside a second network namespace,
 // which must pair there and never with the host's.
 func TestLiveEndpointsTCPUDP(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
-	m, mn := must[int](t), must[*fixture.Node](t)
+	m, mn := testkit.Must[int](t), testkit.Must[*fixture.Node](t)
 	server := mn(root.Fork())
 	client := mn(root.Fork())
-	l, port := must2(t)(server.TCPListen("127.0.0.1", 0))
-	c, cport := must2(t)(client.TCPConnect("127.0.0.1", port))
+	l, port := testkit.Must2[int, int](t)(server.TCPListen("127.0.0.1", 0))
+	c, cport := testkit.Must2[int, int](t)(client.TCPConnect("127.0.0.1", port))
 	a := m(server.Accept(l))
 	worker := mn(server.Fork())
-	check(t, server.Close(a))
-	check(t, worker.Close(l))
+	testkit.Check(t, server.Close(a))
+	testkit.Check(t, worker.Close(l))
 	cdup := m(client.Dup(c))
 	want := []fmt.Stringer{conn{"tcp", [][]snapshot.Member{{fdm(worker, a)}, {fdm(client, c), fdm(client, cdup)}},
 		[]string{addr("127.0.0.1", port), addr("127.0.0.1", cport)}}}
 
-	u1, p1 := must2(t)(server.UDPBind("127.0.0.1", 0))
-	u2, p2 := must2(t)(client.UDPBind("127.0.0.1", 0))
-	check(t, server.UDPConnect(u1, "127.0.0.1", p2))
-	check(t, client.UDPConnect(u2, "127.0.0.1", p1))
+	u1, p1 := testkit.Must2[int, int](t)(server.UDPBind("127.0.0.1", 0))
+	u2, p2 := testkit.Must2[int, int](t)(client.UDPBind("127.0.0.1", 0))
+	testkit.Check(t, server.UDPConnect(u1, "127.0.0.1", p2))
+	testkit.Check(t, client.UDPConnect(u2, "127.0.0.1", p1))
 	want = append(want, conn{"udp", [][]snapshot.Member{{fdm(server, u1)}, {fdm(client, u2)}},
 		[]string{addr("127.0.0.1", p1), addr("127.0.0.1", p2)}})
-	_, p3 := must2(t)(server.UDPBind("127.0.0.1", 0))
-	u4, _ := must2(t)(client.UDPBind("127.0.0.1", 0))
-	check(t, client.UDPConnect(u4, "127.0.0.1", p3))
+	_, p3 := testkit.Must2[int, int](t)(server.UDPBind("127.0.0.1", 0))
+	u4, _ := testkit.Must2[int, int](t)(client.UDPBind("127.0.0.1", 0))
+	testkit.Check(t, client.UDPConnect(u4, "127.0.0.1", p3))
 
 	netns, err := root.Clone(unix.CLONE_NEWNET)
 	if err != nil {
 		t.Skipf("no new network namespace here: %v", err)
 	}
-	check(t, netns.LoopbackUp())
+	testkit.Check(t, netns.LoopbackUp())
 	peer := mn(netns.Fork())
-	nl, _ := must2(t)(netns.TCPListen("127.0.0.1", port))
-	nc, ncport := must2(t)(peer.TCPConnectFrom("127.0.0.1", port, cport))
+	nl, _ := testkit.Must2[int, int](t)(netns.TCPListen("127.0.0.1", port))
+	nc, ncport := testkit.Must2[int, int](t)(peer.TCPConnectFrom("127.0.0.1", port, cport))
 	if ncport != cport {
 		t.Fatalf("netns client port %d, want %d", ncport, cport)
 	}
@@ -155,17 +156,17 @@ func TestLiveEndpointsTCPUDP(t *testing.T) {
 // a dual-stack IPv6 listener, whose accepted socket reports IPv4-mapped
 // addresses and must still meet its IPv4 peer.
 func TestLiveEndpointsTCP6(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
-	m, mn := must[int](t), must[*fixture.Node](t)
+	m, mn := testkit.Must[int](t), testkit.Must[*fixture.Node](t)
 	server := mn(root.Fork())
 	client := mn(root.Fork())
 	l, port, err := server.TCPListen("::1", 0)
 	if err != nil {
 		t.Skipf("no IPv6 loopback here: %v", err)
 	}
-	c, cport := must2(t)(client.TCPConnect("::1", port))
+	c, cport := testkit.Must2[int, int](t)(client.TCPConnect("::1", port))
 	a := m(server.Accept(l))
 	want := []fmt.Stringer{conn{"tcp", [][]snapshot.Member{{fdm(server, a)}, {fdm(client, c)}},
 		[]string{addr("::1", port), addr("::1", cport)}}}
@@ -203,18 +204,18 @@ func (p ptyWant) String() string {
 // opened through devpts's own ptmx with both ends in one process; and a
 // master whose slave no scanned process holds (no endpoint).
 func TestLiveEndpointsPTY(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
-	m, mn := must[int](t), must[*fixture.Node](t)
+	m, mn := testkit.Must[int](t), testkit.Must[*fixture.Node](t)
 	term := mn(root.Fork())
 	pm, ps, n, err := term.OpenPTY("/dev/ptmx")
 	if err != nil {
 		t.Skipf("no pty here: %v", err)
 	}
 	shell := mn(term.Fork())
-	check(t, term.Close(ps))
-	check(t, shell.Close(pm))
+	testkit.Check(t, term.Close(ps))
+	testkit.Check(t, shell.Close(pm))
 	sdup := m(shell.Dup(ps))
 	again := m(shell.Open("/dev/pts/"+strconv.Itoa(n), unix.O_RDWR|unix.O_NOCTTY))
 	name := "/dev/pts/" + strconv.Itoa(n)
@@ -232,7 +233,7 @@ func TestLiveEndpointsPTY(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check(t, lone.Close(ls))
+	testkit.Check(t, lone.Close(ls))
 
 	checkEndpoints(t, root.PID(), "pty", want, "pty")
 }
@@ -244,30 +245,30 @@ func TestLiveEndpointsPTY(t *testing.T) {
 // root) and through the instance's own pts/ptmx pair with their own
 // slaves only, never with a slave of the same index elsewhere.
 func TestLiveEndpointsPTYInstances(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
-	mn := must[*fixture.Node](t)
+	mn := testkit.Must[*fixture.Node](t)
 	ns, err := root.Clone(unix.CLONE_NEWNS)
 	if err != nil {
 		t.Skipf("no new mount namespace here: %v", err)
 	}
-	check(t, ns.MakeMountsPrivate())
+	testkit.Check(t, ns.MakeMountsPrivate())
 	dir := t.TempDir()
 	type pty struct{ m, s, n int }
 	var ptys []pty
 	var names []string
 	for _, inst := range []string{"a", "b"} {
 		top := dir + "/" + inst
-		check(t, ns.Mkdir(top))
+		testkit.Check(t, ns.Mkdir(top))
 		if err := ns.Mount("tmpfs", top, "mode=0755"); err != nil {
 			t.Skipf("cannot mount here: %v", err)
 		}
-		check(t, ns.Mkdir(top+"/pts"))
+		testkit.Check(t, ns.Mkdir(top+"/pts"))
 		if err := ns.Mount("devpts", top+"/pts", "newinstance,ptmxmode=0666,mode=0620"); err != nil {
 			t.Skipf("no private devpts here: %v", err)
 		}
-		check(t, ns.MknodChar(top+"/ptmx", 5, 2))
+		testkit.Check(t, ns.MknodChar(top+"/ptmx", 5, 2))
 		paths := []string{top + "/ptmx"}
 		if inst == "b" {
 			paths = append(paths, top+"/pts/ptmx")
@@ -287,8 +288,8 @@ func TestLiveEndpointsPTYInstances(t *testing.T) {
 	shell := mn(ns.Fork())
 	var want []fmt.Stringer
 	for i, p := range ptys {
-		check(t, ns.Close(p.s))
-		check(t, shell.Close(p.m))
+		testkit.Check(t, ns.Close(p.s))
+		testkit.Check(t, shell.Close(p.m))
 		want = append(want, ptyWant{names[i], [][]snapshot.Member{{fdm(ns, p.m)}, {fdm(shell, p.s)}}})
 	}
 	checkEndpoints(t, root.PID(), "pty", want, "pty")

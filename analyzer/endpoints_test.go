@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
 
@@ -21,29 +22,29 @@ func endsOf(e snapshot.Endpoint) string { return fmt.Sprint(e.Ends) }
 // different processes, and socketpairs of each type across processes.
 // Every endpoint pair must be exact and none invented.
 func TestLiveEndpoints(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
-	m, mn := must[int](t), must[*fixture.Node](t)
-	r, w := must2(t)(root.Pipe())
+	m, mn := testkit.Must[int](t), testkit.Must[*fixture.Node](t)
+	r, w := testkit.Must2[int, int](t)(root.Pipe())
 	type pair struct{ a, b int }
 	pairs := map[string]pair{}
 	for _, typ := range []int{unix.SOCK_STREAM, unix.SOCK_DGRAM, unix.SOCK_SEQPACKET} {
-		a, b := must2(t)(root.Socketpair(typ))
+		a, b := testkit.Must2[int, int](t)(root.Socketpair(typ))
 		pairs["unix-"+sockType(typ)] = pair{a, b}
 	}
 	reader := mn(root.Fork())
 	writer := mn(root.Fork())
 	rdup := m(reader.Dup(r))
-	check(t, reader.Close(w))
-	check(t, writer.Close(r))
-	check(t, root.Close(r))
-	check(t, root.Close(w))
+	testkit.Check(t, reader.Close(w))
+	testkit.Check(t, writer.Close(r))
+	testkit.Check(t, root.Close(r))
+	testkit.Check(t, root.Close(w))
 	for _, p := range pairs {
-		check(t, reader.Close(p.b))
-		check(t, writer.Close(p.a))
-		check(t, root.Close(p.a))
-		check(t, root.Close(p.b))
+		testkit.Check(t, reader.Close(p.b))
+		testkit.Check(t, writer.Close(p.a))
+		testkit.Check(t, root.Close(p.a))
+		testkit.Check(t, root.Close(p.b))
 	}
 	snap := scanTree(t, root.PID(), false)
 	want := map[string]string{
@@ -80,10 +81,10 @@ func TestLiveEndpoints(t *testing.T) {
 // on an abstract socket, and a socketpair inside a second network
 // namespace, whose sockets only a dump inside that namespace can see.
 func TestLiveEndpointConnections(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
-	m, mn := must[int](t), must[*fixture.Node](t)
+	m, mn := testkit.Must[int](t), testkit.Must[*fixture.Node](t)
 	server := mn(root.Fork())
 	client := mn(root.Fork())
 	path := filepath.Join(t.TempDir(), "app.sock")
@@ -99,10 +100,10 @@ func TestLiveEndpointConnections(t *testing.T) {
 	if err != nil {
 		t.Skipf("no new network namespace here: %v", err)
 	}
-	a, b := must2(t)(netns.Socketpair(unix.SOCK_SEQPACKET))
+	a, b := testkit.Must2[int, int](t)(netns.Socketpair(unix.SOCK_SEQPACKET))
 	peer := mn(netns.Fork())
-	check(t, netns.Close(b))
-	check(t, peer.Close(a))
+	testkit.Check(t, netns.Close(b))
+	testkit.Check(t, peer.Close(a))
 	want["netns"] = fmt.Sprint([][]snapshot.Member{{fdm(netns, a)}, {fdm(peer, b)}})
 
 	snap := scanTree(t, root.PID(), false)

@@ -7,33 +7,8 @@ import (
 	"testing"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
-	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
-
-func requireKcmp(t testing.TB) {
-	t.Helper()
-	if err := kcmp.Probe(); err != nil {
-		t.Skipf("kcmp not available: %v", err)
-	}
-}
-
-func must[T any](t *testing.T) func(T, error) T {
-	return func(v T, err error) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
-
-func check(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
 
 func scanTree(t *testing.T, root int, threads bool) *snapshot.Snapshot {
 	t.Helper()
@@ -88,15 +63,5 @@ func distinct(t *testing.T, snap *snapshot.Snapshot, typ string, ms ...snapshot.
 				t.Errorf("%s: %v and %v reported as one object", typ, a, b)
 			}
 		}
-	}
-}
-
-func must2(t *testing.T) func(int, int, error) (int, int) {
-	return func(a, b int, err error) (int, int) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a, b
 	}
 }

@@ -11,30 +11,31 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
 
 func fdm(n *fixture.Node, fd int) snapshot.Member { return snapshot.Member{PID: n.PID(), FD: fd} }
 
 func TestLiveFileDescriptions(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "data")
-	check(t, os.WriteFile(path, []byte("x"), 0o600))
-	m := must[int](t)
-	mn := must[*fixture.Node](t)
+	testkit.Check(t, os.WriteFile(path, []byte("x"), 0o600))
+	m := testkit.Must[int](t)
+	mn := testkit.Must[*fixture.Node](t)
 
 	a := m(root.Open(path, unix.O_RDONLY))
 	b := m(root.Open(path, unix.O_RDONLY)) // same inode, new description
 	aDup := m(root.Dup(a))
-	check(t, root.Dup2(a, 40))
+	testkit.Check(t, root.Dup2(a, 40))
 	aFcntl := m(root.DupFD(a, 50))
 	opath := m(root.Open(path, unix.O_PATH))
 	dirfd := m(root.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY))
-	pr, pw := must2(t)(root.Pipe())
-	sa, sb := must2(t)(root.Socketpair(unix.SOCK_STREAM))
+	pr, pw := testkit.Must2[int, int](t)(root.Pipe())
+	sa, sb := testkit.Must2[int, int](t)(root.Socketpair(unix.SOCK_STREAM))
 	ev1 := m(root.Eventfd())
 	ev2 := m(root.Eventfd())
 	tfd := m(root.Timerfd())
@@ -48,18 +49,18 @@ func TestLiveFileDescriptions(t *testing.T) {
 	// the same number: same inode, same number, another description — the
 	// fork hint's trap.
 	fresh := m(child.Open(path, unix.O_RDONLY))
-	check(t, child.Dup2(fresh, reopen))
-	check(t, child.Close(fresh))
+	testkit.Check(t, child.Dup2(fresh, reopen))
+	testkit.Check(t, child.Close(fresh))
 	// Two pidfds for one process: one pidfs inode, two descriptions.
 	pidfd1 := m(root.Pidfd(child.PID()))
 	pidfd2 := m(root.Pidfd(child.PID()))
 	// Pipe and socketpair ends end up in different processes: the
 	// child keeps the read end and socket b, the root the write end and
 	// socket a.
-	check(t, root.Close(pr))
-	check(t, child.Close(pw))
-	check(t, root.Close(sb))
-	check(t, child.Close(sa))
+	testkit.Check(t, root.Close(pr))
+	testkit.Check(t, child.Close(pw))
+	testkit.Check(t, root.Close(sb))
+	testkit.Check(t, child.Close(sa))
 	childOwn := m(child.Open(path, unix.O_RDONLY))
 
 	// A sibling forked now inherits the root's ends; then SCM_RIGHTS
@@ -95,19 +96,19 @@ func TestLiveFileDescriptions(t *testing.T) {
 }
 
 func TestLiveEpollWatches(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
-	m := must[int](t)
-	mn := must[*fixture.Node](t)
+	m := testkit.Must[int](t)
+	mn := testkit.Must[*fixture.Node](t)
 	ep := m(root.EpollCreate())
 	inner := m(root.EpollCreate())
-	pr, pw := must2(t)(root.Pipe())
+	pr, pw := testkit.Must2[int, int](t)(root.Pipe())
 	ev := m(root.Eventfd())
 	registered := map[int]int{} // fd number -> registrations in ep
 	add := func(epfd, fd int) {
 		t.Helper()
-		check(t, root.EpollAdd(epfd, fd))
+		testkit.Check(t, root.EpollAdd(epfd, fd))
 		if epfd == ep {
 			registered[fd]++
 		}
@@ -119,13 +120,13 @@ func TestLiveEpollWatches(t *testing.T) {
 	// Stale registration: the watch stays while a dup holds the
 	// description, under a number that is now closed (and reused below).
 	evKeep := m(root.Dup(ev))
-	check(t, root.Close(ev))
+	testkit.Check(t, root.Close(ev))
 	// Registered twice under one number: register pw's dup as number N,
 	// move it away, and register a new file under the same number N.
 	n := m(root.Dup(pw))
 	add(ep, n)
 	moved := m(root.Dup(n))
-	check(t, root.Close(n))
+	testkit.Check(t, root.Close(n))
 	n2 := m(root.Eventfd())
 	if n2 != n {
 		t.Fatalf("fd number %d not reused (got %d)", n, n2)
@@ -193,11 +194,11 @@ func TestLiveEpollWatches(t *testing.T) {
 }
 
 func TestLiveTasks(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
-	m := must[int](t)
-	mn := must[*fixture.Node](t)
+	m := testkit.Must[int](t)
+	mn := testkit.Must[*fixture.Node](t)
 
 	tid := m(root.Thread())
 	tidOwn := m(root.ThreadUnshare(unix.CLONE_FILES | unix.CLONE_FS))
@@ -205,18 +206,18 @@ func TestLiveTasks(t *testing.T) {
 	fsOnly := mn(root.Clone(unix.CLONE_FS))
 	sighand := mn(root.Clone(unix.CLONE_VM | unix.CLONE_SIGHAND))
 	unshared := mn(root.Clone(unix.CLONE_VM | unix.CLONE_FILES | unix.CLONE_FS))
-	check(t, unshared.Unshare(unix.CLONE_FILES|unix.CLONE_FS))
+	testkit.Check(t, unshared.Unshare(unix.CLONE_FILES|unix.CLONE_FS))
 	plain := mn(root.Fork())
 	// I/O contexts: a node with an I/O priority has one; its CLONE_IO
 	// child shares it; a plain fork of it gets its own.
 	ioNode := mn(root.Fork())
-	check(t, ioNode.SetIOPrio(2, 4)) // best-effort, level 4
+	testkit.Check(t, ioNode.SetIOPrio(2, 4)) // best-effort, level 4
 	ioShared := mn(ioNode.Clone(unix.CLONE_IO))
 	ioOwn := mn(ioNode.Fork())
 	// SysV undo lists: allocated by semop with SEM_UNDO, shared by
 	// CLONE_SYSVSEM; a fork child starts without one.
 	semNode := mn(root.Fork())
-	check(t, semNode.SemUndo())
+	testkit.Check(t, semNode.SemUndo())
 	semShared := mn(semNode.Clone(unix.CLONE_SYSVSEM))
 	semFork := mn(semNode.Fork())
 
@@ -281,23 +282,23 @@ func tfd(n *fixture.Node, fd int) snapshot.Member {
 // grouped, matching the pairwise oracle and the named expectations;
 // without, the tasks with a table of their own are counted.
 func TestLiveTaskTables(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
-	m := must[int](t)
-	mn := must[*fixture.Node](t)
+	m := testkit.Must[int](t)
+	mn := testkit.Must[*fixture.Node](t)
 	path := filepath.Join(t.TempDir(), "data")
-	check(t, os.WriteFile(path, []byte("x"), 0o600))
+	testkit.Check(t, os.WriteFile(path, []byte("x"), 0o600))
 
 	before := m(root.Open(path, unix.O_RDONLY)) // inherited by the thread's copy
 	own := mn(root.ThreadNode(unix.CLONE_FILES))
 	a := m(own.Open(path, unix.O_RDONLY))
 	aDup := m(own.Dup(a))
 	other := m(own.Open(path, unix.O_RDONLY)) // same inode, another description
-	pr, _ := must2(t)(own.Pipe())
+	pr, _ := testkit.Must2[int, int](t)(own.Pipe())
 	ep := m(own.EpollCreate())
-	check(t, own.EpollAdd(ep, pr))
-	check(t, own.Close(before)) // the thread's copy goes; the process's stays
+	testkit.Check(t, own.EpollAdd(ep, pr))
+	testkit.Check(t, own.Close(before)) // the thread's copy goes; the process's stays
 	beforeAgain := m(root.Dup(before))
 	sibling := mn(own.ThreadNode(0)) // started by the thread: shares its table
 	sharesThread := mn(own.Clone(unix.CLONE_FILES))
@@ -308,7 +309,7 @@ func TestLiveTaskTables(t *testing.T) {
 	// A process whose leader leaves its table: its thread keeps the old.
 	leaver := mn(root.Fork())
 	kept := mn(leaver.ThreadNode(0))
-	check(t, leaver.Unshare(unix.CLONE_FILES))
+	testkit.Check(t, leaver.Unshare(unix.CLONE_FILES))
 	leaverNew := m(leaver.Open(path, unix.O_RDONLY))
 
 	snap := scanTree(t, root.PID(), true)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 	"github.com/kcmpgraph/kcmpgraph/internal/denykcmp"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
@@ -51,7 +52,7 @@ func TestNoKcmpChild(t *testing.T) {
 }
 
 func TestNoKcmpFallback(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "f")
 	if err := os.WriteFile(path, nil, 0o600); err != nil {

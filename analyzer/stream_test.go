@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
@@ -21,19 +22,19 @@ import (
 // the streamed form materialised and encoded again is byte for byte the
 // same document.
 func TestStreamFDsEncodesTheSameDocument(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
-	m := must[int](t)
+	m := testkit.Must[int](t)
 	m(root.Open(os.Args[0], unix.O_RDONLY))
-	must2(t)(root.Pipe())
-	child := must[*fixture.Node](t)(root.Fork())
+	testkit.Must2[int, int](t)(root.Pipe())
+	child := testkit.Must[*fixture.Node](t)(root.Fork())
 	m(child.Eventfd())
 
 	snap, err := Run(context.Background(), Options{Scan: procscan.Options{Tree: root.PID()}, StreamFDs: true})
-	check(t, err)
+	testkit.Check(t, err)
 	var streamed bytes.Buffer
-	check(t, snap.Encode(&streamed))
+	testkit.Check(t, snap.Encode(&streamed))
 	total := 0
 	for i := range snap.Processes {
 		p := &snap.Processes[i]
@@ -50,12 +51,12 @@ func TestStreamFDsEncodesTheSameDocument(t *testing.T) {
 		t.Errorf("streamed %d fds, the scan read %d", total, snap.Stats.FDs)
 	}
 	var held bytes.Buffer
-	check(t, snap.Encode(&held))
+	testkit.Check(t, snap.Encode(&held))
 	if !bytes.Equal(streamed.Bytes(), held.Bytes()) {
 		t.Errorf("streamed and held encodings differ:\n%s\n---\n%s", streamed.String(), held.String())
 	}
 	back, err := snapshot.Parse(streamed.Bytes(), "streamed")
-	check(t, err)
+	testkit.Check(t, err)
 	n := 0
 	for _, p := range back.Processes {
 		n += len(p.FDs)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
@@ -17,7 +18,7 @@ import (
 // thread's table from /proc/PID/task/TID/fd ("read"), which a scan would
 // otherwise need to tell. Reported per thread.
 func BenchmarkFindTaskTables(b *testing.B) {
-	requireKcmp(b)
+	testkit.RequireKcmp(b)
 	f := fixture.New(b)
 	root := f.Root()
 	for range 199 {

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
@@ -89,10 +90,8 @@ func executableCopy(t *testing.T) string {
 }
 
 func TestUnprivilegedView(t *testing.T) {
-	requireKcmp(t)
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to start processes of two users")
-	}
+	testkit.RequireKcmp(t)
+	testkit.RequireRoot(t, "to start processes of two users")
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)

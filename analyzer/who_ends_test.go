@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
@@ -21,26 +22,26 @@ import (
 // of a pty (master to slave fds and back), of a unix socketpair inside a
 // second network namespace, and says nothing of a listener.
 func TestLiveWhoOtherEnd(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
-	m, mn := must[int](t), must[*fixture.Node](t)
+	m, mn := testkit.Must[int](t), testkit.Must[*fixture.Node](t)
 	server := mn(root.Fork())
 	client := mn(root.Fork())
-	l, port := must2(t)(server.TCPListen("127.0.0.1", 0))
-	c, cport := must2(t)(client.TCPConnect("127.0.0.1", port))
+	l, port := testkit.Must2[int, int](t)(server.TCPListen("127.0.0.1", 0))
+	c, cport := testkit.Must2[int, int](t)(client.TCPConnect("127.0.0.1", port))
 	a := m(server.Accept(l))
 	cdup := m(client.Dup(c))
-	u1, p1 := must2(t)(server.UDPBind("127.0.0.1", 0))
-	u2, p2 := must2(t)(client.UDPBind("127.0.0.1", 0))
-	check(t, server.UDPConnect(u1, "127.0.0.1", p2))
-	check(t, client.UDPConnect(u2, "127.0.0.1", p1))
+	u1, p1 := testkit.Must2[int, int](t)(server.UDPBind("127.0.0.1", 0))
+	u2, p2 := testkit.Must2[int, int](t)(client.UDPBind("127.0.0.1", 0))
+	testkit.Check(t, server.UDPConnect(u1, "127.0.0.1", p2))
+	testkit.Check(t, client.UDPConnect(u2, "127.0.0.1", p1))
 	pm, ps, n, err := server.OpenPTY("/dev/ptmx")
 	if err != nil {
 		t.Fatal(err)
 	}
 	shell := mn(server.Fork())
-	check(t, server.Close(ps))
+	testkit.Check(t, server.Close(ps))
 	sdup := m(shell.Dup(ps))
 	pts := "/dev/pts/" + strconv.Itoa(n)
 	lo := func(p int) string { return "127.0.0.1:" + strconv.Itoa(p) }
@@ -63,7 +64,7 @@ func TestLiveWhoOtherEnd(t *testing.T) {
 	if netns, err := root.Clone(unix.CLONE_NEWNET); err != nil {
 		t.Logf("no second network namespace: %v", err)
 	} else {
-		x, y := must2(t)(netns.Socketpair(unix.SOCK_STREAM))
+		x, y := testkit.Must2[int, int](t)(netns.Socketpair(unix.SOCK_STREAM))
 		cases["unix in netns"] = struct {
 			node *fixture.Node
 			fd   int

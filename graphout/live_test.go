@@ -15,7 +15,7 @@ import (
 	"gonum.org/v1/gonum/graph/multi"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer"
-	"github.com/kcmpgraph/kcmpgraph/kcmp"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
@@ -23,9 +23,7 @@ import (
 // TestLiveHostileNames draws a live process whose comm is crafted and
 // which holds a file with a crafted name, shared with its child.
 func TestLiveHostileNames(t *testing.T) {
-	if err := kcmp.Probe(); err != nil {
-		t.Skipf("kcmp not available: %v", err)
-	}
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
 	// A short directory, so the crafted part fits in a label.

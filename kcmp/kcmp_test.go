@@ -1,6 +1,6 @@
 //go:build linux
 
-package kcmp
+package kcmp_test
 
 import (
 	"errors"
@@ -9,62 +9,13 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
+	"github.com/kcmpgraph/kcmpgraph/kcmp"
 )
 
-// requireKcmp skips the test with the reason when kcmp cannot be used.
-func requireKcmp(t *testing.T) {
-	t.Helper()
-	if err := Probe(); err != nil {
-		t.Skipf("kcmp not available: %v", err)
-	}
-}
-
-func TestTypeNamesRoundTrip(t *testing.T) {
-	for _, typ := range AllTypes {
-		got, err := ParseType(typ.String())
-		if err != nil || got != typ {
-			t.Errorf("ParseType(%q) = %v, %v; want %v", typ.String(), got, err, typ)
-		}
-	}
-	for in, want := range map[string]Type{"KCMP_EPOLL_TFD": EpollTFD, " File ": File, "kcmp_sysvsem": Sysvsem} {
-		if got, err := ParseType(in); err != nil || got != want {
-			t.Errorf("ParseType(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	if _, err := ParseType("mm"); !errors.Is(err, ErrUnknownType) {
-		t.Errorf("ParseType(mm) error = %v, want ErrUnknownType", err)
-	}
-	if got := Type(42).String(); got != "Type(42)" {
-		t.Errorf("Type(42).String() = %q", got)
-	}
-}
-
-func TestParseTypes(t *testing.T) {
-	got, err := ParseTypes("io,file, vm,file")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Type{File, VM, IO}
-	if len(got) != len(want) {
-		t.Fatalf("ParseTypes = %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("ParseTypes = %v, want %v", got, want)
-		}
-	}
-	if all, err := ParseTypes("all"); err != nil || len(all) != len(AllTypes) {
-		t.Errorf("ParseTypes(all) = %v, %v", all, err)
-	}
-	for _, bad := range []string{"", ",", "file,bogus"} {
-		if _, err := ParseTypes(bad); !errors.Is(err, ErrUnknownType) {
-			t.Errorf("ParseTypes(%q) error = %v, want ErrUnknownType", bad, err)
-		}
-	}
-}
-
 func TestOrderString(t *testing.T) {
-	for o, want := range map[Order]string{Equal: "equal", Less: "less", Greater: "greater", Unordered: "unordered", 9: "Order(9)"} {
+	for o, want := range map[kcmp.Order]string{kcmp.Equal: "equal", kcmp.Less: "less", kcmp.Greater: "greater", kcmp.Unordered: "unordered", 9: "Order(9)"} {
 		if got := o.String(); got != want {
 			t.Errorf("%d.String() = %q, want %q", int(o), got, want)
 		}
@@ -72,7 +23,7 @@ func TestOrderString(t *testing.T) {
 }
 
 func TestFileDescsDupAndReopen(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	self := os.Getpid()
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
@@ -90,46 +41,46 @@ func TestFileDescsDupAndReopen(t *testing.T) {
 	}
 	defer unix.Close(dup)
 
-	if o, err := FileDescs(self, int(f.Fd()), self, dup); err != nil || o != Equal {
+	if o, err := kcmp.FileDescs(self, int(f.Fd()), self, dup); err != nil || o != kcmp.Equal {
 		t.Errorf("dup: %v, %v; want equal", o, err)
 	}
-	o1, err := FileDescs(self, int(f.Fd()), self, int(g.Fd()))
-	if err != nil || (o1 != Less && o1 != Greater) {
+	o1, err := kcmp.FileDescs(self, int(f.Fd()), self, int(g.Fd()))
+	if err != nil || (o1 != kcmp.Less && o1 != kcmp.Greater) {
 		t.Fatalf("second open: %v, %v; want less or greater", o1, err)
 	}
-	o2, err := FileDescs(self, int(g.Fd()), self, int(f.Fd()))
-	if err != nil || o2 == o1 || o2 == Equal {
+	o2, err := kcmp.FileDescs(self, int(g.Fd()), self, int(f.Fd()))
+	if err != nil || o2 == o1 || o2 == kcmp.Equal {
 		t.Errorf("order is not antisymmetric: %v then %v (%v)", o1, o2, err)
 	}
-	_, err = FileDescs(self, int(f.Fd()), self, 1<<20)
+	_, err = kcmp.FileDescs(self, int(f.Fd()), self, 1<<20)
 	if !errors.Is(err, unix.EBADF) {
 		t.Errorf("closed fd: err = %v, want EBADF", err)
 	}
-	var kerr *Error
-	if !errors.As(err, &kerr) || kerr.Type != File || kerr.Idx2 != 1<<20 {
+	var kerr *kcmp.Error
+	if !errors.As(err, &kerr) || kerr.Type != kcmp.File || kerr.Idx2 != 1<<20 {
 		t.Errorf("error %v does not name the call", err)
 	}
 }
 
 func TestTasksErrors(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	self := os.Getpid()
-	if _, err := Tasks(File, self, self); !errors.Is(err, unix.EINVAL) {
+	if _, err := kcmp.Tasks(kcmp.File, self, self); !errors.Is(err, unix.EINVAL) {
 		t.Errorf("Tasks(File) err = %v, want EINVAL", err)
 	}
 	// Pid 2^22+1 is above the kernel's pid_max limit: never a task.
-	if _, err := Tasks(VM, self, 1<<22+1); !errors.Is(err, unix.ESRCH) {
+	if _, err := kcmp.Tasks(kcmp.VM, self, 1<<22+1); !errors.Is(err, unix.ESRCH) {
 		t.Errorf("missing task: err = %v, want ESRCH", err)
 	}
-	for _, typ := range []Type{VM, Files, FS, Sighand} {
-		if o, err := Tasks(typ, self, unix.Gettid()); err != nil || o != Equal {
+	for _, typ := range []kcmp.Type{kcmp.VM, kcmp.Files, kcmp.FS, kcmp.Sighand} {
+		if o, err := kcmp.Tasks(typ, self, unix.Gettid()); err != nil || o != kcmp.Equal {
 			t.Errorf("%v self vs own thread: %v, %v; want equal", typ, o, err)
 		}
 	}
 }
 
 func TestEpollTarget(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	self := os.Getpid()
 	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
@@ -145,26 +96,26 @@ func TestEpollTarget(t *testing.T) {
 	if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, p[0], &unix.EpollEvent{Events: unix.EPOLLIN}); err != nil {
 		t.Fatal(err)
 	}
-	if o, err := EpollTarget(self, p[0], self, EpollSlot{EFD: uint32(ep), TFD: uint32(p[0])}); err != nil || o != Equal {
+	if o, err := kcmp.EpollTarget(self, p[0], self, kcmp.EpollSlot{EFD: uint32(ep), TFD: uint32(p[0])}); err != nil || o != kcmp.Equal {
 		t.Errorf("watched fd: %v, %v; want equal", o, err)
 	}
-	o, err := EpollTarget(self, p[1], self, EpollSlot{EFD: uint32(ep), TFD: uint32(p[0])})
-	if err != nil || o == Equal || o == Unordered {
+	o, err := kcmp.EpollTarget(self, p[1], self, kcmp.EpollSlot{EFD: uint32(ep), TFD: uint32(p[0])})
+	if err != nil || o == kcmp.Equal || o == kcmp.Unordered {
 		t.Errorf("other end: %v, %v; want less or greater", o, err)
 	}
 	// The epoll order is the file order.
-	fo, err := FileDescs(self, p[1], self, p[0])
+	fo, err := kcmp.FileDescs(self, p[1], self, p[0])
 	if err != nil || fo != o {
 		t.Errorf("file order %v (%v) differs from epoll order %v", fo, err, o)
 	}
-	if _, err := EpollTarget(self, p[0], self, EpollSlot{EFD: uint32(ep), TFD: uint32(p[0]), TOff: 1}); !errors.Is(err, unix.ENOENT) {
+	if _, err := kcmp.EpollTarget(self, p[0], self, kcmp.EpollSlot{EFD: uint32(ep), TFD: uint32(p[0]), TOff: 1}); !errors.Is(err, unix.ENOENT) {
 		t.Errorf("second registration: err = %v, want ENOENT", err)
 	}
 }
 
 func TestNullSentinel(t *testing.T) {
-	requireKcmp(t)
-	s, err := NewNullSentinel()
+	testkit.RequireKcmp(t)
+	s, err := kcmp.NewNullSentinel()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +123,7 @@ func TestNullSentinel(t *testing.T) {
 	self := os.Getpid()
 	// A Go process has an undo list: its runtime made threads with
 	// CLONE_SYSVSEM. It has an address space, fd table and fs info.
-	for _, typ := range []Type{VM, Files, FS, Sysvsem} {
+	for _, typ := range []kcmp.Type{kcmp.VM, kcmp.Files, kcmp.FS, kcmp.Sysvsem} {
 		null, err := s.IsNull(typ, self)
 		if err != nil {
 			t.Fatalf("%v: %v", typ, err)
@@ -182,12 +133,12 @@ func TestNullSentinel(t *testing.T) {
 		}
 	}
 	// A second zombie is NULL under every NullType, so the sentinel finds it.
-	other, err := NewNullSentinel()
+	other, err := kcmp.NewNullSentinel()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	for _, typ := range NullTypes {
+	for _, typ := range kcmp.NullTypes {
 		if null, err := s.IsNull(typ, other.PID()); err != nil || !null {
 			t.Errorf("%v of a zombie: null=%v err=%v; want NULL", typ, null, err)
 		}
@@ -198,15 +149,15 @@ func TestNullSentinel(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if _, err := s.IsNull(VM, self); !errors.Is(err, unix.ESRCH) {
+	if _, err := s.IsNull(kcmp.VM, self); !errors.Is(err, unix.ESRCH) {
 		t.Errorf("after Close: err = %v, want ESRCH", err)
 	}
 	runtime.KeepAlive(s)
 }
 
 func TestProbe(t *testing.T) {
-	err := Probe()
-	if err != nil && !errors.Is(err, ErrUnavailable) {
+	err := kcmp.Probe()
+	if err != nil && !errors.Is(err, kcmp.ErrUnavailable) {
 		t.Fatalf("Probe error %v does not wrap ErrUnavailable", err)
 	}
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
-	"github.com/kcmpgraph/kcmpgraph/kcmp"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
@@ -31,16 +31,6 @@ func liveAudit(t *testing.T, root int) *Report {
 	return rep
 }
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if err := kcmp.Probe(); err != nil {
-		t.Skipf("kcmp not available: %v", err)
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-}
-
 func has(rep *Report, rule string, sev Severity) bool {
 	for _, f := range rep.Findings {
 		if f.Rule == rule && f.Severity >= sev {
@@ -51,7 +41,8 @@ func has(rep *Report, rule string, sev Severity) bool {
 }
 
 func TestLiveSecretKeptAcrossUidDrop(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireKcmp(t)
+	testkit.RequireRoot(t, "to give fixture processes other users and namespaces")
 	f := fixture.New(t)
 	root := f.Root()
 	path := filepath.Join(t.TempDir(), "secret.key")
@@ -75,7 +66,8 @@ func TestLiveSecretKeptAcrossUidDrop(t *testing.T) {
 }
 
 func TestLiveHostDirInNewNamespaces(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireKcmp(t)
+	testkit.RequireRoot(t, "to give fixture processes other users and namespaces")
 	f := fixture.New(t)
 	root := f.Root()
 	dirFD, err := root.Open(t.TempDir(), unix.O_RDONLY|unix.O_DIRECTORY)
@@ -113,7 +105,8 @@ func TestLiveHostDirInNewNamespaces(t *testing.T) {
 }
 
 func TestLiveOneUserTreeIsClean(t *testing.T) {
-	requireRoot(t)
+	testkit.RequireKcmp(t)
+	testkit.RequireRoot(t, "to give fixture processes other users and namespaces")
 	f := fixture.New(t)
 	root := f.Root()
 	if err := root.Setuid(65534, 65534); err != nil {

@@ -18,20 +18,10 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
-	"github.com/kcmpgraph/kcmpgraph/kcmp"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
-
-func must[T any](t *testing.T) func(T, error) T {
-	return func(v T, err error) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
 
 func fdList(fds []FD) []int {
 	out := []int{}
@@ -47,12 +37,10 @@ func fdList(fds []FD) []int {
 // closed, sharing changes that each follow from one of the four steps,
 // and one leak, the passed fd.
 func TestLiveDiff(t *testing.T) {
-	if err := kcmp.Probe(); err != nil {
-		t.Skipf("kcmp not available: %v", err)
-	}
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
-	m, mn := must[int](t), must[*fixture.Node](t)
+	m, mn := testkit.Must[int](t), testkit.Must[*fixture.Node](t)
 	path := filepath.Join(t.TempDir(), "data")
 	secretPath := filepath.Join(t.TempDir(), "secret")
 	for _, p := range []string{path, secretPath} {

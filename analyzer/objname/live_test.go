@@ -16,7 +16,7 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/analyzer"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/objname"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
-	"github.com/kcmpgraph/kcmpgraph/kcmp"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
@@ -26,9 +26,7 @@ import (
 // kernel (sock_diag, link texts, fdinfo flags), not from a test's idea
 // of them.
 func TestLiveNames(t *testing.T) {
-	if err := kcmp.Probe(); err != nil {
-		t.Skipf("kcmp not available: %v", err)
-	}
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
 	must := func(fd int, err error) int {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
 
@@ -27,7 +28,7 @@ func stateOf(pid int) byte {
 // TestFrozenScanKilled SIGKILLs kcmpgraph in the middle of a frozen scan
 // of a 300-process forest: every process must run again within a second.
 func TestFrozenScanKilled(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	bin := filepath.Join(t.TempDir(), "kcmpgraph")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)

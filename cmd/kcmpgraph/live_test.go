@@ -11,32 +11,15 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/kcmpgraph/kcmpgraph/kcmp"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
 
-func requireKcmp(t *testing.T) {
-	t.Helper()
-	if err := kcmp.Probe(); err != nil {
-		t.Skipf("kcmp not available: %v", err)
-	}
-}
-
-func must[T any](t *testing.T) func(T, error) T {
-	return func(v T, err error) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
-
 func TestCmpLive(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
-	m, mn := must[int](t), must[*fixture.Node](t)
+	m, mn := testkit.Must[int](t), testkit.Must[*fixture.Node](t)
 	path := filepath.Join(t.TempDir(), "f")
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -78,10 +61,10 @@ func TestCmpLive(t *testing.T) {
 }
 
 func TestWhoLive(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
-	m, mn := must[int](t), must[*fixture.Node](t)
+	m, mn := testkit.Must[int](t), testkit.Must[*fixture.Node](t)
 	pr, pw, err := root.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -159,10 +142,10 @@ func TestGraphCLI(t *testing.T) {
 // processes is refused with a clear message, and a scan of its own
 // processes works with a warning about the rest.
 func TestUnprivilegedCLI(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	bin := buildForNobody(t)
 	f := fixture.New(t)
-	mine := must[*fixture.Node](t)(f.Root().Fork())
+	mine := testkit.Must[*fixture.Node](t)(f.Root().Fork())
 	if err := mine.Setuid(65534, 65534); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 	"github.com/kcmpgraph/kcmpgraph/internal/denykcmp"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
@@ -35,13 +36,13 @@ func sharedFile(t *testing.T) (root, child *fixture.Node, fd int) {
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fd = must[int](t)(root.Open(path, unix.O_RDONLY))
-	child = must[*fixture.Node](t)(root.Fork())
+	fd = testkit.Must[int](t)(root.Open(path, unix.O_RDONLY))
+	child = testkit.Must[*fixture.Node](t)(root.Fork())
 	return root, child, fd
 }
 
 func TestScanFormats(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	root, child, fd := sharedFile(t)
 	pids := strconv.Itoa(root.PID()) + "," + strconv.Itoa(child.PID())
 
@@ -92,7 +93,7 @@ func groupWith(s *snapshot.Snapshot, m snapshot.Member) *snapshot.Group {
 
 // TestScanVanished asks for a pid that existed a moment ago.
 func TestScanVanished(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	root, gone := exitedChild(t)
 	_, stderr, code := runCLI(t, "scan", "--pid", strconv.Itoa(root.PID())+","+strconv.Itoa(gone))
 	if code != exitUsage || stderr != "kcmpgraph: --pid: pid "+strconv.Itoa(gone)+": no such process\n" {
@@ -104,7 +105,7 @@ func TestScanVanished(t *testing.T) {
 func exitedChild(t *testing.T) (*fixture.Node, int) {
 	t.Helper()
 	root := fixture.New(t).Root()
-	c := must[*fixture.Node](t)(root.Fork())
+	c := testkit.Must[*fixture.Node](t)(root.Fork())
 	if err := c.Exit(); err != nil {
 		t.Fatal(err)
 	}
@@ -118,16 +119,16 @@ func exitedChild(t *testing.T) (*fixture.Node, int) {
 // whose root is root's: what nobody may see is shown, the rest counted;
 // --quiet silences the warning; a scan of root's process alone is refused.
 func TestUnprivilegedScan(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	bin := buildForNobody(t)
 	f := fixture.New(t)
 	root := f.Root()
-	mine := must[*fixture.Node](t)(root.Fork())
+	mine := testkit.Must[*fixture.Node](t)(root.Fork())
 	if err := mine.Setuid(65534, 65534); err != nil {
 		t.Fatal(err)
 	}
-	r, w := must2(t)(mine.Pipe())
-	kid := must[*fixture.Node](t)(mine.Fork())
+	r, w := testkit.Must2[int, int](t)(mine.Pipe())
+	kid := testkit.Must[*fixture.Node](t)(mine.Fork())
 	rootPID, minePID, kidPID := strconv.Itoa(root.PID()), strconv.Itoa(mine.PID()), strconv.Itoa(kid.PID())
 
 	out, stderr, code := runAsNobody(t, bin, "scan", "--pid", rootPID+","+minePID+","+kidPID, "--format", "table")
@@ -165,9 +166,7 @@ func TestUnprivilegedScan(t *testing.T) {
 // buildForNobody builds kcmpgraph into a directory uid 65534 can read.
 func buildForNobody(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run a child as another uid")
-	}
+	testkit.RequireRoot(t, "to run a child as another uid")
 	dir := t.TempDir()
 	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
 		os.Chmod(d, 0o755)
@@ -199,28 +198,18 @@ func runAsNobody(t *testing.T, bin string, args ...string) (string, string, int)
 	return out.String(), errb.String(), code
 }
 
-func must2(t *testing.T) func(int, int, error) (int, int) {
-	return func(a, b int, err error) (int, int) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a, b
-	}
-}
-
 // TestWithoutKcmp runs the command line in a child process whose seccomp
 // filter makes kcmp fail with ENOSYS, as container runtimes do: scan
 // degrades to inode groups and says NOT EXACT everywhere, who says so
 // too and lists a second open() of the file, and cmp refuses with exit 2.
 func TestWithoutKcmp(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	root, child, fd := sharedFile(t)
 	path := filepath.Join(t.TempDir(), "other")
 	os.WriteFile(path, nil, 0o600)
 	// A second open of the file the fork inherited: same inode, another
 	// description.
-	again := must[int](t)(child.Open(fmt.Sprintf("/proc/%d/fd/%d", child.PID(), fd), unix.O_RDONLY))
+	again := testkit.Must[int](t)(child.Open(fmt.Sprintf("/proc/%d/fd/%d", child.PID(), fd), unix.O_RDONLY))
 	pids := strconv.Itoa(root.PID()) + "," + strconv.Itoa(child.PID())
 
 	out, stderr, code := withoutKcmp(t, "scan", "--pid", pids, "--format", "table")

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
 
@@ -30,19 +31,17 @@ type selectionFixture struct {
 
 func newSelectionFixture(t *testing.T) *selectionFixture {
 	t.Helper()
-	requireKcmp(t)
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to give a fixture process another uid")
-	}
+	testkit.RequireKcmp(t)
+	testkit.RequireRoot(t, "to give a fixture process another uid")
 	f := fixture.New(t)
-	m, mn := must[int](t), must[*fixture.Node](t)
+	m, mn := testkit.Must[int](t), testkit.Must[*fixture.Node](t)
 	x := &selectionFixture{root: f.Root()}
 	path := filepath.Join(t.TempDir(), "shared")
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	m(x.root.Open(path, unix.O_RDONLY))
-	pr, _ := must2(t)(x.root.Pipe())
+	pr, _ := testkit.Must2[int, int](t)(x.root.Pipe())
 	m(x.root.Thread())
 	x.child = mn(x.root.Fork())
 	ep := m(x.child.EpollCreate())

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
 
@@ -14,10 +15,10 @@ import (
 // connection by its addresses, this end's first, and lists the accepted
 // socket's holder as the other end; on a pty slave it lists the master.
 func TestWhoLiveConnection(t *testing.T) {
-	requireKcmp(t)
+	testkit.RequireKcmp(t)
 	f := fixture.New(t)
 	root := f.Root()
-	m, mn := must[int](t), must[*fixture.Node](t)
+	m, mn := testkit.Must[int](t), testkit.Must[*fixture.Node](t)
 	server := mn(root.Fork())
 	client := mn(root.Fork())
 	l, port, err := server.TCPListen("127.0.0.1", 0)
