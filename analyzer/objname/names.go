@@ -48,7 +48,7 @@ func New(s *snapshot.Snapshot) *Names {
 	return n
 }
 
-// FD names the open file description fd m.FD of process m.PID holds;
+// FD names the open file description fd member m holds;
 // Text is "?" when the snapshot has no such fd.
 func (n *Names) FD(m snapshot.Member) Name {
 	p := n.s.Process(m.PID)
