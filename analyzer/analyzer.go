@@ -173,21 +173,17 @@ type state struct {
 	endpointSeconds float64
 }
 
-// analyze groups what the scan read; it consumes res (the fds of its
-// processes are released as the snapshot takes them over).
-func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kcmp.Type,
-	sentinel *kcmp.NullSentinel, probeErr error, verify bool) (*snapshot.Snapshot, error) {
+// newState starts an analysis of what a scan read: no process is
+// eligible yet.
+func newState(ctx context.Context, res *procscan.Result, opts Options) *state {
 	cmp := opts.Comparer
 	if cmp == nil {
 		cmp = SystemComparer{}
 	}
-	s := &state{ctx: ctx, res: res, procs: res.Processes, cmp: cmp, tally: newTally(), sentinel: sentinel, streamFDs: opts.StreamFDs,
+	s := &state{ctx: ctx, res: res, procs: res.Processes, cmp: cmp, tally: newTally(), streamFDs: opts.StreamFDs,
 		byPID: map[int]int{}, skipped: map[string]int{}, procRoot: opts.Scan.ProcRoot}
 	if s.procRoot == "" {
 		s.procRoot = "/proc"
-	}
-	for k, v := range res.Skipped {
-		s.skipped[k] += v
 	}
 	s.eligible = make([]bool, len(s.procs))
 	s.parent = make([]int, len(s.procs))
@@ -200,6 +196,15 @@ func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kc
 			s.parent[i] = pi
 		}
 	}
+	return s
+}
+
+// analyze groups what the scan read; it consumes res (the fds of its
+// processes are released as the snapshot takes them over).
+func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kcmp.Type,
+	sentinel *kcmp.NullSentinel, probeErr error, verify bool) (*snapshot.Snapshot, error) {
+	s := newState(ctx, res, opts)
+	s.sentinel = sentinel
 	snap := &snapshot.Snapshot{Schema: snapshot.Schema, Exact: probeErr == nil, Null: map[string][]snapshot.Member{}}
 	want := map[kcmp.Type]bool{}
 	for _, t := range types {
@@ -265,7 +270,8 @@ func analyze(ctx context.Context, res *procscan.Result, opts Options, types []kc
 	snap.Processes = s.processesOut(cat)
 	snap.Stats = snapshot.Stats{
 		Processes: len(res.Processes), Tasks: res.Tasks, FDs: res.FDs, // res.FDs counts the task tables read
-		KcmpCalls: s.tally.calls, Errors: mergeCounts(res.Errors, s.tally.errors), Skipped: s.skipped,
+		// The scan's counts are taken now: reading task tables added to them.
+		KcmpCalls: s.tally.calls, Errors: mergeCounts(res.Errors, s.tally.errors), Skipped: mergeCounts(res.Skipped, s.skipped),
 		EndpointSeconds: s.endpointSeconds,
 	}
 	snap.Warnings = append(s.warnings, partialWarnings(snap)...)

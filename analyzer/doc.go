@@ -22,11 +22,22 @@
 // (kcmp.NullSentinel) is sorted with the candidates; its class is the NULL
 // class, reported under "null" and never as sharing.
 //
+// Fd tables, not processes, hold fds: a thread that called
+// unshare(CLONE_FILES) has a table /proc/PID/fd does not show. One
+// KCMP_FILES call per thread against its leader finds such threads; with
+// threads (Options.Scan.Threads) each of their tables is read once
+// (procscan.Result.ReadTaskTable) and grouped with the others, its fds
+// named {pid, fd, tid}; without, they are counted (SkipTaskTablesUnread).
+//
+// Who answers for one description what Run answers for all, and Cmp for
+// one pair of tasks, through the same Comparer, counter and channel
+// pairing: a pid or any thread's tid names the task.
+//
 // Every kcmp call is counted per type; the counts go into the snapshot's
 // stats. Reading /proc is procscan's: the analyzer gets the scan, the
-// fdinfo and tty index of a channel's ends and the sock_diag dumps from
-// it, and reads only the host's boot id and kernel release and its own
-// network namespace link itself. Who and ComparePair answer the who and
-// cmp commands on the live host. The package does not draw, judge or
-// compare snapshots (packages graphout, audit and diff do).
+// tables of threads, the fdinfo and tty index of a channel's ends and the
+// sock_diag dumps from it, and reads only the host's boot id and kernel
+// release and its own network namespace link itself. Who and Cmp answer
+// the who and cmp commands on the live host. The package does not draw,
+// judge or compare snapshots (packages graphout, audit and diff do).
 package analyzer

@@ -35,8 +35,10 @@ func keyOfInet(sk *procscan.InetSocket) inetKey {
 // socket is no channel. A key held by more than one socket (SO_REUSEPORT
 // UDP, VRF) cannot be paired with certainty and is left out; ambiguous
 // counts those among held sockets. holders gives the scanned {pid, fd}
-// holding a socket inode, nil if none.
-func pairInet(socks []procscan.InetSocket, holders func(ino uint64) []snapshot.Member) (out []snapshot.Endpoint, ambiguous int) {
+// holding a socket inode, nil if none. With partial, a held connected
+// socket whose peer is not held, or not known for certain, is listed too,
+// with an empty other end (its address the socket's remote one).
+func pairInet(socks []procscan.InetSocket, holders func(ino uint64) []snapshot.Member, partial bool) (out []snapshot.Endpoint, ambiguous int) {
 	idx := map[inetKey][]int{}
 	for i := range socks {
 		if socks[i].Connected() {
@@ -46,6 +48,15 @@ func pairInet(socks []procscan.InetSocket, holders func(ino uint64) []snapshot.M
 	}
 	for k, mine := range idx {
 		theirs := idx[inetKey{k.proto, k.remote, k.local}]
+		if partial && (len(mine) != 1 || len(theirs) != 1 || len(holders(socks[theirs[0]].Ino)) == 0) {
+			for _, i := range mine {
+				if hs := holders(socks[i].Ino); len(hs) > 0 {
+					out = append(out, snapshot.Endpoint{Kind: protoKind(socks[i].Protocol),
+						Addresses: []string{socks[i].Local.String(), socks[i].Remote.String()}, Ends: [][]snapshot.Member{sorted(hs), nil}})
+				}
+			}
+			continue
+		}
 		if len(theirs) == 0 {
 			continue
 		}

@@ -59,30 +59,25 @@ func vanished(err error) bool {
 // found as procscan.MasterDevpts says. The ends are the master's holders,
 // then the holders of each open file description of the slave (groups
 // tell which slave fds share one); a pty is reported when its master and
-// a slave are both held by scanned fds.
-func (s *state) ptyEndpoints(groups []snapshot.Group) []snapshot.Endpoint {
+// a slave are both held by scanned fds, or with partial when either is
+// (the other end is then empty: a master with no slave end after it, a
+// slave after an empty master end).
+func (s *state) ptyEndpoints(groups []snapshot.Group, partial bool) []snapshot.Endpoint {
 	type masterFD struct {
 		table int
 		fd    *procscan.FD
 	}
 	slaves := map[ptyKey][]snapshot.Member{}
 	var masters []masterFD
-	for ti := range s.tables {
-		if !s.tableEligible(ti) {
-			continue
-		}
-		fds := s.tables[ti].FDs()
-		for i := range fds {
-			fd := &fds[i]
-			if index, ok := fd.PTYSlaveIndex(); ok {
-				k := ptyKey{fd.Dev, index}
-				slaves[k] = append(slaves[k], s.member(ti, fd.Num))
-			} else if fd.IsPTYMaster() {
-				masters = append(masters, masterFD{ti, fd})
-			}
+	for ti, fd := range s.eligibleFDs() {
+		if index, ok := fd.PTYSlaveIndex(); ok {
+			k := ptyKey{fd.Dev, index}
+			slaves[k] = append(slaves[k], s.member(ti, fd.Num))
+		} else if fd.IsPTYMaster() {
+			masters = append(masters, masterFD{ti, fd})
 		}
 	}
-	if len(slaves) == 0 || len(masters) == 0 {
+	if !partial && (len(slaves) == 0 || len(masters) == 0) {
 		return nil
 	}
 	byMaster := map[ptyKey][]snapshot.Member{}
@@ -112,10 +107,19 @@ func (s *state) ptyEndpoints(groups []snapshot.Group) []snapshot.Endpoint {
 			}
 		}
 	}
+	keys := map[ptyKey]bool{}
+	for k := range byMaster {
+		keys[k] = true
+	}
+	if partial {
+		for k := range slaves {
+			keys[k] = true
+		}
+	}
 	var out []snapshot.Endpoint
-	for k, ms := range byMaster {
-		sl := slaves[k]
-		if len(sl) == 0 {
+	for k := range keys {
+		ms, sl := byMaster[k], slaves[k]
+		if len(sl) == 0 && !partial {
 			continue
 		}
 		e := snapshot.Endpoint{Kind: "pty", Name: "/dev/pts/" + strconv.Itoa(k.index), Ends: [][]snapshot.Member{sorted(ms)}}

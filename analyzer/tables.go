@@ -4,6 +4,7 @@ package analyzer
 
 import (
 	"fmt"
+	"iter"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
@@ -183,4 +184,22 @@ func (s *state) hintParent(ti int) int {
 		return s.tables[ti].proc
 	}
 	return s.parent[ti]
+}
+
+// eligibleFDs yields every fd of every eligible table, with the table's
+// index.
+func (s *state) eligibleFDs() iter.Seq2[int, *procscan.FD] {
+	return func(yield func(int, *procscan.FD) bool) {
+		for ti := range s.tables {
+			if !s.tableEligible(ti) {
+				continue
+			}
+			fds := s.tables[ti].FDs()
+			for i := range fds {
+				if !yield(ti, &fds[i]) {
+					return
+				}
+			}
+		}
+	}
 }

@@ -12,46 +12,38 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
-// whoName names the description who was asked about, as a snapshot of it
-// would (objname.Of): a pipe's or fifo's end from its open mode (read
-// now when the scan read no fdinfo), a socket from the sock_diag dump of
-// the target's network namespace.
-func whoName(procRoot string, target *procscan.Process, tfd *procscan.FD) objname.Name {
+// whoName names the description who was asked about (tfd, in table tt),
+// as a snapshot of it would (objname.Of): a pipe's or fifo's end from its
+// open mode (read now when the scan read no fdinfo), a socket from the
+// sock_diag dumps channel pairing made (x).
+func (s *state) whoName(x *chanIndex, tt int, tfd *procscan.FD) objname.Name {
 	fd := snapshot.FD{FD: tfd.Num, Target: tfd.Target, Dev: tfd.Dev, Ino: tfd.Ino, Mode: tfd.Mode, Flags: tfd.Flags}
-	if !tfd.HasInfo && (strings.HasPrefix(tfd.Target, "pipe:") || tfd.Mode&unix.S_IFMT == unix.S_IFIFO) {
-		if info, err := procscan.ReadFDInfo(procRoot, target.PID, tfd.Num); err == nil {
-			fd.Flags = info.Flags
+	if strings.HasPrefix(tfd.Target, "pipe:") || tfd.Mode&unix.S_IFMT == unix.S_IFIFO {
+		if flags, ok := s.openFlags(tt, tfd); ok {
+			fd.Flags = flags
 		}
 	}
 	var sock *snapshot.Socket
 	if strings.HasPrefix(tfd.Target, "socket:") {
-		sock = describeSocket(procRoot, target, tfd)
+		sock = x.describe(tfd.Ino)
 	}
-	hostNS, _ := procscan.HostNamespaces(procRoot)
+	hostNS, _ := procscan.HostNamespaces(s.procRoot)
 	return objname.Of(&fd, sock, hostNS["net"])
 }
 
-// describeSocket is the snapshot description of the socket tfd holds,
-// from the dumps of the target's network namespace; nil if no dump
-// lists it.
-func describeSocket(procRoot string, target *procscan.Process, tfd *procscan.FD) *snapshot.Socket {
-	d, err := procscan.OpenSockDiag(netNSPath(procRoot, target, ownNetNS()))
-	if err != nil {
-		return nil
+// describe is the snapshot description of socket inode ino from the
+// dumps, or nil if none lists it.
+func (x *chanIndex) describe(ino uint64) *snapshot.Socket {
+	if sk, ok := x.socks[ino]; ok {
+		k := unixSocketOut(sk, x.unixNS[ino], x.socks[sk.Peer].Name)
+		return &k
 	}
-	defer d.Close()
-	ns := target.Namespaces["net"]
-	if socks, err := d.Unix(); err == nil {
-		if sk, ok := socks[tfd.Ino]; ok {
-			k := unixSocketOut(sk, ns, socks[sk.Peer].Name)
-			return &k
-		}
-	}
-	list, _ := d.Inet()
-	for i := range list {
-		if list[i].Ino == tfd.Ino {
-			k := inetSocketOut(&list[i], ns)
-			return &k
+	for ns, list := range x.inet {
+		for i := range list {
+			if list[i].Ino == ino {
+				k := inetSocketOut(&list[i], ns)
+				return &k
+			}
 		}
 	}
 	return nil

@@ -35,22 +35,45 @@ func (res *Result) ReadTaskTable(p *Process, tasks []int) error {
 	return nil
 }
 
-// ThreadGroup returns the thread group (process) task tid belongs to,
-// from the Tgid: line of /proc/TID/status under procRoot ("" is /proc).
-// A tid of a thread is found as well as a pid: /proc lists only thread
-// group leaders, but resolves any task id.
-func ThreadGroup(procRoot string, tid int) (int, error) {
+// Task names one task and its thread group.
+type Task struct {
+	TID int
+	// PID is the thread group's (process's) id: TID for a leader.
+	PID int
+	// Comm is the process's comm (its leader's), raw.
+	Comm string
+}
+
+// IsThread reports whether the task is not its process's leader.
+func (t Task) IsThread() bool { return t.TID != t.PID }
+
+// ThreadGroup finds the process (thread group) task tid belongs to, from
+// the Tgid: line of /proc/TID/status under procRoot ("" is /proc), and
+// its comm. A thread's tid is found as well as a pid: /proc lists only
+// thread group leaders, but resolves any task id. A task that does not
+// exist is a *NoProcessError.
+func ThreadGroup(procRoot string, tid int) (Task, error) {
 	if procRoot == "" {
 		procRoot = "/proc"
 	}
 	data, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(tid), "status"))
 	if err != nil {
 		if gone(err) {
-			return 0, fmt.Errorf("procscan: task %d: %w", tid, ErrNoSuchProcess)
+			return Task{}, &NoProcessError{PID: tid}
 		}
-		return 0, fmt.Errorf("procscan: task %d: %w", tid, err)
+		return Task{}, fmt.Errorf("procscan: task %d: %w", tid, err)
 	}
-	return ParseStatusTgid(data)
+	pid, err := ParseStatusTgid(data)
+	if err != nil {
+		return Task{}, fmt.Errorf("procscan: task %d: %w", tid, err)
+	}
+	t := Task{TID: tid, PID: pid}
+	if data, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "stat")); err == nil {
+		if st, err := ParseStat(data); err == nil {
+			t.Comm = st.Comm
+		}
+	}
+	return t, nil
 }
 
 // ParseStatusTgid returns the Tgid: value of /proc/PID/status.

@@ -71,10 +71,14 @@ func TestReadTaskTable(t *testing.T) {
 	if res.FDs != fds+len(tt.FDs) {
 		t.Errorf("fds counted %d, want %d + %d", res.FDs, fds, len(tt.FDs))
 	}
-	if g, err := ThreadGroup("", th.TID()); err != nil || g != root.PID() {
-		t.Errorf("ThreadGroup(%d) = %d, %v; want %d", th.TID(), g, err, root.PID())
+	if g, err := ThreadGroup("", th.TID()); err != nil || g.PID != root.PID() || g.TID != th.TID() || !g.IsThread() || g.Comm != p.Comm {
+		t.Errorf("ThreadGroup(%d) = %+v, %v; want pid %d, comm %q", th.TID(), g, err, root.PID(), p.Comm)
 	}
-	if _, err := ThreadGroup("", 1<<30); !errors.Is(err, ErrNoSuchProcess) {
+	if g, err := ThreadGroup("", root.PID()); err != nil || g.IsThread() {
+		t.Errorf("ThreadGroup(%d) = %+v, %v; want the leader", root.PID(), g, err)
+	}
+	var np *NoProcessError
+	if _, err := ThreadGroup("", 1<<30); !errors.Is(err, ErrNoSuchProcess) || !errors.As(err, &np) || np.PID != 1<<30 {
 		t.Errorf("ThreadGroup of no task: %v", err)
 	}
 }

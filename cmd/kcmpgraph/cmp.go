@@ -14,25 +14,32 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer"
+	"github.com/kcmpgraph/kcmpgraph/escape"
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
+	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
 func newCmpCmd() *cobra.Command {
 	var typeName, fds string
 	cmd := &cobra.Command{
 		Use:   "cmp PID1 PID2",
-		Short: "Tell whether two processes share kernel objects",
+		Short: "Tell whether two processes (or threads) share kernel objects",
 		Long: `cmp compares two tasks with kcmp(2), one line per object type: vm files
 fs sighand io sysvsem, and file when --fd names two descriptors. Each line
 says same, different or unordered, or why it cannot tell. Two tasks that
 both lack an object (most tasks have no I/O context and no SysV undo list)
 are "different": kcmp calls them equal, but nothing is shared.
 
+A PID may be any task id: a thread's tid compares that thread (its fd
+table, its fs info, which it may have unshared), and a first line names
+the process it belongs to. --fd then names fds of that thread's table.
+
 Exit status, like cmp(1): 0 every compared object is shared, 1 some
 object differs, 2 trouble (no such process, not permitted, bad usage).`,
 		Example: `  kcmpgraph cmp 1234 1250              # every per-task type
   kcmpgraph cmp 1234 1250 --type vm    # one type
-  kcmpgraph cmp 1234 1250 --fd 3:3     # are these fds one open file description?`,
+  kcmpgraph cmp 1234 1250 --fd 3:3     # are these fds one open file description?
+  kcmpgraph cmp 1234 1240 --type files # does thread 1240 still share its process's fd table?`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pid1, err := parsePIDArg(args[0])
@@ -109,38 +116,32 @@ func parseFDPair(s string) (int, int, error) {
 	return fd1, fd2, nil
 }
 
-func runCmp(w io.Writer, pid1, pid2, fd1, fd2 int, types []kcmp.Type) error {
-	if err := kcmp.Probe(); err != nil {
+func runCmp(w io.Writer, task1, task2, fd1, fd2 int, types []kcmp.Type) error {
+	res, err := analyzer.Cmp(analyzer.Options{}, task1, task2, fd1, fd2, types)
+	var np *procscan.NoProcessError
+	switch {
+	case errors.Is(err, kcmp.ErrUnavailable):
 		return usagef("cannot compare: %v (cmp has no fallback; 'kcmpgraph scan' still groups open files by inode)", err)
+	case errors.As(err, &np):
+		return usagef("pid %d: no such process or thread", np.PID)
+	case err != nil:
+		return err
 	}
-	for _, pid := range []int{pid1, pid2} {
-		if !processExists(pid) {
-			return usagef("pid %d: no such process", pid)
-		}
-	}
-	var sentinel *kcmp.NullSentinel
-	for _, t := range types {
-		if t != kcmp.File {
-			s, err := kcmp.NewNullSentinel()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			sentinel = s
-			break
+	for _, t := range res.Tasks {
+		if t.IsThread() {
+			fmt.Fprintf(w, "%d is a thread of pid %d (%s)\n", t.TID, t.PID, escape.Text(t.Comm))
 		}
 	}
 	anyDifferent := false
-	for _, t := range types {
-		r := analyzer.ComparePair(t, pid1, pid2, fd1, fd2, sentinel)
+	for _, r := range res.Pairs {
 		var verdict string
 		switch {
 		case r.Err != nil:
 			// The same trouble would stop every other type: one line,
 			// after the answers already printed.
-			return cmpError(t, r.Err, pid1, pid2, fd1, fd2)
+			return cmpError(r.Type, r.Err, task1, task2, fd1, fd2)
 		case r.BothNull:
-			verdict = "different: both have " + t.Info().Null + " (" + t.Info().NullCause + ") — nothing shared"
+			verdict = "different: both have " + r.Type.Info().Null + " (" + r.Type.Info().NullCause + ") — nothing shared"
 			anyDifferent = true
 		case r.Order == kcmp.Equal:
 			verdict = "same"
@@ -151,7 +152,7 @@ func runCmp(w io.Writer, pid1, pid2, fd1, fd2 int, types []kcmp.Type) error {
 			verdict = "different"
 			anyDifferent = true
 		}
-		fmt.Fprintf(w, "%-8s %s\n", t, verdict)
+		fmt.Fprintf(w, "%-8s %s\n", r.Type, verdict)
 	}
 	if anyDifferent {
 		return errFound

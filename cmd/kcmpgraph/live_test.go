@@ -110,6 +110,57 @@ func TestWhoLive(t *testing.T) {
 	wantUsageError(t, `"1234" is not PID:FD`, "who", "1234")
 }
 
+// TestThreadsLive: who and cmp take a thread's tid, name its process, and
+// see the fds of a thread's own fd table, which /proc/PID/fd does not.
+func TestThreadsLive(t *testing.T) {
+	testkit.RequireKcmp(t)
+	f := fixture.New(t)
+	root := f.Root()
+	m, mn := testkit.Must[int](t), testkit.Must[*fixture.Node](t)
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	own := mn(root.ThreadNode(unix.CLONE_FILES))
+	a := m(own.Open(path, unix.O_RDONLY))
+	dup := m(own.Dup(a))
+	plain := mn(root.ThreadNode(0))
+	r, tid, ptid := strconv.Itoa(root.PID()), strconv.Itoa(own.TID()), strconv.Itoa(plain.TID())
+
+	out, stderr, code := runCLI(t, "who", tid+":"+strconv.Itoa(a), "--tree", r)
+	if code != 0 {
+		t.Fatalf("who by tid: exit %d %s", code, stderr)
+	}
+	for _, want := range []string{
+		"task " + tid + " is a thread of pid " + r + " (forest), with an fd table of its own",
+		r + "/" + tid + ":" + strconv.Itoa(a) + " ",
+		"held by 2 fd(s) in 1 process(es)", "TID", "  " + r + "  " + tid + "  " + strconv.Itoa(dup) + " ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("who %s:%d output lacks %q:\n%s", tid, a, want, out)
+		}
+	}
+	out, _, code = runCLI(t, "who", ptid+":0", "--tree", r)
+	if code != 0 || !strings.Contains(out, "task "+ptid+" is a thread of pid "+r+" (forest), with its process's fd table") ||
+		!strings.Contains(out, "\n"+r+":0 ") {
+		t.Errorf("who by the tid of a thread sharing its process's table: exit %d\n%s", code, out)
+	}
+	wantUsageError(t, "task "+tid+" (of pid "+r+") has no fd 999", "who", tid+":999")
+
+	out, _, code = runCLI(t, "cmp", r, tid, "--type", "files")
+	if code != exitFound || out != tid+" is a thread of pid "+r+" (forest)\nfiles    different\n" {
+		t.Errorf("cmp pid tid --type files: exit %d %q", code, out)
+	}
+	out, _, code = runCLI(t, "cmp", tid, tid, "--fd", strconv.Itoa(a)+":"+strconv.Itoa(dup))
+	if code != 0 || !strings.HasSuffix(out, "file     same\n") {
+		t.Errorf("cmp of a dup in the thread's table: exit %d %q", code, out)
+	}
+	out, _, code = runCLI(t, "cmp", r, ptid, "--type", "files")
+	if code != 0 || !strings.HasSuffix(out, "files    same\n") {
+		t.Errorf("cmp pid tid of a thread sharing the table: exit %d %q", code, out)
+	}
+}
+
 func TestGraphCLI(t *testing.T) {
 	out, stderr, code := runCLI(t, "graph", "../../graphout/testdata/small.json")
 	if code != 0 || !strings.HasPrefix(out, "graph kcmpgraph {") {

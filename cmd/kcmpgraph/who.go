@@ -35,10 +35,17 @@ instances that watch that description and, for one end of a pipe, a
 connected unix socket, a local TCP or UDP connection or a pty, the fds
 that hold the other end.
 
-Only fds on the same inode are compared, so it is fast on any host.`,
+PID may be any task id: a thread's tid names the fd in that thread's fd
+table, its own if it called unshare(CLONE_FILES), and a first line names
+the process it belongs to. Fds in such private tables, which
+/proc/PID/fd does not show, are found and listed with their TID.
+
+Only fds on the same inode are compared, plus one kcmp call per thread to
+find the threads with a table of their own, so it is fast on any host.`,
 		Example: `  kcmpgraph who 1234:3
   kcmpgraph who 1234:3 --tree 1      # only that process tree
-  kcmpgraph who $$:1                 # who else writes to this shell's stdout?`,
+  kcmpgraph who $$:1                 # who else writes to this shell's stdout?
+  kcmpgraph who 1240:5               # fd 5 of thread 1240`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completePIDFD,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -54,7 +61,7 @@ Only fds on the same inode are compared, so it is fast on any host.`,
 			if !progress.off {
 				opts.Scan.Progress = progress.report
 			}
-			res, err := analyzer.Who(cmd.Context(), opts.Scan, pid, fd)
+			res, err := analyzer.Who(cmd.Context(), opts, pid, fd)
 			progress.finish()
 			var np *procscan.NoProcessError
 			switch {
@@ -146,7 +153,17 @@ func printWho(w io.Writer, res *analyzer.WhoResult, width int) {
 	if !res.Exact {
 		fmt.Fprintln(w, "NOT EXACT: kcmp is unavailable; listing every fd on the same inode (a second open() of the file is listed too)")
 	}
-	head := fmt.Sprintf("%d:%d ", t.Process.PID, t.FD.Num)
+	if tk := res.Task; tk.IsThread() {
+		table := "with its process's fd table"
+		switch {
+		case t.Thread == tk.TID:
+			table = "with an fd table of its own (unshare(CLONE_FILES))"
+		case t.Thread != 0:
+			table = fmt.Sprintf("sharing thread %d's own fd table (unshare(CLONE_FILES))", t.Thread)
+		}
+		fmt.Fprintf(w, "task %d is a thread of pid %d (%s), %s\n", tk.TID, tk.PID, escape.Text(tk.Comm), table)
+	}
+	head := t.Member().String() + " "
 	what := res.Name.String()
 	if res.Name.Text != t.FD.Target {
 		what += " (" + t.FD.Target + ")"
@@ -167,7 +184,11 @@ func printWho(w io.Writer, res *analyzer.WhoResult, width int) {
 		fmt.Fprintf(w, "watched by %s:\n", plural.Count(len(res.Watchers), "epoll registration", "epoll registrations"))
 		tt := textTable{indent: "  ", header: []string{"PID", "EPOLL FD", "REGISTERED AS", "COMM", "USER"}}
 		for _, x := range res.Watchers {
-			tt.add(strconv.Itoa(x.Process.PID), strconv.Itoa(x.EpollFD), "fd "+strconv.Itoa(x.TFD),
+			epfd := strconv.Itoa(x.EpollFD)
+			if x.Thread != 0 {
+				epfd += " (tid " + strconv.Itoa(x.Thread) + ")"
+			}
+			tt.add(strconv.Itoa(x.Process.PID), epfd, "fd "+strconv.Itoa(x.TFD),
 				escape.Text(x.Process.Comm), escape.Text(users.name(x.Process.UID)))
 		}
 		tt.write(w, width)
@@ -208,12 +229,26 @@ func otherEndText(res *analyzer.WhoResult) string {
 	return "other end of " + channel
 }
 
-// printHolders prints fds as an aligned table, targets cut to width.
+// printHolders prints fds as an aligned table, targets cut to width. A
+// TID column appears when an fd is in a thread's own fd table.
 func printHolders(w io.Writer, users userNames, hs []analyzer.WhoHolder, width int) {
-	tt := textTable{indent: "  ", header: []string{"PID", "FD", "COMM", "USER", "TARGET"}}
+	threads := slices.ContainsFunc(hs, func(h analyzer.WhoHolder) bool { return h.Thread != 0 })
+	header := []string{"PID", "FD", "COMM", "USER", "TARGET"}
+	if threads {
+		header = []string{"PID", "TID", "FD", "COMM", "USER", "TARGET"}
+	}
+	tt := textTable{indent: "  ", header: header}
 	for _, h := range hs {
-		tt.add(strconv.Itoa(h.Process.PID), strconv.Itoa(h.FD.Num), escape.Text(h.Process.Comm),
-			escape.Text(users.name(h.Process.UID)), escape.Text(h.FD.Target))
+		row := []string{strconv.Itoa(h.Process.PID), strconv.Itoa(h.FD.Num), escape.Text(h.Process.Comm),
+			escape.Text(users.name(h.Process.UID)), escape.Text(h.FD.Target)}
+		if threads {
+			tid := ""
+			if h.Thread != 0 {
+				tid = strconv.Itoa(h.Thread)
+			}
+			row = append(row[:1], append([]string{tid}, row[1:]...)...)
+		}
+		tt.add(row...)
 	}
 	tt.write(w, width)
 }
