@@ -134,7 +134,7 @@ func TestThreadsLive(t *testing.T) {
 	for _, want := range []string{
 		"task " + tid + " is a thread of pid " + r + " (forest), with an fd table of its own",
 		r + "/" + tid + ":" + strconv.Itoa(a) + " ",
-		"held by 2 fd(s) in 1 process(es)", "TID", "  " + r + "  " + tid + "  " + strconv.Itoa(dup) + " ",
+		"held by 2 fds in 1 process", "TID", "  " + r + "  " + tid + "  " + strconv.Itoa(dup) + " ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("who %s:%d output lacks %q:\n%s", tid, a, want, out)
