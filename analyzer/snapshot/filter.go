@@ -1,6 +1,9 @@
 package snapshot
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // Selection picks part of a snapshot, as the same options of a live scan
 // would have picked it. Zero values select everything.
@@ -65,8 +68,11 @@ func (s *Snapshot) Select(sel Selection) *Snapshot {
 		return &c
 	}
 	keepPID := s.pidFilter(sel)
+	// Without threads, a scan sees neither the other tasks nor the fd
+	// tables of threads that left their process's (FD.Thread).
+	leaderFD := func(thread int) bool { return !sel.LeadersOnly || thread == 0 }
 	keepMember := func(m Member) bool {
-		return keepPID(m.PID) && !(sel.LeadersOnly && m.IsTask() && m.TID != m.PID)
+		return keepPID(m.PID) && leaderFD(m.Thread) && !(sel.LeadersOnly && m.IsTask() && m.TID != m.PID)
 	}
 	keepType := func(string) bool { return true }
 	if len(sel.Types) > 0 {
@@ -80,9 +86,13 @@ func (s *Snapshot) Select(sel Selection) *Snapshot {
 	out := *s
 	out.Processes = nil
 	for _, p := range s.Processes {
-		if keepPID(p.PID) {
-			out.Processes = append(out.Processes, p)
+		if !keepPID(p.PID) {
+			continue
 		}
+		if sel.LeadersOnly && slices.ContainsFunc(p.FDs, func(f FD) bool { return f.Thread != 0 }) {
+			p.FDs = slices.DeleteFunc(slices.Clone(p.FDs), func(f FD) bool { return f.Thread != 0 })
+		}
+		out.Processes = append(out.Processes, p)
 	}
 	out.Groups = nil
 	fileGroupOf := map[Member][]Member{}
@@ -128,7 +138,7 @@ func (s *Snapshot) Select(sel Selection) *Snapshot {
 			for j, end := range e.Ends {
 				var kept []Member
 				for _, m := range end {
-					if keepPID(m.PID) {
+					if keepMember(m) {
 						kept = append(kept, m)
 					}
 				}
@@ -161,13 +171,13 @@ func (s *Snapshot) Select(sel Selection) *Snapshot {
 	out.Epoll = nil
 	if keepType(TypeEpoll) {
 		for _, e := range s.Epoll {
-			if !keepPID(e.PID) {
+			if !keepMember(e.Member()) {
 				continue
 			}
 			ne := Epoll{PID: e.PID, FD: e.FD, Thread: e.Thread, Watches: make([]Watch, len(e.Watches))}
 			for i, w := range e.Watches {
 				ne.Watches[i] = w
-				if w.Holder == nil || keepPID(w.Holder.PID) {
+				if w.Holder == nil || keepMember(*w.Holder) {
 					continue
 				}
 				ne.Watches[i].Holder = nil

@@ -365,3 +365,34 @@ func TestTypeNames(t *testing.T) {
 		t.Error("type names disagree with kcmp")
 	}
 }
+
+// TestSelectLeadersDropsThreadTables: without threads a scan reads no fd
+// table of a thread that left its process's, so LeadersOnly drops those
+// fds from the process, its groups, channels and epoll entries.
+func TestSelectLeadersDropsThreadTables(t *testing.T) {
+	s, err := Parse([]byte(`{"schema": "kcmpgraph.snapshot/v1", "host": {"scope": {"threads": true}},
+	  "processes": [
+	    {"pid": 10, "ppid": 1, "comm": "a", "tasks": [10, 11], "fds": [
+	      {"fd": 3, "target": "pipe:[7]", "ino": 7}, {"fd": 3, "tid": 11, "target": "pipe:[7]", "ino": 7},
+	      {"fd": 4, "tid": 11, "target": "anon_inode:[eventpoll]"}]},
+	    {"pid": 20, "ppid": 10, "comm": "b", "tasks": [20], "fds": [{"fd": 3, "target": "pipe:[7]", "ino": 7}]}],
+	  "groups": [{"type": "file", "members": [{"pid": 10, "fd": 3}, {"pid": 10, "fd": 3, "tid": 11}, {"pid": 20, "fd": 3}]}],
+	  "epoll": [{"pid": 10, "fd": 4, "tid": 11, "watches": [{"tfd": 3, "events": 1, "holder": {"pid": 10, "fd": 3, "tid": 11}}]}],
+	  "endpoints": [{"kind": "pipe", "ends": [[{"pid": 10, "fd": 3, "tid": 11}], [{"pid": 20, "fd": 3}]]}]}`), "tables.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := s.Select(Selection{LeadersOnly: true})
+	if fds := got.Processes[0].FDs; len(fds) != 1 || fds[0].Thread != 0 || len(s.Processes[0].FDs) != 3 {
+		t.Errorf("fds of 10: %+v (the original's must stay: %d)", fds, len(s.Processes[0].FDs))
+	}
+	if len(got.Groups) != 1 || fmt.Sprint(got.Groups[0].Members) != "[10:3 20:3]" {
+		t.Errorf("groups %v", got.Groups)
+	}
+	if len(got.Epoll) != 0 || len(got.Endpoints) != 0 {
+		t.Errorf("epoll %v, endpoints %v: a thread table's epoll fd and channel end are not a leaders' scan's", got.Epoll, got.Endpoints)
+	}
+	if err := Validate(got); err != nil {
+		t.Errorf("selection is not a valid snapshot: %v", err)
+	}
+}
