@@ -12,6 +12,12 @@
 // the result, the epoll slot and the errors. It is the only package of
 // kcmpgraph that makes the call. It knows nothing about /proc or grouping.
 //
+// It owns the list of types: Type.Info is the one table of what every
+// kcmpgraph output says about a type (its name, the kernel's constant and
+// structure, the object's name for people and what a NULL object means).
+// The types build on any system, the calls on Linux only, so the offline
+// packages (snapshot, diff, graphout) can name types anywhere.
+//
 // Errors keep the errno: errors.Is(err, unix.EPERM) works on every error
 // returned here.
 package kcmp

@@ -13,7 +13,7 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 
-// Exit codes, as DESIGN.md's CLI contract gives them.
+// Exit codes, as the README gives them.
 const (
 	exitOK      = 0
 	exitFound   = 1 // audit findings at or above --fail-on, diff differences, cmp "different"
