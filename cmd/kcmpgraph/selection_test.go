@@ -235,8 +235,10 @@ func TestSelectionFlagsEverywhere(t *testing.T) {
 			}
 			usage[f] = fl.Usage
 		}
-		if c.LocalNonPersistentFlags().Lookup("quiet") != nil {
-			t.Errorf("%s shadows the root's --quiet with its own", name)
+	}
+	for _, c := range root.Commands() {
+		if c.LocalNonPersistentFlags().Lookup("quiet") != nil || c.LocalNonPersistentFlags().ShorthandLookup("q") != nil {
+			t.Errorf("%s shadows the root's --quiet with its own", c.Name())
 		}
 	}
 }
