@@ -65,6 +65,13 @@ func need(t testing.TB) (busybox string) {
 	if busybox == "" {
 		t.Skip("busybox-static is not installed (.ci/run installs it)")
 	}
+	// Containers get the host's /dev/null as stdio: a regular file there
+	// (an output renamed over it) would be a host file inside them.
+	if st, err := os.Stat(os.DevNull); err != nil {
+		t.Fatal(err)
+	} else if st.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("the host's %s is not the null device (mode %v): something replaced it", os.DevNull, st.Mode())
+	}
 	return busybox
 }
 
