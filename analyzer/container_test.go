@@ -4,7 +4,6 @@ package analyzer
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -23,12 +22,7 @@ import (
 func TestRealContainersIdentityAndForeignFDs(t *testing.T) {
 	testkit.RequireKcmp(t)
 	rt := containertest.NewRunc(t)
-	hostDir, err := os.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hostDir.Close()
-	leaky := rt.Run("leaky", hostDir)
+	leaky := rt.Run("leaky", containertest.HostDir(t))
 	clean := rt.Run("clean")
 	snap, err := Run(context.Background(), Options{Scan: procscan.Options{PIDs: []int{leaky.PID, clean.PID}}})
 	if err != nil {

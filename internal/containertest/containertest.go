@@ -108,7 +108,7 @@ func rootfs(t testing.TB, busybox string) string {
 	if err := os.WriteFile(filepath.Join(dir, "bin", "busybox"), data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"sh", "sleep", "ls", "cat"} {
+	for _, name := range []string{"sh", "sleep", "ls", "cat", "true"} {
 		if err := os.Symlink("busybox", filepath.Join(dir, "bin", name)); err != nil {
 			t.Fatal(err)
 		}
@@ -356,15 +356,21 @@ func NewPodman(t testing.TB) *Podman {
 		}
 	}
 	p := &Podman{t: t, rootfs: rootfs(t, busybox)}
-	for _, c := range []string{"/sys/fs/cgroup/unified/libpod_parent", "/sys/fs/cgroup/memory/libpod_parent", "/sys/fs/cgroup/pids/libpod_parent",
-		"/sys/fs/cgroup/cpu/libpod_parent", "/sys/fs/cgroup/cpuacct/libpod_parent", "/sys/fs/cgroup/cpuset/libpod_parent",
-		"/sys/fs/cgroup/devices/libpod_parent", "/sys/fs/cgroup/freezer/libpod_parent", "/sys/fs/cgroup/blkio/libpod_parent",
-		"/sys/fs/cgroup/systemd/libpod_parent"} {
+	// With the cgroupfs manager podman makes libpod_parent in every
+	// hierarchy (the systemd manager uses machine.slice, systemd's own).
+	hierarchies, _ := filepath.Glob("/sys/fs/cgroup/*/cgroup.procs")
+	hierarchies = append(hierarchies, "/sys/fs/cgroup/cgroup.procs")
+	for _, h := range hierarchies {
+		c := filepath.Join(filepath.Dir(h), "libpod_parent")
 		if _, err := os.Stat(c); os.IsNotExist(err) {
 			p.newParent = append(p.newParent, c)
 		}
 	}
 	t.Cleanup(p.removeParents)
+	if _, err := os.Stat("/run/runc"); os.IsNotExist(err) {
+		// podman's runc makes its state root; leave the host as it was.
+		t.Cleanup(func() { os.Remove("/run/runc") })
+	}
 	probe := fmt.Sprintf("%s%d-probe", Prefix, os.Getpid())
 	args := append(append([]string{"run", "--rm", "--name", probe}, podmanArgs...), "--rootfs", p.rootfs, "/bin/true")
 	if _, err := run("", nil, "podman", args...); err != nil {
@@ -374,20 +380,30 @@ func NewPodman(t testing.TB) *Podman {
 	return p
 }
 
-// removeParents removes the parent cgroups podman made for this test, if
-// empty (rmdir of a cgroup with processes or children fails).
+// removeParents removes the parent cgroups podman made for this test
+// once empty (rmdir of a cgroup with processes or children fails): conmon
+// leaves its cgroup a moment after podman rm returns.
 func (p *Podman) removeParents() {
-	for _, c := range p.newParent {
-		var dirs []string
-		filepath.WalkDir(c, func(path string, d os.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				dirs = append(dirs, path)
+	for try := 0; try < 100; try++ {
+		left := false
+		for _, c := range p.newParent {
+			var dirs []string
+			filepath.WalkDir(c, func(path string, d os.DirEntry, err error) error {
+				if err == nil && d.IsDir() {
+					dirs = append(dirs, path)
+				}
+				return nil
+			})
+			for i := len(dirs) - 1; i >= 0; i-- {
+				if err := os.Remove(dirs[i]); err != nil && !os.IsNotExist(err) {
+					left = true
+				}
 			}
-			return nil
-		})
-		for i := len(dirs) - 1; i >= 0; i-- {
-			os.Remove(dirs[i])
 		}
+		if !left {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -416,4 +432,35 @@ func (p *Podman) Run(name string, files ...*os.File) *Container {
 		t.Fatalf("podman inspect %s: pid %q", full, pidText)
 	}
 	return &Container{ID: id, Name: full, PID: pid}
+}
+
+// ParentPID is the pid of the container init's parent (podman's conmon;
+// for runc, whoever adopted the init), or 0 if it cannot be read.
+func (c *Container) ParentPID() int {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(c.PID), "stat"))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(fields[1])
+	return ppid
+}
+
+// HostDir opens a new directory of the host, to hand to a container as
+// the leak; it is closed and removed with the test.
+func HostDir(t testing.TB) *os.File {
+	t.Helper()
+	f, err := os.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }
