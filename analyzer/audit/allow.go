@@ -21,7 +21,7 @@ type allowEntry struct {
 	conds map[string]string
 }
 
-var allowKeys = map[string]bool{"comm": true, "exe": true, "target": true, "uid": true, "user-ns": true}
+var allowKeys = map[string]bool{"comm": true, "exe": true, "target": true, "uid": true, "user-ns": true, "container": true, "unit": true}
 
 // ErrAllowList is wrapped by every allow-list parse error.
 var ErrAllowList = errors.New("bad allow-list")
@@ -58,7 +58,7 @@ func ParseAllowList(r io.Reader, name string) (*AllowList, error) {
 		}
 		e := allowEntry{rule: strings.ToUpper(fields[0]), conds: map[string]string{}}
 		if !known[e.rule] {
-			return nil, bad("unknown rule %q (valid: KG001 to KG007)", fields[0])
+			return nil, bad("unknown rule %q (valid: KG001 to KG%03d)", fields[0], len(known))
 		}
 		for _, f := range fields[1:] {
 			k, v, ok := strings.Cut(f, "=")
@@ -66,7 +66,7 @@ func ParseAllowList(r io.Reader, name string) (*AllowList, error) {
 				return nil, bad("%q is not key=value", f)
 			}
 			if !allowKeys[k] {
-				return nil, bad("unknown key %q (valid: comm, exe, target, uid, user-ns)", k)
+				return nil, bad("unknown key %q (valid: comm, exe, target, uid, user-ns, container, unit)", k)
 			}
 			if _, err := path.Match(v, ""); err != nil {
 				return nil, bad("bad pattern %q: %v", v, err)
@@ -108,24 +108,44 @@ func (a *AllowList) allows(f Finding) bool {
 	return false
 }
 
+// matches reports whether every condition is true of the holder: target
+// of one of its fds; container of its container's id, name or label
+// ("runc web"); unit of its systemd unit.
 func (e allowEntry) matches(h Holder) bool {
 	for k, pat := range e.conds {
-		var v string
+		var vs []string
 		switch k {
 		case "comm":
-			v = h.Comm
+			vs = []string{h.Comm}
 		case "exe":
-			v = h.Exe
+			vs = []string{h.Exe}
 		case "target":
-			v = h.Target
+			for _, fd := range h.FDs {
+				vs = append(vs, fd.Target)
+			}
 		case "uid":
-			v = strconv.Itoa(h.EUID)
+			vs = []string{strconv.Itoa(h.EUID)}
 		case "user-ns":
-			v = strconv.FormatUint(h.Namespaces["user"], 10)
+			vs = []string{strconv.FormatUint(h.Namespaces["user"], 10)}
+		case "container":
+			if h.Container != nil {
+				vs = []string{h.Container.ID, h.Container.Name, h.Container.Label()}
+			}
+		case "unit":
+			vs = []string{h.Unit}
 		}
-		if ok, _ := path.Match(pat, v); !ok {
+		if !anyMatch(pat, vs) {
 			return false
 		}
 	}
 	return true
+}
+
+func anyMatch(pat string, vs []string) bool {
+	for _, v := range vs {
+		if ok, _ := path.Match(pat, v); ok {
+			return true
+		}
+	}
+	return false
 }

@@ -1,29 +1,32 @@
 package audit
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/kcmpgraph/kcmpgraph/analyzer/objname"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
-	"github.com/kcmpgraph/kcmpgraph/internal/plural"
 )
 
 // Severity orders findings.
 type Severity int
 
-// Severities, lowest first.
+// Severities, lowest first. Info is a pattern the audit knows as a normal
+// design (Finding.Expected says which): shown, never failing --fail-on.
 const (
-	Low Severity = iota + 1
+	Info Severity = iota
+	Low
 	Medium
 	High
 	Critical
 )
 
-var severityNames = map[Severity]string{Low: "low", Medium: "medium", High: "high", Critical: "critical"}
+var severityNames = map[Severity]string{Info: "info", Low: "low", Medium: "medium", High: "high", Critical: "critical"}
 
 func (s Severity) String() string { return severityNames[s] }
 
@@ -33,10 +36,11 @@ func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil
 // ErrUnknownSeverity is wrapped by ParseSeverity.
 var ErrUnknownSeverity = errors.New("unknown severity")
 
-// ParseSeverity parses low, medium, high or critical.
+// ParseSeverity parses low, medium, high or critical (the levels
+// --fail-on accepts; info findings never fail).
 func ParseSeverity(name string) (Severity, error) {
 	for s, n := range severityNames {
-		if strings.EqualFold(name, n) {
+		if s != Info && strings.EqualFold(name, n) {
 			return s, nil
 		}
 	}
@@ -50,34 +54,68 @@ type Rule struct {
 	Title    string   `json:"title"`
 	Why      string   `json:"why"`
 	Fix      string   `json:"fix"`
-	check    func(*checker, Rule) []Finding
+	check    func(*checker, Rule) []raw
+	// message words a merged finding of the rule, given the distinct
+	// details of its raws.
+	message func(c *checker, f *Finding, details []string) string
 }
 
-// Holder is one piece of evidence: a process and the fd or task that
-// holds the object. FD and TID together are an fd of that task's own fd
-// table (a thread that called unshare(CLONE_FILES)).
+// Holder is one process of a finding and what it holds: its fds (with
+// the object each opens) or its tasks.
 type Holder struct {
-	PID        int               `json:"pid"`
-	Comm       string            `json:"comm"`
-	Exe        string            `json:"exe,omitempty"`
-	UID        int               `json:"uid"`
-	EUID       int               `json:"euid"`
-	FD         *int              `json:"fd,omitempty"`
-	TID        *int              `json:"tid,omitempty"`
-	Target     string            `json:"target,omitempty"`
-	Access     string            `json:"access,omitempty"`
-	Namespaces map[string]uint64 `json:"namespaces,omitempty"`
-	Cgroup     string            `json:"cgroup,omitempty"`
+	PID  int    `json:"pid"`
+	Comm string `json:"comm"`
+	Exe  string `json:"exe,omitempty"`
+	UID  int    `json:"uid"`
+	EUID int    `json:"euid"`
+	// Place is the container or systemd unit the process runs in
+	// (snapshot Process.Place); Container and Unit are its parts.
+	Place      string              `json:"place,omitempty"`
+	Container  *snapshot.Container `json:"container,omitempty"`
+	Unit       string              `json:"unit,omitempty"`
+	Namespaces map[string]uint64   `json:"namespaces,omitempty"`
+	Cgroup     string              `json:"cgroup,omitempty"`
+	// Role is "master" or "worker" in a master/worker design, "runtime"
+	// for a container runtime's helper.
+	Role string   `json:"role,omitempty"`
+	FDs  []HeldFD `json:"fds,omitempty"`
+	TIDs []int    `json:"tids,omitempty"`
 }
 
-// Finding is one rule violation.
+// HeldFD is one fd of a holder.
+type HeldFD struct {
+	FD int `json:"fd"`
+	// TID is set for an fd of a task's own fd table (a thread that
+	// called unshare(CLONE_FILES)).
+	TID int `json:"tid,omitempty"`
+	// Object names what the fd opens (package objname).
+	Object string `json:"object"`
+	Target string `json:"target"`
+	Access string `json:"access"`
+	// Note is the rule's evidence about this fd: "cannot open" (KG001:
+	// the holder could not open it with its own credentials), "host
+	// mount" or "mount of another container" (KG008), "runtime API"
+	// (KG009), "host namespace" (KG010).
+	Note string `json:"note,omitempty"`
+}
+
+// Finding is one pattern a rule found: the objects and every holder, once.
 type Finding struct {
 	Rule     string   `json:"rule"`
 	Severity Severity `json:"severity"`
 	Title    string   `json:"title"`
 	Message  string   `json:"message"`
-	Object   string   `json:"object"`
-	Holders  []Holder `json:"holders"`
+	// Object names the first object; Objects all of them, each once.
+	Object  string   `json:"object"`
+	Objects []string `json:"objects"`
+	Holders []Holder `json:"holders"`
+	// Expected says why the pattern is a normal design (Severity Info).
+	Expected string `json:"expected,omitempty"`
+	// Fingerprint identifies the finding across rescans and hosts: a hash
+	// of the rule, the objects (without inode numbers or ephemeral
+	// ports) and where and as whom its holders run (container or unit,
+	// program, user), never pids or fd numbers.
+	Fingerprint string `json:"fingerprint"`
 }
 
 // Report is an audit's result.
@@ -101,62 +139,31 @@ type Options struct {
 // ErrUnknownRule is returned for a rule id that does not exist.
 var ErrUnknownRule = errors.New("unknown rule")
 
-// Rules lists every rule.
-func Rules() []Rule {
-	return []Rule{
-		{ID: "KG001", Severity: High, Title: "open file shared with a user who could not open it",
-			Why: "An open file description carries the access of whoever opened it. A less privileged process holding it can read or write a file its own credentials would not open: a classic leak across a privilege drop.",
-			Fix: "Open the file with O_CLOEXEC, close it before dropping privileges or before exec, or pass only what the other user may access.", check: crossUserFile},
-		{ID: "KG002", Severity: Medium, Title: "socket or pipe of a root process held by another user",
-			Why: "A root daemon's socket or pipe in the hands of another user lets that user speak for, or listen as, the daemon.",
-			Fix: "Mark the descriptor O_CLOEXEC, close it in children, or allow-list sharing that is by design (for example a web server's workers inheriting its listening socket).", check: privilegedIPC},
-		{ID: "KG003", Severity: Medium, Title: "open file description crosses a namespace or cgroup boundary",
-			Why: "A description held on both sides of a mount, PID or user namespace or cgroup boundary is a way through it. A host directory or regular file inside another mount namespace is critical: that is how runc CVE-2024-21626 let containers escape. Sockets, pipes and devices crossing (a container's stdio, a runtime's control pipe) are medium: often by design, worth an allow-list entry.",
-			Fix: "Close host descriptors (O_CLOEXEC, close_range) before entering the container; check the runtime's version.", check: crossNamespace},
-		{ID: "KG004", Severity: Critical, Title: "writable sensitive object held by a non-root process",
-			Why: "Write access to shadow or sudoers files, block devices or another process's memory is root access in disguise.",
-			Fix: "Find who passed the descriptor (kcmpgraph who PID:FD) and close it there.", check: writableSensitive},
-		{ID: "KG005", Severity: Critical, Title: "per-task kernel object shared across users",
-			Why: "Tasks of different users sharing an address space or fd table (critical) or fs info or signal handlers (high) can act on each other directly.",
-			Fix: "Do not create children with CLONE_VM, CLONE_FILES, CLONE_FS or CLONE_SIGHAND across a privilege change.", check: crossUserTask},
-		{ID: "KG006", Severity: Low, Title: "file or directory inherited across exec into another program",
-			Why: "Heuristic: a regular file or directory (not a socket or pipe, which are often passed on purpose) that a child still shares with its parent under the same fd number, after the child exec'd a different program, was most likely inherited by accident: the parent opened it without O_CLOEXEC.",
-			Fix: "Open it with O_CLOEXEC in the parent.", check: inheritedAcrossExec},
-		{ID: "KG007", Severity: Low, Title: "channel between users or across a namespace boundary",
-			Why: "A pipe, unix socket, local TCP or UDP connection or pseudo-terminal whose ends are held by different users (low: daemons and their clients talk this way by design) or across a user, network or mount namespace (medium: a way into or out of a container that its configuration may not show).",
-			Fix: "Check that the channel is meant to be there; allow-list the ones that are.", check: crossChannel},
-	}
+// raw is what a rule's check finds about one object (or a few): it
+// becomes part of a Finding once raws of one pattern are merged.
+type raw struct {
+	rule     Rule
+	severity Severity
+	expected string
+	members  []snapshot.Member
+	// notes are per-fd evidence (HeldFD.Note).
+	notes map[snapshot.Member]string
+	// object names the object of task members (their type).
+	object string
+	// detail is a fact the rule's message uses (the namespaces crossed,
+	// the program exec'd).
+	detail string
+	// key, when set, says which raws are one pattern instead of their
+	// holders: the container, a parent and the program its children run.
+	key string
 }
 
 type checker struct {
 	s     *snapshot.Snapshot
 	procs map[int]*snapshot.Process
-}
-
-func (c *checker) holder(m snapshot.Member) Holder {
-	h := Holder{PID: m.PID}
-	p := c.procs[m.PID]
-	if p != nil {
-		h.Comm, h.Exe, h.UID, h.EUID, h.Namespaces, h.Cgroup = p.Comm, p.Exe, p.UID, p.EUID, p.Namespaces, p.Cgroup
-	}
-	if m.IsTask() {
-		tid := m.TID
-		h.TID = &tid
-		return h
-	}
-	fd := m.FD
-	h.FD = &fd
-	if m.Thread != 0 { // an fd of that task's own fd table
-		tid := m.Thread
-		h.TID = &tid
-	}
-	if p != nil {
-		if f := p.FDOf(m); f != nil {
-			h.Target = f.Target
-			h.Access = accessMode(f.Flags)
-		}
-	}
-	return h
+	names *objname.Names
+	// group maps each fd member of a file group to the group's index.
+	group map[snapshot.Member]int
 }
 
 func (c *checker) fdOf(m snapshot.Member) *snapshot.FD {
@@ -188,7 +195,7 @@ func Run(s *snapshot.Snapshot, opts Options) (*Report, error) {
 		for _, id := range ids {
 			id = strings.ToUpper(strings.TrimSpace(id))
 			if !known[id] {
-				return nil, fmt.Errorf("%w %q (valid: KG001 to KG007)", ErrUnknownRule, id)
+				return nil, fmt.Errorf("%w %q (valid: KG001 to KG%03d)", ErrUnknownRule, id, len(all))
 			}
 			set[id] = true
 		}
@@ -202,7 +209,7 @@ func Run(s *snapshot.Snapshot, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &checker{s: s, procs: map[int]*snapshot.Process{}}
+	c := &checker{s: s, procs: map[int]*snapshot.Process{}, names: objname.New(s), group: s.FileGroupIndex()}
 	for i := range s.Processes {
 		c.procs[s.Processes[i].PID] = &s.Processes[i]
 	}
@@ -212,7 +219,7 @@ func Run(s *snapshot.Snapshot, opts Options) (*Report, error) {
 			continue
 		}
 		rep.Rules = append(rep.Rules, r)
-		for _, f := range r.check(c, r) {
+		for _, f := range c.merge(r.check(c, r)) {
 			if opts.Allow.allows(f) {
 				rep.Allowed++
 				continue
@@ -233,7 +240,7 @@ func Run(s *snapshot.Snapshot, opts Options) (*Report, error) {
 	return rep, nil
 }
 
-// Worst returns the highest severity among the findings, or 0.
+// Worst returns the highest severity among the findings, or Info.
 func (r *Report) Worst() Severity {
 	var w Severity
 	for _, f := range r.Findings {
@@ -242,291 +249,242 @@ func (r *Report) Worst() Severity {
 	return w
 }
 
-func (c *checker) fileGroups() []snapshot.Group {
-	var out []snapshot.Group
-	for _, g := range c.s.Groups {
-		if g.Type == snapshot.TypeFile {
-			out = append(out, g)
+// merge makes one finding per pattern: raws of one rule, severity and
+// expected design held by the same processes (for a master/worker
+// design, by the same family) are one finding listing every object and,
+// per holder, every fd.
+func (c *checker) merge(raws []raw) []Finding {
+	type bucket struct {
+		raws []raw
+	}
+	var order []string
+	buckets := map[string]*bucket{}
+	for _, r := range raws {
+		who := r.key
+		if who == "" {
+			who = c.processKey(r.members)
 		}
+		key := fmt.Sprintf("%s|%d|%s|%s", r.rule.ID, r.severity, r.expected, who)
+		b := buckets[key]
+		if b == nil {
+			b = &bucket{}
+			buckets[key] = b
+			order = append(order, key)
+		}
+		b.raws = append(b.raws, r)
+	}
+	out := make([]Finding, 0, len(order))
+	for _, key := range order {
+		out = append(out, c.finding(buckets[key].raws))
 	}
 	return out
 }
 
-const (
-	sIFMT  = 0o170000
-	sIFDIR = 0o040000
-	sIFREG = 0o100000
-	sIFBLK = 0o060000
-)
-
-// mayOpen reports whether a process with euid/egid could open a file of
-// this mode and owner for the access the holder has.
-func mayOpen(p *snapshot.Process, f *snapshot.FD) bool {
-	if p.EUID == 0 {
-		return true
+// processKey keys the holders of a raw: the master's pid for a
+// master/worker family, else the sorted pids.
+func (c *checker) processKey(ms []snapshot.Member) string {
+	if m := c.family(ms); m != 0 {
+		return "family " + strconv.Itoa(m)
 	}
-	var bits uint32
-	switch {
-	case f.OwnerUID == p.EUID:
-		bits = (f.Mode >> 6) & 7
-	case f.OwnerGID == p.EGID || f.OwnerGID == p.GID:
-		bits = (f.Mode >> 3) & 7
-	default:
-		bits = f.Mode & 7
+	pids := map[int]bool{}
+	for _, m := range ms {
+		pids[m.PID] = true
 	}
-	need := uint32(4)
-	switch f.Flags & 3 {
-	case 1:
-		need = 2
-	case 2:
-		need = 6
+	var list []int
+	for p := range pids {
+		list = append(list, p)
 	}
-	if f.Mode&sIFMT == sIFDIR {
-		need = 4
+	sort.Ints(list)
+	var b strings.Builder
+	for _, p := range list {
+		b.WriteString(strconv.Itoa(p))
+		b.WriteByte(',')
 	}
-	return bits&need == need
+	return b.String()
 }
 
-func crossUserFile(c *checker, r Rule) []Finding {
-	var out []Finding
-	for _, g := range c.fileGroups() {
-		users := map[int]bool{}
-		var blocked []snapshot.Member
-		for _, m := range g.Members {
-			p, f := c.procs[m.PID], c.fdOf(m)
-			if p == nil || f == nil {
+// finding builds one finding from the raws of one pattern.
+func (c *checker) finding(raws []raw) Finding {
+	r0 := raws[0]
+	f := Finding{Rule: r0.rule.ID, Severity: r0.severity, Title: r0.rule.Title, Expected: r0.expected, Objects: []string{}}
+	byPID := map[int]*Holder{}
+	seenObj := map[string]bool{}
+	seenFD := map[snapshot.Member]bool{}
+	master := c.family(allMembers(raws))
+	for _, r := range raws {
+		if r.object != "" && !seenObj[r.object] {
+			seenObj[r.object] = true
+			f.Objects = append(f.Objects, r.object)
+		}
+		for _, m := range r.members {
+			h := byPID[m.PID]
+			if h == nil {
+				h = c.holder(m.PID, master)
+				byPID[m.PID] = h
+			}
+			if m.IsTask() {
+				if !containsInt(h.TIDs, m.TID) {
+					h.TIDs = append(h.TIDs, m.TID)
+				}
 				continue
 			}
-			users[p.EUID] = true
-			kind := f.Mode & sIFMT
-			if (kind == sIFREG || kind == sIFDIR) && !mayOpen(p, f) {
-				blocked = append(blocked, m)
+			if seenFD[m] {
+				continue
+			}
+			seenFD[m] = true
+			held := HeldFD{FD: m.FD, TID: m.Thread, Note: r.notes[m]}
+			if fd := c.fdOf(m); fd != nil {
+				held.Target, held.Access = fd.Target, accessMode(fd.Flags)
+				held.Object = c.names.FD(m).String()
+			}
+			h.FDs = append(h.FDs, held)
+			if r.object == "" && held.Object != "" && !seenObj[held.Object] {
+				seenObj[held.Object] = true
+				f.Objects = append(f.Objects, held.Object)
 			}
 		}
-		if len(users) < 2 || len(blocked) == 0 {
-			continue
+	}
+	for _, h := range byPID {
+		sort.Slice(h.FDs, func(i, j int) bool {
+			if h.FDs[i].TID != h.FDs[j].TID {
+				return h.FDs[i].TID < h.FDs[j].TID
+			}
+			return h.FDs[i].FD < h.FDs[j].FD
+		})
+		sort.Ints(h.TIDs)
+		f.Holders = append(f.Holders, *h)
+	}
+	// The master first, then by pid.
+	sort.Slice(f.Holders, func(i, j int) bool {
+		a, b := f.Holders[i], f.Holders[j]
+		if (a.Role == "master") != (b.Role == "master") {
+			return a.Role == "master"
 		}
-		f := finding(c, r, g, fmt.Sprintf("%s could not open %s with their own credentials", plural.Count(len(blocked), "holder", "holders"), c.holder(blocked[0]).Target))
-		out = append(out, f)
+		return a.PID < b.PID
+	})
+	if len(f.Objects) > 0 {
+		f.Object = f.Objects[0]
 	}
-	return out
-}
-
-func finding(c *checker, r Rule, g snapshot.Group, msg string) Finding {
-	f := Finding{Rule: r.ID, Severity: r.Severity, Title: r.Title, Message: msg}
-	for _, m := range g.Members {
-		f.Holders = append(f.Holders, c.holder(m))
-	}
-	if len(f.Holders) > 0 {
-		f.Object = f.Holders[0].Target
-		if f.Object == "" {
-			f.Object = g.Type
-		}
-	}
+	f.Message = r0.rule.message(c, &f, distinct(raws, func(r raw) string { return r.detail }))
+	f.Fingerprint = c.fingerprint(&f)
 	return f
 }
 
-func privilegedIPC(c *checker, r Rule) []Finding {
-	var out []Finding
-	for _, g := range c.fileGroups() {
-		fd := c.fdOf(g.Members[0])
-		if fd == nil || !(strings.HasPrefix(fd.Target, "socket:") || strings.HasPrefix(fd.Target, "pipe:")) {
-			continue
-		}
-		root, other := false, map[int]bool{}
-		for _, m := range g.Members {
-			if p := c.procs[m.PID]; p != nil {
-				if p.EUID == 0 {
-					root = true
-				} else {
-					other[p.EUID] = true
-				}
-			}
-		}
-		if root && len(other) > 0 {
-			out = append(out, finding(c, r, g, fmt.Sprintf("%s of a root process is held by %s %s", fd.Target, plural.Word(len(other), "uid", "uids"), uidList(other))))
+func allMembers(raws []raw) []snapshot.Member {
+	var out []snapshot.Member
+	for _, r := range raws {
+		out = append(out, r.members...)
+	}
+	return out
+}
+
+func distinct(raws []raw, key func(raw) string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range raws {
+		if k := key(r); k != "" && !seen[k] {
+			seen[k] = true
+			out = append(out, k)
 		}
 	}
 	return out
 }
 
-func uidList(m map[int]bool) string {
-	var ids []int
-	for u := range m {
-		ids = append(ids, u)
+func containsInt(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
 	}
-	sort.Ints(ids)
-	parts := make([]string, len(ids))
-	for i, u := range ids {
-		parts[i] = strconv.Itoa(u)
-	}
-	return strings.Join(parts, ", ")
+	return false
 }
 
-func crossNamespace(c *checker, r Rule) []Finding {
-	var out []Finding
-	for _, g := range c.fileGroups() {
-		var crossed []string
-		for _, ns := range []string{"mnt", "pid", "user"} {
-			vals := map[uint64]bool{}
-			for _, m := range g.Members {
-				if p := c.procs[m.PID]; p != nil && p.Namespaces[ns] != 0 {
-					vals[p.Namespaces[ns]] = true
-				}
-			}
-			if len(vals) > 1 {
-				crossed = append(crossed, ns+" namespace")
-			}
-		}
-		cgs := map[string]bool{}
-		for _, m := range g.Members {
-			if p := c.procs[m.PID]; p != nil && p.Cgroup != "" {
-				cgs[p.Cgroup] = true
-			}
-		}
-		if len(cgs) > 1 && len(crossed) > 0 {
-			crossed = append(crossed, "cgroup")
-		}
-		if len(crossed) == 0 {
-			continue
-		}
-		f := finding(c, r, g, "held across "+strings.Join(crossed, ", "))
-		if fd := c.fdOf(g.Members[0]); fd != nil {
-			kind := fd.Mode & sIFMT
-			if (kind == sIFDIR || kind == sIFREG) && strings.Contains(strings.Join(crossed, " "), "mnt") {
-				f.Severity = Critical
-				f.Message += ": a host " + map[bool]string{true: "directory", false: "file"}[kind == sIFDIR] +
-					" reachable from inside another mount namespace"
-			}
-		}
-		out = append(out, f)
+func (c *checker) holder(pid, master int) *Holder {
+	h := &Holder{PID: pid}
+	p := c.procs[pid]
+	if p == nil {
+		return h
 	}
-	return out
+	h.Comm, h.Exe, h.UID, h.EUID, h.Namespaces, h.Cgroup = p.Comm, p.Exe, p.UID, p.EUID, p.Namespaces, p.Cgroup
+	h.Place, h.Container, h.Unit = p.Place(), p.Container, p.Unit
+	switch {
+	case master != 0 && pid == master:
+		h.Role = "master"
+	case master != 0:
+		h.Role = "worker"
+	case p.Container != nil && p.Container.Helper:
+		h.Role = "runtime"
+	}
+	return h
 }
 
-var sensitivePaths = []string{"/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/sudoers.d/*", "/etc/shadow-", "/etc/gshadow-",
-	"/proc/*/mem", "/dev/mem", "/dev/kmem", "/dev/port", "/root/.ssh/*", "/etc/ssh/ssh_host_*_key"}
-
-func writableSensitive(c *checker, r Rule) []Finding {
-	var out []Finding
-	for _, p := range c.s.Processes {
-		if p.EUID == 0 {
-			continue
-		}
-		for _, f := range p.FDs {
-			if f.Flags&3 == 0 {
-				continue
+// fingerprint hashes what identifies the finding on any host and any run.
+func (c *checker) fingerprint(f *Finding) string {
+	parts := []string{f.Rule}
+	var objs []string
+	seen := map[string]bool{}
+	for _, h := range f.Holders {
+		for _, fd := range h.FDs {
+			if k := c.stableObject(fd); !seen[k] {
+				seen[k] = true
+				objs = append(objs, k)
 			}
-			sensitive := f.Mode&sIFMT == sIFBLK
-			for _, pat := range sensitivePaths {
-				if ok, _ := path.Match(pat, f.Target); ok {
-					sensitive = true
-				}
-			}
-			if !sensitive {
-				continue
-			}
-			g := snapshot.Group{Type: "file", Members: []snapshot.Member{p.MemberOf(&f)}}
-			out = append(out, finding(c, r, g, fmt.Sprintf("uid %d holds %s open for %s", p.EUID, f.Target, accessMode(f.Flags))))
 		}
 	}
-	return out
+	if len(objs) == 0 {
+		objs = append(objs, f.Objects...)
+	}
+	sort.Strings(objs)
+	parts = append(parts, strings.Join(objs, "\x1f"))
+	var who []string
+	seen = map[string]bool{}
+	for _, h := range f.Holders {
+		where := h.Unit
+		if h.Container != nil {
+			where = h.Container.StableName()
+			if h.Container.Helper {
+				where = "runtime of " + where
+			}
+		}
+		prog := h.Exe
+		if prog == "" {
+			prog = h.Comm
+		}
+		k := where + "\x1e" + prog + "\x1e" + strconv.Itoa(h.EUID) + "\x1e" + h.Role
+		if !seen[k] {
+			seen[k] = true
+			who = append(who, k)
+		}
+	}
+	sort.Strings(who)
+	parts = append(parts, strings.Join(who, "\x1f"))
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x1d")))
+	return hex.EncodeToString(sum[:16])
 }
 
-func crossUserTask(c *checker, r Rule) []Finding {
-	var out []Finding
-	for _, g := range c.s.Groups {
-		if !snapshot.IsTaskType(g.Type) || g.Type == "io" || g.Type == "sysvsem" {
-			continue
+// stableObject names an fd's object without what changes between runs:
+// inode numbers, a connection's ephemeral port.
+func (c *checker) stableObject(fd HeldFD) string {
+	name := fd.Object
+	switch {
+	case strings.HasPrefix(fd.Target, "pipe:["):
+		return "pipe " + fd.Access
+	case strings.HasPrefix(fd.Target, "socket:["):
+		if strings.Contains(name, "socket:[") {
+			return "socket"
 		}
-		users := map[int]bool{}
-		for _, m := range g.Members {
-			if p := c.procs[m.PID]; p != nil {
-				users[p.EUID] = true
-			}
+		if strings.Contains(name, " → ") && !strings.HasPrefix(name, "unix") {
+			// A connection: keep the server side (the remote of a client).
+			_, remote, _ := strings.Cut(name, " → ")
+			proto, _, _ := strings.Cut(name, " ")
+			return proto + " → " + remote
 		}
-		if len(users) < 2 {
-			continue
-		}
-		f := finding(c, r, g, fmt.Sprintf("%s shared by uids %s", g.Type, uidList(users)))
-		f.Object = g.Type
-		if g.Type == "fs" || g.Type == "sighand" {
-			f.Severity = High
-		}
-		out = append(out, f)
+	case strings.HasPrefix(fd.Target, "anon_inode:"):
+		return fd.Target
+	case !strings.HasPrefix(fd.Target, "/"):
+		// A namespace file ("net:[4026531840]"): its type and whose it is.
+		kind, _, _ := strings.Cut(fd.Target, ":")
+		return kind + " namespace " + fd.Note
 	}
-	return out
-}
-
-func inheritedAcrossExec(c *checker, r Rule) []Finding {
-	var out []Finding
-	for _, g := range c.fileGroups() {
-		byProc := map[int]snapshot.Member{}
-		for _, m := range g.Members {
-			byProc[m.PID] = m
-		}
-		for _, m := range g.Members {
-			child := c.procs[m.PID]
-			if child == nil || m.FD <= 2 {
-				continue
-			}
-			pm, ok := byProc[child.PPID]
-			parent := c.procs[child.PPID]
-			if !ok || parent == nil || pm.FD != m.FD || parent.Exe == "" || child.Exe == "" || parent.Exe == child.Exe {
-				continue
-			}
-			fd := c.fdOf(m)
-			if fd == nil {
-				continue
-			}
-			if kind := fd.Mode & sIFMT; kind != sIFREG && kind != sIFDIR {
-				continue
-			}
-			pair := snapshot.Group{Type: "file", Members: []snapshot.Member{pm, m}}
-			out = append(out, finding(c, r, pair, fmt.Sprintf("fd %d of %s (%s) is still open in its child %d running %s",
-				m.FD, parent.Exe, fd.Target, child.PID, child.Exe)))
-		}
-	}
-	return out
-}
-
-func crossChannel(c *checker, r Rule) []Finding {
-	var out []Finding
-	for _, e := range c.s.Endpoints {
-		users := map[int]bool{}
-		ns := map[string]map[uint64]bool{"user": {}, "net": {}, "mnt": {}}
-		var all []snapshot.Member
-		for _, end := range e.Ends {
-			for _, m := range end {
-				all = append(all, m)
-				if p := c.procs[m.PID]; p != nil {
-					users[p.EUID] = true
-					for k := range ns {
-						if v := p.Namespaces[k]; v != 0 {
-							ns[k][v] = true
-						}
-					}
-				}
-			}
-		}
-		var crossed []string
-		for _, k := range []string{"user", "net", "mnt"} {
-			if len(ns[k]) > 1 {
-				crossed = append(crossed, k+" namespace")
-			}
-		}
-		if len(users) < 2 && len(crossed) == 0 {
-			continue
-		}
-		f := finding(c, r, snapshot.Group{Type: "file", Members: all}, "")
-		f.Object = e.Label()
-		if len(crossed) > 0 {
-			f.Severity = Medium
-			f.Message = f.Object + " crosses " + strings.Join(crossed, ", ")
-		} else {
-			f.Message = f.Object + " between uids " + uidList(users)
-		}
-		out = append(out, f)
-	}
-	return out
+	return name
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -35,17 +37,20 @@ func TestRulesFindTheirCases(t *testing.T) {
 		got[f.Rule+f.Object] = f.Severity
 	}
 	want := map[string]Severity{
-		"KG001/etc/backup.key":                        High,
-		"KG002socket:[700]":                           Medium,
-		"KG003/sys/fs/cgroup":                         Critical,
-		"KG004/etc/shadow":                            Critical,
-		"KG004/dev/sda":                               Critical,
-		"KG005vm":                                     Critical,
-		"KG006/var/log/super.log":                     Low,
-		"KG006/sys/fs/cgroup":                         Low,
-		"KG007unix-stream /run/nginx.sock":            Medium,
-		"KG007tcp 127.0.0.1:8080 <-> 127.0.0.1:41000": Low,
-		"KG007pty /dev/pts/0":                         Medium,
+		"KG001/etc/backup.key":                      High,
+		"KG002unix /run/nginx.sock LISTEN":          Info, // a master's listener in its worker
+		"KG003dir /sys/fs/cgroup":                   Medium,
+		"KG004/etc/shadow":                          Critical, // one finding for both of pid 400's fds
+		"KG005vm":                                   Critical,
+		"KG006/var/log/super.log":                   Low,
+		"KG006dir /sys/fs/cgroup":                   Low,
+		"KG007unix /run/nginx.sock":                 Medium,
+		"KG007tcp 127.0.0.1:8080 ↔ 127.0.0.1:41000": Low,
+		"KG007pty /dev/pts/0":                       Medium,
+		"KG007pipe:[960]":                           Info, // a container's stdout, read by conmon
+		"KG008dir /sys/fs/cgroup":                   Critical,
+		"KG009unix → /run/docker.sock":              Critical,
+		"KG010net namespace 4026531840":             Critical,
 	}
 	for k, sev := range want {
 		if got[k] != sev {
@@ -109,7 +114,7 @@ func TestSARIFStructure(t *testing.T) {
 		t.Fatalf("version %q, %d runs", back.Version, len(back.Runs))
 	}
 	run := back.Runs[0]
-	if run.Tool.Driver == nil || run.Tool.Driver.Name != "kcmpgraph" || len(run.Tool.Driver.Rules) != 7 {
+	if run.Tool.Driver == nil || run.Tool.Driver.Name != "kcmpgraph" || len(run.Tool.Driver.Rules) != len(Rules()) {
 		t.Fatalf("driver %+v", run.Tool.Driver)
 	}
 	ids := map[string]bool{}
@@ -135,11 +140,11 @@ func TestSARIFStructure(t *testing.T) {
 
 func TestOptions(t *testing.T) {
 	rep, err := Run(host(t), Options{Rules: []string{"kg004"}})
-	if err != nil || len(rep.Rules) != 1 || len(rep.Findings) != 2 {
+	if err != nil || len(rep.Rules) != 1 || len(rep.Findings) != 1 || len(rep.Findings[0].Holders[0].FDs) != 2 {
 		t.Errorf("--rules kg004: %v, %d rules, %d findings", err, len(rep.Rules), len(rep.Findings))
 	}
 	rep, err = Run(host(t), Options{Disable: []string{"KG004", "KG005"}})
-	if err != nil || rep.Worst() != Critical || len(rep.Findings) != 8 {
+	if err != nil || rep.Worst() != Critical || len(rep.Findings) != 12 {
 		t.Errorf("--disable: %v, %d findings", err, len(rep.Findings))
 	}
 	if _, err := Run(host(t), Options{Rules: []string{"KG999"}}); !errors.Is(err, ErrUnknownRule) {
@@ -184,7 +189,7 @@ func FuzzParseAllowList(f *testing.F) {
 			}
 			return
 		}
-		a.allows(Finding{Rule: "KG002", Holders: []Holder{{Comm: "nginx", Target: "socket:[1]"}}})
+		a.allows(Finding{Rule: "KG002", Holders: []Holder{{Comm: "nginx", FDs: []HeldFD{{Target: "socket:[1]"}}}}})
 	})
 }
 
@@ -217,5 +222,81 @@ func TestTextEscapesOnce(t *testing.T) {
 	}
 	if strings.Contains(text.String(), `\\x1b`) || strings.ContainsAny(text.String(), "\x1b\u202e") {
 		t.Errorf("the target is escaped twice or not at all:\n%s", text.String())
+	}
+}
+
+// TestFingerprintsStableAcrossHosts: the same sharing on another host (or
+// after a restart) has other pids, inode numbers, fd numbers, container
+// ids and host names, and the same fingerprints; another object, another
+// user or another container name changes them.
+func TestFingerprintsStableAcrossHosts(t *testing.T) {
+	base, err := Run(host(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := host(t)
+	moved.Host.Hostname, moved.Host.BootID = "other", "other-boot"
+	shift := func(pid int) int { return pid + 10000 }
+	for i := range moved.Processes {
+		p := &moved.Processes[i]
+		p.PID, p.PPID, p.StartTime = shift(p.PID), shift(p.PPID), p.StartTime+777
+		if p.Container != nil {
+			c := *p.Container
+			c.ID = strings.Repeat("9", 64-len(c.Name)) + c.Name // another random id, same name
+			p.Container = &c
+		}
+		for j := range p.FDs {
+			fd := &p.FDs[j]
+			if strings.HasPrefix(fd.Target, "pipe:[") || strings.HasPrefix(fd.Target, "socket:[") {
+				kind, _, _ := strings.Cut(fd.Target, "[")
+				fd.Ino += 5000
+				fd.Target = kind + "[" + strconv.FormatUint(fd.Ino, 10) + "]"
+			}
+		}
+	}
+	for i := range moved.Sockets {
+		moved.Sockets[i].Ino += 5000
+		if moved.Sockets[i].Peer != 0 {
+			moved.Sockets[i].Peer += 5000
+		}
+	}
+	shiftMembers := func(ms []snapshot.Member) {
+		for i := range ms {
+			ms[i].PID = shift(ms[i].PID)
+		}
+	}
+	for i := range moved.Groups {
+		shiftMembers(moved.Groups[i].Members)
+	}
+	for i := range moved.Endpoints {
+		for _, end := range moved.Endpoints[i].Ends {
+			shiftMembers(end)
+		}
+	}
+	if err := snapshot.Validate(moved); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Run(moved, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := fingerprints(base), fingerprints(again)
+	if !slices.Equal(a, b) {
+		t.Errorf("fingerprints changed with pids, inodes and container ids:\n%q\n%q", a, b)
+	}
+	if len(a) != len(base.Findings) || len(slices.Compact(slices.Clone(a))) != len(a) {
+		t.Errorf("fingerprints are not one per finding: %q", a)
+	}
+	// Another container name is another finding.
+	renamed := host(t)
+	for i := range renamed.Processes {
+		if c := renamed.Processes[i].Container; c != nil && c.Name == "web" {
+			c.Name = "api"
+		}
+	}
+	other, _ := Run(renamed, Options{Rules: []string{"KG008"}})
+	first, _ := Run(host(t), Options{Rules: []string{"KG008"}})
+	if other.Findings[0].Fingerprint == first.Findings[0].Fingerprint {
+		t.Errorf("the same fingerprint for the leak in container web and in container api")
 	}
 }

@@ -31,8 +31,9 @@ func (c *Container) Label() string {
 
 // StableName names the container the same way on every host and every
 // run where its runtime records a name: runtime and name, for Kubernetes
-// namespace, and container name (pod names carry random suffixes). It is
-// the runtime alone when no name is known (ids are random).
+// namespace, and container name (pod names carry random suffixes); an id
+// that is no random 64-hex id (runc's, lxc's) is a name too. It is the
+// runtime alone when no name is known.
 func (c *Container) StableName() string {
 	switch {
 	case c.Pod != nil && c.Name != "":
@@ -41,17 +42,20 @@ func (c *Container) StableName() string {
 		return "k8s"
 	case c.Name != "":
 		return c.Runtime + " " + c.Name
+	case c.ShortID() == c.ID:
+		return c.Runtime + " " + c.ID // a chosen name (runc, lxc), not a random id
 	}
 	return c.Runtime
 }
 
-// Confined reports whether the process runs inside a container (not as
-// its runtime's helper) or in another mount namespace than the host's
-// (Host.Namespaces; unknown in older snapshots): the processes the audit
-// holds to a container's boundary.
+// Confined reports whether the process runs inside a container or in
+// another mount namespace than the host's (Host.Namespaces; unknown in
+// older snapshots): the processes the audit holds to a container's
+// boundary. A runtime's helper never is, even while it sets a container
+// up from inside its namespaces.
 func (s *Snapshot) Confined(p *Process) bool {
-	if p.Container != nil && !p.Container.Helper {
-		return true
+	if p.Container != nil {
+		return !p.Container.Helper
 	}
 	host := s.Host.Namespaces["mnt"]
 	return host != 0 && p.Namespaces["mnt"] != 0 && p.Namespaces["mnt"] != host

@@ -21,19 +21,33 @@ func newAuditCmd() *cobra.Command {
 		Use:   "audit [SNAPSHOT]",
 		Short: "Find descriptors and kernel objects shared across users, containers and privilege boundaries",
 		Long: `audit checks a snapshot (or the live host) for sharing that crosses a
-boundary: an open file a less privileged user could not have opened, a root
-daemon's socket or pipe in another user's hands, a description crossing a
-mount/PID/user namespace or cgroup (the runc CVE-2024-21626 class), a
-writable shadow/sudoers file, block device or /proc/PID/mem held by a
+boundary: a host directory or file inside a container that it could not
+have opened (the runc CVE-2024-21626 shape), a container runtime's API
+socket or the host's namespaces inside a container, an open file a less
+privileged user could not have opened, a root daemon's socket or pipe in
+another user's hands, a description crossing a mount/PID/user namespace,
+a writable shadow/sudoers file, block device or /proc/PID/mem held by a
 non-root process, address spaces or fd tables shared across users, and
 files inherited across exec into another program.
 
-Rules: KG001 high, KG002 medium, KG003 medium/critical, KG004 critical,
-KG005 critical/high, KG006 low, KG007 low/medium (channels between users
-or across namespaces). An allow-list file names known-good
-sharing, one entry per line: a rule id and key=glob conditions (comm, exe,
-target, uid, user-ns) that must all match one holder, for example
-  KG002 comm=nginx target=socket:*
+Rules: KG001 high, KG002 medium, KG003 medium, KG004 critical, KG005
+critical/high, KG006 low, KG007 low/medium (channels between users or
+across namespaces), KG008 critical (host file or directory in a
+container), KG009 critical (runtime socket in a container), KG010
+critical/high (another namespace's file in a container).
+
+One finding per pattern: a master and its workers sharing ten
+descriptors are one finding, one line per process. Known designs are
+shown as info with the reason and never fail --fail-on: listeners, logs
+and control channels a root master shares with its workers (nginx,
+apache), a container's stdio held by its runtime (conmon, shims), socket
+activation. Each finding has a fingerprint stable across rescans and
+hosts (SARIF partialFingerprints).
+
+An allow-list file names known-good sharing, one entry per line: a rule
+id and key=glob conditions (comm, exe, target, uid, user-ns, container,
+unit) that must all match one holder, for example
+  KG009 container=ci-agent
 
 Exit status: 0, or 1 when a finding at or above --fail-on exists; 2 for
 bad usage or input.` + selectionHelp,

@@ -1,0 +1,75 @@
+//go:build linux
+
+package audit
+
+import (
+	"testing"
+
+	"github.com/kcmpgraph/kcmpgraph/internal/containertest"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
+	"github.com/kcmpgraph/kcmpgraph/procscan"
+)
+
+// checkOnlyLeak asserts that the one critical finding is KG008 on fd 3 of
+// the leaky container's init, named by its id, and that nothing at medium
+// or above names the clean container.
+func checkOnlyLeak(t *testing.T, rep *Report, leaky, clean *containertest.Container) {
+	t.Helper()
+	var critical []Finding
+	for _, f := range rep.Findings {
+		if f.Severity == Critical {
+			critical = append(critical, f)
+		}
+		for _, h := range f.Holders {
+			if h.PID == clean.PID && f.Severity >= Medium {
+				t.Errorf("a %s %s finding names the clean container %s: %s", f.Severity, f.Rule, clean.ID, f.Message)
+			}
+		}
+	}
+	if len(critical) != 1 {
+		t.Fatalf("%d critical findings, want 1 (the leak): %+v", len(critical), rep.Findings)
+	}
+	f := critical[0]
+	h := f.Holders[0]
+	if f.Rule != "KG008" || len(f.Holders) != 1 || h.PID != leaky.PID || h.Container == nil || h.Container.ID != leaky.ID {
+		t.Fatalf("critical finding %s %s (holders %+v), want KG008 held by %s's init %d", f.Rule, f.Message, f.Holders, leaky.ID, leaky.PID)
+	}
+	if len(h.FDs) != 1 || h.FDs[0].FD != 3 || h.FDs[0].Note != "host mount" {
+		t.Errorf("evidence %+v, want fd 3 on a host mount", h.FDs)
+	}
+}
+
+// TestRealRuncLeak: runc run --preserve-fds 1 hands a host directory to a
+// container's init (the runc CVE-2024-21626 shape, on purpose). The audit
+// reports it as critical, naming that container, whether or not anyone
+// else holds the fd, and nothing against the clean container beside it.
+func TestRealRuncLeak(t *testing.T) {
+	testkit.RequireKcmp(t)
+	testkit.RequireRoot(t, "to run containers and give fixture processes other users")
+	rt := containertest.NewRunc(t)
+	leaky := rt.Run("leaky", containertest.HostDir(t))
+	clean := rt.Run("clean")
+	checkOnlyLeak(t, liveAudit(t, procscan.Options{PIDs: []int{leaky.PID, clean.PID}}), leaky, clean)
+}
+
+// TestRealPodmanLeak: the same with podman, whose conmon (a host process)
+// holds the preserved fd too: that crossing is the runtime's by design,
+// and the leak is still the container's.
+func TestRealPodmanLeak(t *testing.T) {
+	testkit.RequireKcmp(t)
+	testkit.RequireRoot(t, "to run containers and give fixture processes other users")
+	rt := containertest.NewPodman(t)
+	leaky := rt.Run("leaky", containertest.HostDir(t))
+	clean := rt.Run("clean")
+	pids := []int{leaky.PID, clean.PID}
+	for _, c := range []*containertest.Container{leaky, clean} {
+		if pid := c.ParentPID(); pid > 0 {
+			pids = append(pids, pid) // conmon
+		}
+	}
+	rep := liveAudit(t, procscan.Options{PIDs: pids})
+	checkOnlyLeak(t, rep, leaky, clean)
+	if h := rep.Findings[0].Holders[0]; h.Container.Runtime != "podman" || h.Container.Name != leaky.Name {
+		t.Errorf("container %+v, want podman's %s", h.Container, leaky.Name)
+	}
+}
