@@ -211,10 +211,14 @@ func (s *selection) describe(sel snapshot.Selection) string {
 	if len(s.types) > 0 {
 		parts = append(parts, "--types "+s.types.String())
 	}
+	out := strings.Join(parts, " ")
 	if sel.LeadersOnly {
-		parts = append(parts, "thread-group leaders only (--threads shows every thread)")
+		if out != "" {
+			out += "; "
+		}
+		out += "thread-group leaders only, --threads shows every thread"
 	}
-	return strings.Join(parts, " ")
+	return out
 }
 
 // checkReadable fails a scan in which no selected process could be read

@@ -150,6 +150,14 @@ func TestSelectionLiveAndSnapshot(t *testing.T) {
 			}
 		})
 	}
+	// The table says when it hides the threads a snapshot holds.
+	const hidden = "; thread-group leaders only, --threads shows every thread ("
+	if out, _, _ := runCLI(t, "show", x.snap, "--tree", root); !strings.Contains(out, "showing: --tree "+root+hidden) {
+		t.Errorf("show of a threaded snapshot does not say it shows leaders only:\n%s", out)
+	}
+	if out, _, _ := runCLI(t, "show", x.snap, "--tree", root, "--threads"); strings.Contains(out, hidden) {
+		t.Errorf("show --threads says it hides threads:\n%s", out)
+	}
 	if len(seen) < len(selections)-2 {
 		t.Errorf("only %d distinct answers for %d selections: the fixture does not tell the flags apart", len(seen), len(selections))
 	}
