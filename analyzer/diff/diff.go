@@ -44,12 +44,15 @@ type Proc struct {
 	StartTime uint64 `json:"start_time"`
 	Comm      string `json:"comm"`
 	UID       int    `json:"uid"`
+	// Place is the container or systemd unit it runs in (snapshot
+	// Process.Place), in the later snapshot that has it.
+	Place string `json:"place,omitempty"`
 }
 
 // FieldChange is one attribute of a process that changed.
 type FieldChange struct {
-	// Field is comm, exe, uid, euid, gid, egid, cgroup, root, zombie or
-	// ns/TYPE (ns/mnt, ns/net, ...).
+	// Field is comm, exe, uid, euid, gid, egid, cgroup, place (its
+	// container or unit), root, zombie or ns/TYPE (ns/mnt, ns/net, ...).
 	Field string `json:"field"`
 	// Before and After are the values as text (numbers in decimal).
 	Before string `json:"before"`
@@ -573,6 +576,7 @@ func fieldChanges(p, q *snapshot.Process) []FieldChange {
 		add("gid", "status", itoa(p.GID), itoa(q.GID))
 		add("egid", "status", itoa(p.EGID), itoa(q.EGID))
 		text("cgroup", "cgroup", p.Cgroup, q.Cgroup)
+		text("place", "cgroup", p.Place(), q.Place())
 		text("root", "root", p.Root, q.Root)
 		var nss []string
 		for t := range p.Namespaces {
@@ -590,7 +594,7 @@ func fieldChanges(p, q *snapshot.Process) []FieldChange {
 }
 
 func procOf(p *snapshot.Process) Proc {
-	return Proc{PID: p.PID, StartTime: p.StartTime, Comm: p.Comm, UID: p.UID}
+	return Proc{PID: p.PID, StartTime: p.StartTime, Comm: p.Comm, UID: p.UID, Place: p.Place()}
 }
 
 func procLess(a, b Proc) bool {

@@ -589,3 +589,24 @@ func FuzzTextLines(f *testing.F) {
 		checkLines(t, text)
 	})
 }
+
+// TestPlaceShown: a process's container is named where the diff names the
+// process, and a process that moved to another container or unit (a
+// cgroup move) says so.
+func TestPlaceShown(t *testing.T) {
+	web := &snapshot.Container{Runtime: "docker", ID: strings.Repeat("ab", 32), Name: "web", Source: "state"}
+	a := proc(10, 1, file(3, "/etc/a", 1))
+	a.Container, a.Cgroup = web, "/docker/"+web.ID
+	b := proc(10, 1, file(3, "/etc/a", 1), file(4, "/etc/b", 2))
+	b.Unit, b.Cgroup = "app.service", "/system.slice/app.service"
+	d := Compare(snap("x", a), snap("x", b), "a", "b", Options{})
+	if len(d.Changed) != 1 || !slices.ContainsFunc(d.Changed[0].Changes, func(c FieldChange) bool {
+		return c.Field == "place" && c.Before == "docker web" && c.After == "app.service"
+	}) {
+		t.Fatalf("changes %+v, want place docker web -> app.service", d.Changed)
+	}
+	text, _ := render(t, d)
+	if !strings.Contains(string(text), "@@ 10 ") || !strings.Contains(string(text), "uid 0 in app.service") {
+		t.Errorf("the hunk does not name where the process runs:\n%s", text)
+	}
+}

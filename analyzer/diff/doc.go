@@ -89,14 +89,16 @@
 //	side   = {"file": string, "hostname": string, "boot_id": string,
 //	          "taken_at": RFC 3339 time, "exact": bool}
 //	proc   = {"pid": int, "start_time": int /* clock ticks since boot */,
-//	          "comm": string, "uid": int}   // AFTER's values for changed processes
+//	          "comm": string, "uid": int,   // AFTER's values for changed processes
+//	          "place": string}              // its container or unit, if any
 //	fd     = {"fd": int, "target": string, "dev": int, "ino": int}
 //	holder = {"pid": int, "start_time": int, "comm": string, "fd": int}   // file
 //	       | {"pid": int, "start_time": int, "comm": string, "tid": int}  // per-task types
 //	watch  = {"tfd": int, "object": string}  // target of the watched description's
 //	                                         // holder, or "(held by no scanned fd)"
 //
-// "changes" fields are comm, exe, uid, euid, gid, egid, cgroup, root,
+// "changes" fields are comm, exe, uid, euid, gid, egid, cgroup, place
+// (the container or systemd unit, when both snapshots name one), root,
 // ns/TYPE (inode numbers) and zombie ("true"/"false"), in that order;
 // values are text. "sharing" types are file, vm, files, fs, sighand, io
 // and sysvsem; "object" is a file object's target (its lowest holder's,

@@ -168,7 +168,11 @@ func (d *Diff) writeHeader(t *textWriter) {
 }
 
 func procColumns(p Proc) (string, string, string) {
-	return strconv.Itoa(p.PID), escape.Text(p.Comm), "uid " + strconv.Itoa(p.UID)
+	who := "uid " + strconv.Itoa(p.UID)
+	if p.Place != "" {
+		who += " in " + escape.Text(p.Place)
+	}
+	return strconv.Itoa(p.PID), escape.Text(p.Comm), who
 }
 
 func (d *Diff) writeProcesses(t *textWriter) {
