@@ -340,8 +340,7 @@ func (s *state) processesOut(cat *identity.Catalog) []snapshot.Process {
 			Cgroup: p.Cgroup, Root: p.Root, Tasks: p.Tasks, Denied: p.Denied,
 		}
 		if !p.KernelThread {
-			id := cat.Identify(identity.Process{PID: p.PID, StartTime: p.StartTime, Comm: p.Comm, Exe: p.Exe,
-				Cmdline: p.Cmdline, Cgroup: p.Cgroup, MountNS: p.Namespaces["mnt"]})
+			id := identify(cat, p)
 			sp.Container, sp.Unit, sp.Slice = id.Container, id.Unit, id.Slice
 		}
 		foreign := p.ForeignMountNS
@@ -360,6 +359,12 @@ func (s *state) processesOut(cat *identity.Catalog) []snapshot.Process {
 	}
 	s.tables = nil
 	return out
+}
+
+// identify says where a scanned process runs.
+func identify(cat *identity.Catalog, p *procscan.Process) identity.Identity {
+	return cat.Identify(identity.Process{PID: p.PID, StartTime: p.StartTime, Comm: p.Comm, Exe: p.Exe,
+		Cmdline: p.Cmdline, Cgroup: p.Cgroup, MountNS: p.Namespaces["mnt"]})
 }
 
 // appendProcessFDs appends the snapshot form of a process's fds to buf:

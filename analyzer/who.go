@@ -13,6 +13,7 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/objname"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/identity"
 	"github.com/kcmpgraph/kcmpgraph/internal/errno"
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
@@ -58,6 +59,10 @@ type WhoResult struct {
 	Name     objname.Name
 	Holders  []WhoHolder // every holder, the target included, by pid and fd
 	Watchers []WhoWatcher
+	// Places says where the processes of the holders, other end and
+	// watchers run, by pid (snapshot Process.Place): their container or
+	// systemd unit; absent for a host process in no unit.
+	Places map[int]string
 	// OtherEnd holds the other end of the channel the description is one
 	// end of: a pipe's or fifo's other direction, a connected unix
 	// socket's peer, the other socket of a local TCP or UDP connection, a
@@ -142,11 +147,40 @@ func Who(ctx context.Context, opts Options, task, fd int) (*WhoResult, error) {
 		return compareMembers(snapshot.Member{PID: a.Process.PID, FD: a.EpollFD, Thread: a.Thread},
 			snapshot.Member{PID: b.Process.PID, FD: b.EpollFD, Thread: b.Thread})
 	})
+	out.Places = places(opts, res, out)
 	out.KcmpCalls = totalCalls(s.tally.calls)
 	out.FDs = res.FDs
 	out.Skipped = mergeCounts(res.Skipped, s.skipped)
 	out.Seconds = time.Since(start).Seconds()
 	return out, nil
+}
+
+// places says where each process of a who result runs.
+func places(opts Options, res *procscan.Result, out *WhoResult) map[int]string {
+	cat := identity.Load(identity.Options{ProcRoot: opts.Scan.ProcRoot, HostRoot: opts.HostRoot, HostMountNS: res.HostNamespaces["mnt"]})
+	m := map[int]string{}
+	add := func(p *procscan.Process) {
+		if _, done := m[p.PID]; done {
+			return
+		}
+		id := identify(cat, p)
+		sp := snapshot.Process{Container: id.Container, Unit: id.Unit}
+		m[p.PID] = sp.Place()
+	}
+	for _, hs := range [][]WhoHolder{out.Holders, out.OtherEnd} {
+		for _, h := range hs {
+			add(h.Process)
+		}
+	}
+	for _, w := range out.Watchers {
+		add(w.Process)
+	}
+	for pid, place := range m {
+		if place == "" {
+			delete(m, pid)
+		}
+	}
+	return m
 }
 
 func compareMembers(a, b snapshot.Member) int {

@@ -16,8 +16,9 @@ func newShowCmd() *cobra.Command {
 		Use:   "show SNAPSHOT",
 		Short: "Print a saved snapshot as a table (or JSON)",
 		Long: `show prints a snapshot written by 'kcmpgraph scan': a header (host,
-kernel, boot, time, what was scanned, whether kcmp was used), then one row
-per holder of each shared object, file descriptions first, the most shared
+kernel, boot, time, what was scanned, whether kcmp was used), where the
+processes run (each container, with its runtime's helpers such as conmon,
+and each systemd unit), then one row per holder of each shared object, file descriptions first, the most shared
 first within each type; the NULL classes as counts; epoll instances with
 what they watch; channels between the fds; and the scan's warnings.
 SNAPSHOT - reads stdin.

@@ -232,6 +232,7 @@ func writeTable(w io.Writer, s *snapshot.Snapshot, opts tableOptions) error {
 		v.procs[s.Processes[i].PID] = &s.Processes[i]
 	}
 	v.header(w)
+	writePlaces(w, s, v.opts.width)
 	v.groups(w)
 	v.nulls(w)
 	v.epoll(w)

@@ -33,7 +33,8 @@ SCM_RIGHTS share, with one file offset and one set of status flags — as
 opposed to another open() of the same file. It also lists the epoll
 instances that watch that description and, for one end of a pipe, a
 connected unix socket, a local TCP or UDP connection or a pty, the fds
-that hold the other end.
+that hold the other end. A WHERE column names the container (or systemd
+unit) each holder runs in.
 
 PID may be any task id: a thread's tid names the fd in that thread's fd
 table, its own if it called unshare(CLONE_FILES), and a first line names
@@ -170,14 +171,14 @@ func printWho(w io.Writer, res *analyzer.WhoResult, width int) {
 	}
 	fmt.Fprintf(w, "%s%s\n", head, cutWidth(escape.Text(what), width-len(head)))
 	fmt.Fprintf(w, "held by %s in %s:\n", plural.Count(len(res.Holders), "fd", "fds"), plural.Count(countProcs(res.Holders), "process", "processes"))
-	printHolders(w, users, res.Holders, width)
+	printHolders(w, users, res.Holders, res.Places, width)
 	if res.OtherKind != "" {
 		other := escape.Text(otherEndText(res))
 		if len(res.OtherEnd) == 0 {
 			fmt.Fprintf(w, "%s: held by no scanned fd\n", other)
 		} else {
 			fmt.Fprintf(w, "%s, held by %s:\n", other, plural.Count(len(res.OtherEnd), "fd", "fds"))
-			printHolders(w, users, res.OtherEnd, width)
+			printHolders(w, users, res.OtherEnd, res.Places, width)
 		}
 	}
 	if len(res.Watchers) > 0 {
@@ -230,25 +231,33 @@ func otherEndText(res *analyzer.WhoResult) string {
 }
 
 // printHolders prints fds as an aligned table, targets cut to width. A
-// TID column appears when an fd is in a thread's own fd table.
-func printHolders(w io.Writer, users userNames, hs []analyzer.WhoHolder, width int) {
+// TID column appears when an fd is in a thread's own fd table, a WHERE
+// column (container or systemd unit) when a holder runs in one.
+func printHolders(w io.Writer, users userNames, hs []analyzer.WhoHolder, places map[int]string, width int) {
 	threads := slices.ContainsFunc(hs, func(h analyzer.WhoHolder) bool { return h.Thread != 0 })
-	header := []string{"PID", "FD", "COMM", "USER", "TARGET"}
+	where := slices.ContainsFunc(hs, func(h analyzer.WhoHolder) bool { return places[h.Process.PID] != "" })
+	header := []string{"PID", "FD", "COMM", "USER"}
 	if threads {
-		header = []string{"PID", "TID", "FD", "COMM", "USER", "TARGET"}
+		header = []string{"PID", "TID", "FD", "COMM", "USER"}
 	}
-	tt := textTable{indent: "  ", header: header}
+	if where {
+		header = append(header, "WHERE")
+	}
+	tt := textTable{indent: "  ", header: append(header, "TARGET")}
 	for _, h := range hs {
-		row := []string{strconv.Itoa(h.Process.PID), strconv.Itoa(h.FD.Num), escape.Text(h.Process.Comm),
-			escape.Text(users.name(h.Process.UID)), escape.Text(h.FD.Target)}
+		row := []string{strconv.Itoa(h.Process.PID)}
 		if threads {
 			tid := ""
 			if h.Thread != 0 {
 				tid = strconv.Itoa(h.Thread)
 			}
-			row = append(row[:1], append([]string{tid}, row[1:]...)...)
+			row = append(row, tid)
 		}
-		tt.add(row...)
+		row = append(row, strconv.Itoa(h.FD.Num), escape.Text(h.Process.Comm), escape.Text(users.name(h.Process.UID)))
+		if where {
+			row = append(row, escape.Text(places[h.Process.PID]))
+		}
+		tt.add(append(row, escape.Text(h.FD.Target))...)
 	}
 	tt.write(w, width)
 }
