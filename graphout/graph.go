@@ -3,131 +3,67 @@ package graphout
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"sort"
 	"strconv"
-	"strings"
-
-	"gonum.org/v1/gonum/graph"
-	"gonum.org/v1/gonum/graph/encoding"
-	"gonum.org/v1/gonum/graph/encoding/dot"
-	"gonum.org/v1/gonum/graph/multi"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/objname"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
-	"github.com/kcmpgraph/kcmpgraph/internal/plural"
-	"github.com/kcmpgraph/kcmpgraph/kcmp"
 )
 
 // Views.
 const (
-	// ViewProcesses draws processes; an object held by exactly two
-	// processes is an edge between them, one held by more is a hub node.
+	// ViewProcesses draws processes as boxes, similar ones once, with
+	// the objects they share bundled by holders and channels as edges.
 	ViewProcesses = "processes"
-	// ViewObjects draws every shared object as a node of its own.
+	// ViewObjects draws every shared object as a node of its own, and
+	// every process as a box.
 	ViewObjects = "objects"
 )
 
 // Options shape a diagram. Zero values mean the defaults.
 type Options struct {
 	View string
-	// MaxNodes is the hard limit; past it Build refuses (default 2000).
+	// MaxNodes is the hard limit; past it Build refuses. The default and
+	// the ceiling are what the renderer lays out in about three seconds
+	// (see layoutFor).
 	MaxNodes int
-	// LabelNodes is the size past which edges carry no labels (default 150).
-	LabelNodes int
-	// NoCollapse keeps identical siblings as separate nodes.
+	// NoCollapse draws every process in a box of its own.
 	NoCollapse bool
+	// MaxBoxes is the number of process boxes drawn; past it the least
+	// connected are summarised in one box (default 40, about what is
+	// legible 1600 pixels wide).
+	MaxBoxes int
+	// Users names a uid ("root", "nobody"); nil or "" prints "uid N".
+	Users func(uid int) string
+	// Title says what is drawn, for the legend's first line ("host web1",
+	// a file name); "" names the snapshot's host.
+	Title string
 }
 
 // ErrTooLarge is returned when a diagram would exceed Options.MaxNodes.
 var ErrTooLarge = errors.New("diagram too large")
 
-// palette gives each object type (indexed by kcmp.Type) its edge colour,
-// as DOT writes it and as the legend names it. It belongs to the diagrams,
-// not to kcmp: colour is a choice of this medium; kcmp.Info holds what
-// every output says about a type.
-var palette = [...]struct{ hex, name string }{
-	kcmp.File: {"#1f77b4", "blue"}, kcmp.VM: {"#d62728", "red"}, kcmp.Files: {"#ff7f0e", "orange"},
-	kcmp.FS: {"#2ca02c", "green"}, kcmp.Sighand: {"#9467bd", "purple"}, kcmp.IO: {"#8c564b", "brown"},
-	kcmp.Sysvsem: {"#e377c2", "pink"}, kcmp.EpollTFD: {"#7f7f7f", "grey"},
-}
+// defaultMaxBoxes keeps the whole-host map legible 1600 pixels wide.
+const defaultMaxBoxes = 40
 
-// channelColor draws the dotted edge between the two ends of a channel.
-const channelColor = "#000000"
-
-// typeColor returns the edge colour of a type name, or of "channel".
-func typeColor(typ string) string {
-	if t, ok := kcmp.Named(typ); ok {
-		return palette[t].hex
-	}
-	return channelColor
-}
-
-// Diagram is a built sharing graph, ready to be written as DOT.
-type Diagram struct {
-	g      *multi.UndirectedGraph
-	nodes  map[int64]*node
-	layout string
-	labels bool
-	legend []string
-	// ownLegend replaces the standard legend lines (diff diagrams).
-	ownLegend bool
-	// Processes and Objects count the drawn nodes of each kind.
-	Processes, Objects int
-}
-
-type node struct {
-	id    int64
-	dotID string
-	label string // already quoted
-	shape string
-	// pidNS groups processes into clusters when the snapshot spans
-	// several PID namespaces.
-	pidNS uint64
-	color string // outline colour, "" for the default
-}
-
-func (n *node) ID() int64     { return n.id }
-func (n *node) DOTID() string { return n.dotID }
-func (n *node) Attributes() []encoding.Attribute {
-	a := []encoding.Attribute{{Key: "label", Value: n.label}, {Key: "shape", Value: n.shape}}
-	if n.color != "" {
-		a = append(a, encoding.Attribute{Key: "color", Value: quote(n.color)})
-	}
-	return a
-}
-
-type line struct {
-	f, t  *node
-	id    int64
-	typ   string
-	count int
-	label string // quoted, or ""
-}
-
-func (l *line) From() graph.Node         { return l.f }
-func (l *line) To() graph.Node           { return l.t }
-func (l *line) ID() int64                { return l.id }
-func (l *line) ReversedLine() graph.Line { r := *l; r.f, r.t = l.t, l.f; return &r }
-func (l *line) Attributes() []encoding.Attribute {
-	a := []encoding.Attribute{{Key: "color", Value: quote(typeColor(l.typ))}}
-	switch l.typ {
-	case "epoll":
-		a = append(a, encoding.Attribute{Key: "style", Value: "dashed"})
-	case "channel":
-		a = append(a, encoding.Attribute{Key: "style", Value: "dotted"})
-	}
-	if l.label != "" {
-		a = append(a, encoding.Attribute{Key: "label", Value: l.label})
-	}
-	if l.count > 1 {
-		a = append(a, encoding.Attribute{Key: "penwidth", Value: strconv.FormatFloat(min(1+float64(l.count)/4, 4), 'f', 2, 64)})
-	}
-	return a
-}
+// Colours and styles, one place.
+const (
+	boxFill     = `"#eef3fb"`
+	boxColor    = `"#4a6fa5"`
+	noteFill    = `"#fffbe6"`
+	noteColor   = `"#b8961e"`
+	parentColor = `"#9a9a9a"`
+	linkColor   = `"#2b2b2b"`
+	watchColor  = `"#7b4fa0"`
+	fontName    = "Verdana"
+)
 
 // Build makes the diagram of a snapshot (select first with
-// snapshot.Select for --pid, --tree and --types).
+// snapshot.Select, or Around). Its phases: collect the shared objects,
+// leave out those nearly every process holds, put the processes in boxes,
+// bundle the objects by the boxes holding them, summarise past MaxBoxes,
+// then draw. A processes view that would take dot more than its budget
+// (see layoutFor) is drawn again with fewer boxes.
 func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 	if opts.View == "" {
 		opts.View = ViewProcesses
@@ -135,432 +71,228 @@ func Build(s *snapshot.Snapshot, opts Options) (*Diagram, error) {
 	if opts.View != ViewProcesses && opts.View != ViewObjects {
 		return nil, fmt.Errorf("unknown view %q (valid: %s, %s)", opts.View, ViewProcesses, ViewObjects)
 	}
-	if opts.MaxNodes <= 0 {
-		opts.MaxNodes = 2000
+	if opts.MaxBoxes <= 0 {
+		opts.MaxBoxes = defaultMaxBoxes
 	}
-	if opts.LabelNodes <= 0 {
-		opts.LabelNodes = 150
-	}
-	type edgeGroup struct {
-		typ     string
-		name    string
-		members []int // pids, distinct, sorted
-		// sig identifies the group in sibling signatures: the group
-		// itself, or for epoll the process watched.
-		sig string
-	}
-	var groups []edgeGroup
 	names := objname.New(s)
-	for _, g := range s.Groups {
-		pids := map[int]bool{}
-		for _, m := range g.Members {
-			pids[m.PID] = true
-		}
-		eg := edgeGroup{typ: g.Type, name: names.Group(g).String(), sig: "g" + strconv.Itoa(len(groups))}
-		for p := range pids {
-			eg.members = append(eg.members, p)
-		}
-		sort.Ints(eg.members)
-		if len(eg.members) >= 2 || opts.View == ViewObjects {
-			groups = append(groups, eg)
-		}
-	}
-	// Epoll watches whose holder is another process: the watcher sees
-	// events of a description it may not hold itself.
-	// Channels: a pipe, unix socket, local TCP/UDP connection or pty whose
-	// ends are in two processes is who talks to whom, drawn dotted.
-	for i := range s.Endpoints {
-		e := &s.Endpoints[i]
-		if len(e.Ends) < 2 {
-			continue
-		}
-		pids := map[int]bool{}
-		for _, end := range e.Ends {
-			for _, m := range end {
-				pids[m.PID] = true
+	none := opts.NoCollapse || opts.View == ViewObjects
+	for {
+		d, boxes := build(s, names, opts, none)
+		if none || d.cost() <= dotBudget || opts.MaxBoxes <= minBoxes || boxes <= minBoxes {
+			if err := d.finish(opts.MaxNodes); err != nil {
+				return nil, err
 			}
+			return d, nil
 		}
-		if len(pids) < 2 {
-			continue
-		}
-		var members []int
-		for p := range pids {
-			members = append(members, p)
-		}
-		sort.Ints(members)
-		groups = append(groups, edgeGroup{typ: "channel", name: names.Channel(e).Text, members: members,
-			sig: "c" + strconv.Itoa(len(groups))})
+		opts.MaxBoxes = max(minBoxes, min(opts.MaxBoxes, boxes)*2/3)
 	}
-	watched := map[[2]int]bool{}
-	for _, e := range s.Epoll {
-		for _, w := range e.Watches {
-			if w.Holder == nil || w.Holder.PID == e.PID || watched[[2]int{e.PID, w.Holder.PID}] {
-				continue
-			}
-			watched[[2]int{e.PID, w.Holder.PID}] = true
-			members := []int{e.PID, w.Holder.PID}
-			sort.Ints(members)
-			groups = append(groups, edgeGroup{typ: "epoll", name: "epoll watch", members: members,
-				sig: "e" + strconv.Itoa(w.Holder.PID)})
-		}
-	}
-	d := &Diagram{g: multi.NewUndirectedGraph(), nodes: map[int64]*node{}}
-	if !s.Exact {
-		d.legend = append(d.legend, "NOT EXACT: kcmp was unavailable; file sharing is approximated by inode")
-	}
+}
 
-	involved := map[int]bool{}
-	for _, g := range groups {
-		for _, p := range g.members {
-			involved[p] = true
+// minBoxes is as few boxes as Build shrinks a diagram to.
+const minBoxes = 8
+
+// build draws s once; it returns the diagram and its number of boxes.
+func build(s *snapshot.Snapshot, names *objname.Names, opts Options, none bool) (*Diagram, int) {
+	objs := collectObjects(s, names, opts.View == ViewObjects)
+	objs, common := leaveOutCommon(objs)
+	boxes, of := makeBoxes(s, objs, none, clusterer(s))
+	var notes []string
+	if !none && len(boxes) > opts.MaxBoxes {
+		var sum *summary
+		boxes, objs, sum = summarise(boxes, objs, of, opts.MaxBoxes)
+		notes = append(notes, sum.note())
+	}
+	var bundles []*bundle
+	var links []*link
+	if opts.View == ViewObjects {
+		bundles, links = oneByOne(objs, of)
+	} else {
+		bundles, links = aggregate(objs, of)
+	}
+	var hubs []*hub
+	if !none {
+		links, hubs = gatherHubs(links, len(boxes))
+	}
+	describeDifferences(boxes, bundles, links, namer{opts.Users})
+	p := &picture{s: s, opts: opts, n: namer{opts.Users}, boxes: boxes, of: of, bundles: bundles, links: links, hubs: hubs}
+	return p.draw(common, notes), len(boxes)
+}
+
+// leaveOutCommon takes out the items held by most processes of a large
+// diagram (/dev/null, a journal socket): drawn, they would tie every box
+// to one note. It returns the rest and one legend line per object name.
+func leaveOutCommon(objs []*object) ([]*object, []string) {
+	holders := map[int]bool{}
+	for _, o := range objs {
+		for _, p := range o.pids {
+			holders[p] = true
 		}
 	}
-	// Ubiquitous objects (held by most processes of a large diagram) are
-	// summarised; in a small one every object is drawn.
-	limit := len(involved)/2 + 1
-	if len(involved) < 20 {
-		limit = len(involved) + 1
+	if len(holders) < 20 {
+		return objs, nil
 	}
-	kept := groups[:0]
-	type summary struct {
-		name, typ string
-		objects   int
-		most      int
+	limit := len(holders)/2 + 1
+	kept := objs[:0:0]
+	type common struct {
+		name    string
+		objects int
+		most    int
 	}
-	var summaries []*summary
-	byName := map[[2]string]*summary{}
-	for _, g := range groups {
-		if len(g.members) >= limit && len(g.members) > 2 {
-			k := [2]string{g.name, g.typ}
-			if byName[k] == nil {
-				byName[k] = &summary{name: g.name, typ: g.typ}
-				summaries = append(summaries, byName[k])
-			}
-			byName[k].objects++
-			byName[k].most = max(byName[k].most, len(g.members))
+	byName := map[string]*common{}
+	var order []*common
+	for _, o := range objs {
+		if o.link || len(o.pids) < limit {
+			kept = append(kept, o)
 			continue
 		}
-		kept = append(kept, g)
+		c := byName[o.name]
+		if c == nil {
+			c = &common{name: o.name}
+			byName[o.name] = c
+			order = append(order, c)
+		}
+		c.objects++
+		c.most = max(c.most, len(o.pids))
 	}
-	groups = kept
-	sort.SliceStable(summaries, func(i, j int) bool { return summaries[i].most > summaries[j].most })
-	for i, sm := range summaries {
-		if i == 6 {
-			d.legend = append(d.legend, "not drawn: "+plural.Count(len(summaries)-i, "more object", "more objects")+" held by most processes")
+	sort.SliceStable(order, func(i, j int) bool { return order[i].most > order[j].most })
+	var lines []string
+	for i, c := range order {
+		if i == 4 {
+			lines = append(lines, fmt.Sprintf("not drawn either: %d more objects held by most processes", len(order)-i))
 			break
 		}
-		what := sm.name
-		if sm.objects > 1 {
-			what = fmt.Sprintf("%s (%d objects)", sm.name, sm.objects)
+		what := c.name
+		if c.objects > 1 {
+			what = fmt.Sprintf("%s (%d objects)", c.name, c.objects)
 		}
-		d.legend = append(d.legend, fmt.Sprintf("not drawn: %s, %s, held by up to %d processes", what, sm.typ, sm.most))
+		lines = append(lines, fmt.Sprintf("not drawn: %s, held by up to %d processes", what, c.most))
 	}
-	involved = map[int]bool{}
-	memberOf := map[int][]int{}
-	for gi, g := range groups {
-		for _, p := range g.members {
-			involved[p] = true
-			memberOf[p] = append(memberOf[p], gi)
-		}
-	}
+	return kept, lines
+}
 
-	// Identical siblings collapse: same parent, same comm, same groups
-	// apart from the ones only they share among themselves.
-	sigOf := func(p int) uint64 {
-		h := fnv.New64a()
-		var sigs []string
-		for _, gi := range memberOf[p] {
-			sigs = append(sigs, groups[gi].sig)
-		}
-		sort.Strings(sigs)
-		for _, sg := range sigs {
-			fmt.Fprintf(h, "%s,", sg)
-		}
-		return h.Sum64()
-	}
-	var pids []int
-	for p := range involved {
-		pids = append(pids, p)
-	}
-	sort.Ints(pids)
-	rep, count := collapse(s, pids, opts.NoCollapse, sigOf)
-	similar := !opts.NoCollapse && len(count) > similarAbove
-	merged := "siblings"
-	if similar {
-		merged = "similar"
-		// Too many boxes to read (and for graphviz to lay out in time):
-		// merge siblings by parent and command alone, and the children of
-		// merged parents with them, so a forest of workers becomes a few
-		// boxes whose edges are the union of theirs.
-		n := len(count)
-		rep, count = collapse(s, pids, false, nil)
-		d.legend = append(d.legend, fmt.Sprintf(
-			"%d boxes were too many: similar processes (same parent and command) merged, ×N; --tree PID shows them apart", n))
-	}
-	nsCount := map[uint64]bool{}
-	for p, r := range rep {
-		if p != r {
+// clusterer returns how processes are grouped into clusters: by systemd
+// unit or container (from the cgroup), and by PID namespace when the
+// snapshot has several; nil when no process has either.
+func clusterer(s *snapshot.Snapshot) func(*snapshot.Process) string {
+	nss := map[uint64]bool{}
+	units := false
+	for i := range s.Processes {
+		p := &s.Processes[i]
+		if p.KernelThread {
 			continue
 		}
-		proc := s.Process(p)
-		n := &node{id: int64(p), dotID: "p" + strconv.Itoa(p), shape: "box"}
-		id, comm := quote(strconv.Itoa(p)), quote("?")
-		if proc != nil {
-			comm = quote(proc.Comm)
-			n.pidNS = proc.Namespaces["pid"]
-			nsCount[n.pidNS] = true
-		}
-		if count[p] > 1 {
-			id = quote(fmt.Sprintf("%d +%d %s", p, count[p]-1, merged))
-			comm = strings.TrimSuffix(comm, `"`) + fmt.Sprintf(` ×%d"`, count[p])
-		}
-		n.label = lines(id, comm)
-		d.nodes[n.id] = n
-		d.g.AddNode(n)
-		d.Processes++
+		nss[p.Namespaces["pid"]] = true
+		units = units || serviceOf(p) != ""
 	}
-	nextObj := int64(-1)
-	type hub struct {
-		node             *node
-		name             string
-		objects, holders int
+	byNS := len(nss) > 1
+	if !byNS && !units {
+		return nil
 	}
-	hubs := map[string]*hub{}
-	pairs := map[[3]string]*line{}
-	var nextLine int64
-	for _, g := range groups {
-		var ends []int
-		seen := map[int]bool{}
-		for _, p := range g.members {
-			if r := rep[p]; !seen[r] {
-				seen[r] = true
-				ends = append(ends, r)
+	return func(p *snapshot.Process) string {
+		c := serviceOf(p)
+		if byNS {
+			ns := "pid namespace " + strconv.FormatUint(p.Namespaces["pid"], 10)
+			if c == "" {
+				return ns
 			}
+			return c + " · " + ns
 		}
-		sort.Ints(ends)
+		return c
+	}
+}
+
+// hub is a box that many boxes have a channel to (a logging daemon, a
+// message bus): its links are drawn as one note beside it.
+type hub struct {
+	b     *box
+	links []*link
+}
+
+// gatherHubs takes out the links of boxes linked with more than a fifth
+// of a large diagram's boxes (at least 6): fifty lines into journald say
+// less than one note "38 boxes connect to it".
+func gatherHubs(links []*link, boxes int) ([]*link, []*hub) {
+	if boxes < 15 {
+		return links, nil
+	}
+	limit := max(6, boxes/5)
+	partners := map[*box]map[*box]bool{}
+	for _, l := range links {
+		for _, e := range [][2]*box{{l.from, l.to}, {l.to, l.from}} {
+			if partners[e[0]] == nil {
+				partners[e[0]] = map[*box]bool{}
+			}
+			partners[e[0]][e[1]] = true
+		}
+	}
+	byBox := map[*box]*hub{}
+	var hubs []*hub
+	kept := links[:0:0]
+	for _, l := range links {
+		var h *box
 		switch {
-		case len(ends) == 2 && opts.View == ViewProcesses:
-			k := [3]string{strconv.Itoa(ends[0]), strconv.Itoa(ends[1]), g.typ}
-			if l := pairs[k]; l != nil {
-				l.count++
-				continue
-			}
-			l := &line{f: d.nodes[int64(ends[0])], t: d.nodes[int64(ends[1])], id: nextLine, typ: g.typ, count: 1}
-			nextLine++
-			pairs[k] = l
-			if g.typ == "file" || g.typ == "channel" {
-				l.label = quote(g.name)
-			} else {
-				l.label = quote(g.typ)
-			}
-			d.g.SetLine(l)
-		case len(ends) >= 2 || opts.View == ViewObjects:
-			// Merged boxes: objects of one type between the same boxes
-			// are one ellipse, counted.
-			hubKey := fmt.Sprint(g.typ, ends)
-			if similar {
-				if h := hubs[hubKey]; h != nil {
-					h.objects++
-					h.holders += len(g.members)
-					h.node.label = lines(quote(h.name+fmt.Sprintf(" and %d more", h.objects-1)),
-						quote(fmt.Sprintf("%s, %d objects, %d holders", g.typ, h.objects, h.holders)))
-					continue
-				}
-			}
-			o := &node{id: nextObj, dotID: "o" + strconv.FormatInt(-nextObj, 10), shape: "ellipse",
-				label: lines(quote(g.name), quote(fmt.Sprintf("%s, %d holders", g.typ, len(g.members))))}
-			if similar {
-				hubs[hubKey] = &hub{node: o, name: g.name, objects: 1, holders: len(g.members)}
-			}
-			nextObj--
-			d.nodes[o.id] = o
-			d.g.AddNode(o)
-			d.Objects++
-			for _, e := range ends {
-				l := &line{f: d.nodes[int64(e)], t: o, id: nextLine, typ: g.typ, count: 1}
-				nextLine++
-				d.g.SetLine(l)
-			}
+		case len(partners[l.to]) > limit:
+			h = l.to
+		case len(partners[l.from]) > limit:
+			h = l.from
+		default:
+			kept = append(kept, l)
+			continue
 		}
-	}
-	for _, l := range pairs {
-		if l.count > 1 {
-			l.label = quote(fmt.Sprintf("%s ×%d", l.typ, l.count))
+		if byBox[h] == nil {
+			byBox[h] = &hub{b: h}
+			hubs = append(hubs, byBox[h])
 		}
+		byBox[h].links = append(byBox[h].links, l)
 	}
-	total := d.Processes + d.Objects
-	if total > opts.MaxNodes {
-		return nil, fmt.Errorf("%w: %d nodes, the limit is %d; narrow it with --tree PID, --pid LIST or --types (for example --types vm,files,sighand)",
-			ErrTooLarge, total, opts.MaxNodes)
-	}
-	d.labels = total <= opts.LabelNodes
-	if !d.labels {
-		for _, l := range pairs {
-			l.label = ""
-		}
-		d.legend = append(d.legend, fmt.Sprintf("edge labels left out: %d nodes", total))
-	}
-	d.layout = "dot"
-	if total > 120 {
-		d.layout = "sfdp"
-	}
-	if len(nsCount) > 1 {
-		d.legend = append(d.legend, "boxes with a frame: one PID namespace each")
-	} else {
-		for _, n := range d.nodes {
-			n.pidNS = 0
-		}
-	}
-	if total == 0 {
-		d.legend = append(d.legend, "no sharing between the selected processes")
-	}
-	return d, nil
+	return kept, hubs
 }
 
-// similarAbove is the number of process boxes past which siblings are
-// merged by parent and command alone: graphviz lays out a few hundred
-// boxes in seconds, two thousand not within a minute.
-const similarAbove = 300
+// oneByOne makes a bundle of every item and a link of every channel: the
+// objects view.
+func oneByOne(objs []*object, of boxOf) ([]*bundle, []*link) {
+	var bundles []*bundle
+	var links []*link
+	for _, o := range objs {
+		bs, ls := aggregate([]*object{o}, of)
+		bundles = append(bundles, bs...)
+		links = append(links, ls...)
+	}
+	return bundles, links
+}
 
-// collapse maps each pid to the representative of its collapsed node and
-// counts the pids of each representative. With sig, siblings (same parent
-// and command) collapse when their signatures match; without, all
-// siblings collapse, and so do the children of collapsed parents, down
-// the tree. none keeps every pid apart.
-func collapse(s *snapshot.Snapshot, pids []int, none bool, sig func(int) uint64) (rep, count map[int]int) {
-	type key struct {
-		parent int
-		comm   string
-		sig    uint64
-	}
-	rep = map[int]int{}
-	for _, p := range pids {
-		rep[p] = p
-	}
-	if !none {
-		// Without signatures, a parent's merge is passed on to its
-		// children: repeat until the tree is stable (its depth at most).
-		for pass := 0; pass < 64; pass++ {
-			byKey := map[key][]int{}
-			for _, p := range pids {
-				proc := s.Process(p)
-				if proc == nil {
-					continue
-				}
-				k := key{parent: proc.PPID, comm: proc.Comm}
-				if sig != nil {
-					k.sig = sig(p)
-				} else if r, ok := rep[proc.PPID]; ok {
-					k.parent = r
-				}
-				byKey[k] = append(byKey[k], p)
+// describeDifferences says, in each box of several processes, what its
+// members do not share: the objects each has of its own, and those only
+// some hold.
+func describeDifferences(boxes []*box, bundles []*bundle, links []*link, n namer) {
+	for _, l := range links {
+		if b := l.each; b != nil {
+			other := l.to
+			if other == b {
+				other = l.from
 			}
-			changed := false
-			for _, ps := range byKey {
-				for _, p := range ps {
-					if rep[p] != ps[0] {
-						rep[p], changed = ps[0], true
-					}
-				}
-			}
-			if sig != nil || !changed {
-				break
+			b.differs = append(b.differs, "each: own "+l.objs[0].name+" with "+n.ref(other, other.comm == b.comm))
+		}
+	}
+	for _, bd := range bundles {
+		for _, sd := range bd.sides {
+			switch {
+			case sd.b == bd.each:
+				sd.b.differs = append(sd.b.differs, "each: own "+bd.items[0].name)
+			case sd.cov != all && sd.b.size() > 1:
+				sd.b.differs = append(sd.b.differs, fmt.Sprintf("%d of %d hold %s", sd.n, sd.b.size(), bd.items[0].name))
 			}
 		}
 	}
-	count = map[int]int{}
-	for _, r := range rep {
-		count[r]++
-	}
-	return rep, count
-}
-
-// Layout returns the graphviz layout engine chosen for the diagram's size.
-func (d *Diagram) Layout() string { return d.layout }
-
-func (d *Diagram) legendText() string {
-	var parts []string
-	if d.ownLegend {
-		for _, l := range d.legend {
-			parts = append(parts, quoteN(l, 160))
+	for _, b := range boxes {
+		seen := map[string]bool{}
+		kept := b.differs[:0]
+		for _, d := range b.differs {
+			if !seen[d] {
+				seen[d] = true
+				kept = append(kept, d)
+			}
 		}
-		return lines(parts...)
+		b.differs = kept
 	}
-	parts = append(parts, quoteN("kcmpgraph: boxes are processes (×N: identical siblings), ellipses are objects held by 3+ processes", 200))
-	var colors []string
-	for _, t := range kcmp.AllTypes {
-		colors = append(colors, t.String()+" "+palette[t].name)
-	}
-	parts = append(parts, quoteN("edges: "+strings.Join(colors, ", ")+" (dashed); dotted black: the two ends of a channel (pipe, socket, pty)", 220))
-	for _, l := range d.legend {
-		parts = append(parts, quoteN(l, 120))
-	}
-	return lines(parts...)
-}
-
-type attrs []encoding.Attribute
-
-func (a attrs) Attributes() []encoding.Attribute { return a }
-
-// dotGraph adds graph attributes and PID-namespace clusters to the
-// multigraph for gonum's encoder.
-type dotGraph struct {
-	*multi.UndirectedGraph
-	d *Diagram
-}
-
-func (g dotGraph) DOTAttributers() (graph, node, edge encoding.Attributer) {
-	ga := attrs{
-		{Key: "layout", Value: d(g).layout},
-		{Key: "label", Value: d(g).legendText()},
-		{Key: "labelloc", Value: "b"},
-		{Key: "fontsize", Value: "10"},
-		{Key: "overlap", Value: "false"},
-		{Key: "outputorder", Value: "edgesfirst"},
-	}
-	return ga, attrs{{Key: "fontsize", Value: "10"}}, attrs{{Key: "fontsize", Value: "8"}}
-}
-
-func d(g dotGraph) *Diagram { return g.d }
-
-// cluster is one PID namespace's subgraph.
-type cluster struct {
-	*multi.UndirectedGraph
-	name  string
-	label string
-}
-
-func (c cluster) DOTID() string { return c.name }
-func (c cluster) DOTAttributers() (graph, node, edge encoding.Attributer) {
-	return attrs{{Key: "label", Value: c.label}}, attrs{}, attrs{}
-}
-
-// Structure returns the PID-namespace clusters, if there are several.
-func (g dotGraph) Structure() []dot.Multigraph {
-	byNS := map[uint64][]*node{}
-	for _, n := range g.d.nodes {
-		if n.pidNS != 0 {
-			byNS[n.pidNS] = append(byNS[n.pidNS], n)
-		}
-	}
-	var nss []uint64
-	for ns := range byNS {
-		nss = append(nss, ns)
-	}
-	sort.Slice(nss, func(i, j int) bool { return nss[i] < nss[j] })
-	var out []dot.Multigraph
-	for _, ns := range nss {
-		sub := multi.NewUndirectedGraph()
-		for _, n := range byNS[ns] {
-			sub.AddNode(n)
-		}
-		out = append(out, cluster{UndirectedGraph: sub, name: "cluster_ns" + strconv.FormatUint(ns, 10),
-			label: quote("pid namespace " + strconv.FormatUint(ns, 10))})
-	}
-	return out
-}
-
-// DOT writes the diagram in the DOT language.
-func (d *Diagram) DOT() ([]byte, error) {
-	return dot.MarshalMulti(dotGraph{UndirectedGraph: d.g, d: d}, "kcmpgraph", "", "  ")
 }

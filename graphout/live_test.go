@@ -57,7 +57,7 @@ func TestLiveHostileNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back := multi.NewUndirectedGraph()
+	back := multi.NewDirectedGraph()
 	if err := dot.UnmarshalMulti(text, back); err != nil {
 		t.Fatalf("DOT of a live hostile process does not parse back: %v\n%s", err, text)
 	}

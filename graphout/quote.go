@@ -1,7 +1,6 @@
 package graphout
 
 import (
-	"strings"
 	"unicode/utf8"
 
 	"github.com/kcmpgraph/kcmpgraph/escape"
@@ -28,11 +27,8 @@ func quoteN(s string, n int) string {
 	return escape.DOT(s)
 }
 
-// lines joins already-quoted label parts with DOT's centred line break.
-func lines(parts ...string) string {
-	var inner []string
-	for _, p := range parts {
-		inner = append(inner, strings.TrimSuffix(strings.TrimPrefix(p, `"`), `"`))
-	}
-	return `"` + strings.Join(inner, `\n`) + `"`
-}
+// leftBreak stands for DOT's left-justified line break, \l, until the DOT
+// text is written: gonum passes a value through only if it is a valid Go
+// quoted string, which \l is not. escape.DOT escapes every control
+// character, so the only raw \x01 in the text are these.
+const leftBreak = "\x01"

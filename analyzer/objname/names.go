@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/kcmp"
 )
 
 // Names names the objects of one snapshot. It indexes the snapshot once;
@@ -93,10 +94,14 @@ func (n *Names) Socket(fd *snapshot.FD) *snapshot.Socket {
 	return n.sockets[fd.Ino]
 }
 
-// Group names the object a file group holds (by its first member); for
-// the per-task types it gives the type name alone, as Kind Other.
+// Group names the object a group holds: a file group's description (by
+// its first member), or a per-task object as kcmp's table names it
+// ("address space"), Kind Task.
 func (n *Names) Group(g snapshot.Group) Name {
 	if g.Type != snapshot.TypeFile || len(g.Members) == 0 {
+		if t, ok := kcmp.Named(g.Type); ok {
+			return Name{Kind: Task, Text: t.Info().Object}
+		}
 		return Name{Kind: Other, Text: g.Type}
 	}
 	return n.FD(g.Members[0])

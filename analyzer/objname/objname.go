@@ -40,6 +40,7 @@ const (
 	Anon      Kind = "anon"      // an anonymous inode: eventfd, timerfd, signalfd, epoll, pidfd, inotify...
 	Memfd     Kind = "memfd"     // a memfd_create(2) file
 	Namespace Kind = "namespace" // a namespace file (nsfs)
+	Task      Kind = "task"      // a per-task object: an address space, an fd table...
 	Other     Kind = "other"     // anything else
 )
 

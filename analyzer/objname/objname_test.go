@@ -144,7 +144,7 @@ func TestChannels(t *testing.T) {
 	if got := n.Group(g).Text; got != "tcp 127.0.0.1:41822 → 127.0.0.1:8080" {
 		t.Errorf("Group = %q", got)
 	}
-	if got := n.Group(snapshot.Group{Type: "vm"}); got.Text != "vm" || got.Kind != Other {
+	if got := n.Group(snapshot.Group{Type: "vm"}); got.Text != "address space" || got.Kind != Task {
 		t.Errorf("Group(vm) = %+v", got)
 	}
 }

@@ -70,7 +70,7 @@ func TestDiffCLI(t *testing.T) {
 		t.Errorf("diff --format json: exit %d\n%s", code, out)
 	}
 	out, _, code = runCLI(t, "diff", before, after, "--format", "dot")
-	if code != exitFound || !strings.HasPrefix(out, "graph kcmpgraph {") || !strings.Contains(out, "#2ca02c") {
+	if code != exitFound || !strings.HasPrefix(out, "digraph kcmpgraph {") || !strings.Contains(out, "#2ca02c") {
 		t.Errorf("diff --format dot: exit %d\n%s", code, out)
 	}
 	wantUsageError(t, "missing.json: cannot open", "diff", before, "missing.json")

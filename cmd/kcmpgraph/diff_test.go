@@ -57,7 +57,7 @@ func TestDiffExitStatus(t *testing.T) {
 		{[]string{"diff", diffTasks, diffTasks, "--format", "json"}, 0, `"differences": 0,`},
 		{[]string{"diff", diffBefore, diffAfter}, exitFound, "! LEAK file socket:[700]: now also held by 102:3 worker\n"},
 		{[]string{"diff", diffBefore, diffAfter, "--types", "epoll"}, exitFound, "+102  worker"},
-		{[]string{"diff", diffBefore, diffAfter, "--format", "dot"}, exitFound, "graph kcmpgraph {"},
+		{[]string{"diff", diffBefore, diffAfter, "--format", "dot"}, exitFound, "digraph kcmpgraph {"},
 	} {
 		out, stderr, code := runCLI(t, c.args...)
 		if code != c.code || !strings.Contains(out, c.out) || stderr != "" {

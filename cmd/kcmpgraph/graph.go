@@ -16,12 +16,21 @@ func newGraphCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "graph [SNAPSHOT]",
 		Short: "Draw the sharing diagram (DOT or SVG) of a snapshot or of the live host",
-		Long: `graph draws who shares what: processes are boxes; an object two
-processes share is an edge between them (one edge per object type, with a
-count); an object three or more processes share is an ellipse they all
-connect to. Identical siblings (same parent, same comm, same sharing)
-collapse into one box "×N", and objects held by most processes (/dev/null,
-a journal socket) are named in the legend instead of drawn.
+		Long: `graph draws who shares what, the way one sketches a server on a whiteboard:
+processes are boxes with their command, user and pids; similar processes
+(same parent, command and user, like a server's workers) are one box
+"4 × nginx" that says what differs between them ("each: own unix
+socketpair with nginx"); the objects a set of boxes holds in common are
+one note that names them ("shared by nginx (root) + 4 × nginx (nobody):
+tcp 0.0.0.0:80 LISTEN, unix /run/app.sock LISTEN, /var/log/nginx/access.log");
+pipes are arrows from write end to read end, connections from client to
+server; parents point at their children; systemd units and containers
+are frames. Hover a box, note or edge for command lines and fds.
+
+On a large host the diagram is a map: objects most processes hold
+(/dev/null) are named in the legend, the services sharing least with the
+others are left out and named, and the rest stays legible 1600 pixels
+wide. --tree PID and --around PID draw one part of it in full.
 
 Without SNAPSHOT the live host is scanned. SVG is rendered by the
 kcmpgraph-render program installed next to kcmpgraph.` + selectionHelp,
@@ -49,7 +58,7 @@ kcmpgraph-render program installed next to kcmpgraph.` + selectionHelp,
 			if err != nil {
 				return err
 			}
-			picture, err := diagram.draw(cmd.Context(), format, graphout.Options{View: view, NoCollapse: noCollapse},
+			picture, err := diagram.draw(cmd.Context(), format, graphout.Options{View: view, NoCollapse: noCollapse, Users: userNames{}.name},
 				func(o graphout.Options) (*graphout.Diagram, error) { return graphout.Build(src.snap, o) })
 			if err != nil {
 				return err

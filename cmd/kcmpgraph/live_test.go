@@ -163,18 +163,18 @@ func TestThreadsLive(t *testing.T) {
 
 func TestGraphCLI(t *testing.T) {
 	out, stderr, code := runCLI(t, "graph", "../../graphout/testdata/small.json")
-	if code != 0 || !strings.HasPrefix(out, "graph kcmpgraph {") {
+	if code != 0 || !strings.HasPrefix(out, "digraph kcmpgraph {") {
 		t.Fatalf("graph of a snapshot: exit %d %s\n%s", code, stderr, out)
 	}
 	out, _, code = runCLI(t, "graph", "../../graphout/testdata/small.json", "--pid", "100,101", "--types", "file")
-	if code != 0 || strings.Contains(out, "p102") || !strings.Contains(out, "p101") {
+	if code != 0 || strings.Contains(out, "pid102") || !strings.Contains(out, "pid101") {
 		t.Errorf("graph --pid --types:\n%s", out)
 	}
 	dir := t.TempDir()
 	if _, stderr, code := runCLI(t, "graph", "../../graphout/testdata/small.json", "-o", filepath.Join(dir, "g.dot")); code != 0 {
 		t.Errorf("graph -o: exit %d %s", code, stderr)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "g.dot")); err != nil || !strings.HasPrefix(string(b), "graph kcmpgraph {") {
+	if b, err := os.ReadFile(filepath.Join(dir, "g.dot")); err != nil || !strings.HasPrefix(string(b), "digraph kcmpgraph {") {
 		t.Errorf("graph -o wrote %q, %v", b, err)
 	}
 	wantUsageError(t, "--format", "graph", "../../graphout/testdata/small.json", "--format", "png")

@@ -1,0 +1,244 @@
+package graphout
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/gonum/graph/encoding"
+
+	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+)
+
+// picture is what Build decided to draw: boxes, bundles and links.
+type picture struct {
+	s       *snapshot.Snapshot
+	opts    Options
+	n       namer
+	boxes   []*box
+	of      boxOf
+	bundles []*bundle
+	links   []*link
+	hubs    []*hub
+	// attach maps each bundle's node to the node of the box it is drawn
+	// beside.
+	attach map[*dnode]*dnode
+	// flat holds the pairs of box nodes a link keeps on one rank.
+	flat [][2]*dnode
+}
+
+// comm names a pid for tooltips.
+func (p *picture) comm(pid int) string {
+	if proc := p.s.Process(pid); proc != nil {
+		return proc.Comm
+	}
+	return "?"
+}
+
+// draw turns the picture into a Diagram: a node per box and bundle, an
+// edge from each bundle to its holders, one per link and one from each
+// box to its children, the legend on top and the layout for its size.
+func (p *picture) draw(common, notes []string) *Diagram {
+	d := newDiagram()
+	p.attach = map[*dnode]*dnode{}
+	node := p.drawBoxes(d)
+	p.drawTree(d, node)
+	p.drawBundles(d, node)
+	p.drawLinks(d, node)
+	p.drawHubs(d, node)
+	p.pack(d, node)
+	p.layout(d, common, notes)
+	return d
+}
+
+func (p *picture) drawBoxes(d *Diagram) map[*box]*dnode {
+	node := map[*box]*dnode{}
+	for _, b := range p.boxes {
+		id := "pid" + strconv.Itoa(b.pids[0])
+		a := []encoding.Attribute{
+			lines("label", p.n.boxLines(b), maxLabelRunes, `\n`),
+			lines("tooltip", p.n.boxTooltip(b), tooltipRunes, `\n`),
+		}
+		if b.size() > 1 {
+			a = append(a, plain("peripheries", "2"))
+		}
+		if b.uid == 0 {
+			a = append(a, plain("penwidth", "1.6"))
+		}
+		n := d.addNode(id, a...)
+		if b.cluster != "" {
+			n.cluster = b.cluster
+			d.clusters[b.cluster] = quote(b.cluster)
+		}
+		node[b] = n
+		d.Processes++
+	}
+	return node
+}
+
+// drawTree draws an arrow from each box to the boxes of its children (a
+// dotted one to a descendant whose ancestors between share nothing).
+func (p *picture) drawTree(d *Diagram, node map[*box]*dnode) {
+	for _, b := range p.boxes {
+		if !p.treeEdge(b) {
+			continue
+		}
+		style, tip := "dashed", "parent → child"
+		if !b.direct {
+			style, tip = "dotted", "ancestor → descendant (the processes between share nothing drawn)"
+		}
+		d.addEdge(node[b.parent], node[b], plain("style", style), plain("color", parentColor), plain("arrowsize", "0.6"), attr("tooltip", tip))
+	}
+}
+
+// treeEdge says whether b hangs from its parent box in the drawing: not
+// from pid 1 (it adopts orphans and starts every service; that is no
+// relation worth a line) and not across clusters (a service started by
+// another).
+func (p *picture) treeEdge(b *box) bool {
+	return b.parent != nil && !(b.parent.size() == 1 && b.parent.pids[0] == 1) && b.parent.cluster == b.cluster
+}
+
+// drawBundles draws each bundle as a note beside the holder highest in
+// the tree, with a line to each holder; one inherited by everything
+// below its top holder gets one line, to that holder.
+func (p *picture) drawBundles(d *Diagram, node map[*box]*dnode) {
+	for i, bd := range p.bundles {
+		if len(bd.sides) == 2 && len(bd.items) <= 2 && p.opts.View != ViewObjects {
+			names, _ := itemNames(bd.items)
+			d.addEdge(node[bd.sides[0].b], node[bd.sides[1].b], plain("dir", "none"), plain("color", noteColor), plain("penwidth", "1.4"),
+				plain("constraint", "false"), plain("weight", "0"), lines("label", names, maxLabelRunes, `\n`),
+				lines("tooltip", p.n.bundleTooltip(bd, p.comm), tooltipRunes, `\n`))
+			continue
+		}
+		n := d.addNode("shared"+strconv.Itoa(i+1),
+			plain("shape", "note"), plain("style", "filled"), plain("fillcolor", noteFill), plain("color", noteColor),
+			lines("label", p.n.bundleLines(bd), maxLabelRunes, leftBreak),
+			lines("tooltip", p.n.bundleTooltip(bd, p.comm), tooltipRunes, `\n`))
+		if c := commonCluster(bd.sides); c != "" {
+			n.cluster = c
+		}
+		d.Objects++
+		top := highest(bd.sides)
+		for _, sd := range bd.sides {
+			if bd.inherited != nil && sd.b != bd.inherited {
+				continue
+			}
+			a := []encoding.Attribute{plain("dir", "none"), plain("color", noteColor),
+				attr("tooltip", "holders: "+p.n.sidesPhrase([]side{sd}, bd.each))}
+			if sd.b != top {
+				a = append(a, plain("constraint", "false"), plain("weight", "0"))
+			}
+			d.addEdge(n, node[sd.b], a...)
+		}
+		p.attach[n] = node[top]
+		if len(bd.sides) > 1 && top.cluster == n.cluster {
+			d.sameRank(n, node[top])
+		}
+	}
+}
+
+// drawHubs draws the links of each hub as one note beside it.
+func (p *picture) drawHubs(d *Diagram, node map[*box]*dnode) {
+	for i, h := range p.hubs {
+		n := d.addNode("hub"+strconv.Itoa(i+1),
+			plain("shape", "note"), plain("style", "filled"), plain("fillcolor", noteFill), plain("color", linkColor),
+			lines("label", p.n.hubLines(h), maxLabelRunes, leftBreak),
+			lines("tooltip", p.n.hubTooltip(h, p.comm), tooltipRunes, `\n`))
+		if h.b.cluster != "" {
+			n.cluster = h.b.cluster
+		}
+		d.Objects++
+		d.addEdge(n, node[h.b], plain("color", linkColor), plain("penwidth", "1.4"))
+		p.attach[n] = node[h.b]
+		d.sameRank(n, node[h.b])
+	}
+}
+
+// drawLinks draws each link as an edge. One between siblings keeps them
+// on one rank, ordered along its direction: a pipeline reads left to
+// right.
+func (p *picture) drawLinks(d *Diagram, node map[*box]*dnode) {
+	for _, l := range p.links {
+		if l.from == l.to && l.from.size() == 1 {
+			continue
+		}
+		a := []encoding.Attribute{lines("label", p.n.linkLabel(l), maxLabelRunes, `\n`),
+			lines("tooltip", p.n.linkTooltip(l, p.comm), tooltipRunes, `\n`),
+			plain("color", linkColor), plain("penwidth", "1.4")}
+		if l.directed && l.from != l.to && l.from.parent != nil && l.from.parent == l.to.parent && l.from.cluster == l.to.cluster {
+			d.sameRank(node[l.from], node[l.to])
+			p.flat = append(p.flat, [2]*dnode{node[l.from], node[l.to]})
+		} else {
+			a = append(a, plain("constraint", "false"), plain("weight", "0"))
+		}
+		if l.objs[0].typ == "epoll" {
+			a = append(a, plain("style", "dashed"), plain("color", watchColor))
+		}
+		if !l.directed {
+			a = append(a, plain("dir", "none"))
+		}
+		d.addEdge(node[l.from], node[l.to], a...)
+	}
+}
+
+// labelText strips the quotes quote added.
+func labelText(q string) string { return strings.TrimSuffix(strings.TrimPrefix(q, `"`), `"`) }
+
+// commonCluster is the cluster all holders are drawn in, "" if they are
+// not all in one.
+func commonCluster(sides []side) string {
+	c := sides[0].b.cluster
+	for _, sd := range sides[1:] {
+		if sd.b.cluster != c {
+			return ""
+		}
+	}
+	return c
+}
+
+// highest is the holder box nearest the top of the process tree.
+func highest(sides []side) *box {
+	var top *box
+	best := 1 << 30
+	for _, sd := range sides {
+		depth := 0
+		for b := sd.b.parent; b != nil; b = b.parent {
+			depth++
+		}
+		if depth < best {
+			best, top = depth, sd.b
+		}
+	}
+	return top
+}
+
+// layout sets the graph attributes: the legend on top, the engine and
+// spacing for the size.
+func (p *picture) layout(d *Diagram, common, notes []string) {
+	var legend []string
+	title := p.opts.Title
+	if title == "" {
+		title = "host " + p.s.Host.Hostname
+		if !p.s.Host.TakenAt.IsZero() {
+			title += ", " + p.s.Host.TakenAt.UTC().Format("2006-01-02 15:04 UTC")
+		}
+	}
+	procs := 0
+	for _, b := range p.boxes {
+		procs += b.size()
+	}
+	head := fmt.Sprintf("kcmpgraph · %s · %d processes in %d boxes", title, procs, d.Processes)
+	if !p.s.Exact {
+		head += " · NOT EXACT: kcmp was unavailable; file sharing is approximated by inode"
+	}
+	legend = append(legend, head,
+		"boxes: processes (command, user, pids; N ×: similar processes drawn once) · notes: objects they hold in common",
+		"grey dashed arrows: parent → child · black arrows: pipes (write end → read end), connections (client → server) · black lines: socketpairs, ptys")
+	legend = append(legend, notes...)
+	legend = append(legend, common...)
+	if d.Processes == 0 {
+		legend = append(legend, "no sharing between the selected processes")
+	}
+	d.setAttributes(legend)
+}
