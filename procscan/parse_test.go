@@ -150,6 +150,31 @@ func TestParseStatusIDs(t *testing.T) {
 	}
 }
 
+func TestParseStatusPIDs(t *testing.T) {
+	ids, err := ParseStatusPIDs([]byte("Name:\tx\nState:\tt (tracing stop)\nTgid:\t1234\nNgid:\t0\nPid:\t1240\nPPid:\t1\nTracerPid:\t777\nUid:\t0\t0\t0\t0\n"))
+	if err != nil || ids.Tgid != 1234 || ids.TracerPid != 777 {
+		t.Errorf("got %+v, %v", ids, err)
+	}
+	for _, bad := range []string{"", "Tgid:\t1\n", "TracerPid:\t0\n", "Tgid:\tx\nTracerPid:\t0\n", "Tgid:\t1\nTracerPid:\t-1\n", "Tgid:\t1\nTracerPid:\t99999999999\n"} {
+		if _, err := ParseStatusPIDs([]byte(bad)); !errors.Is(err, ErrStatusSyntax) {
+			t.Errorf("%q: err = %v, want ErrStatusSyntax", bad, err)
+		}
+	}
+}
+
+func FuzzParseStatusPIDs(f *testing.F) {
+	f.Add([]byte("Tgid:\t1\nPid:\t1\nTracerPid:\t0\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ids, err := ParseStatusPIDs(data)
+		if err != nil && !errors.Is(err, ErrStatusSyntax) {
+			t.Fatalf("error %v does not wrap ErrStatusSyntax", err)
+		}
+		if ids.Tgid < 0 || ids.TracerPid < 0 {
+			t.Fatalf("negative pid in %+v", ids)
+		}
+	})
+}
+
 func TestParseCmdline(t *testing.T) {
 	for in, want := range map[string]string{
 		"":                       "[]",

@@ -144,7 +144,7 @@ func (r *reader) readProcess(pid int) *Process {
 	}
 	p := &Process{
 		PID: pid, PPID: st.PPID, Comm: st.Comm, State: st.State, StartTime: st.StartTime,
-		KernelThread: st.Flags&pfKthread != 0,
+		KernelThread: st.KernelThread(),
 		Zombie:       st.State == "Z" || st.State == "X",
 	}
 	// status and cmdline are read here rather than with procfs: procfs

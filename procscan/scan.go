@@ -39,6 +39,11 @@ type Options struct {
 	// and its descendants. Both empty: every process.
 	PIDs []int
 	Tree int
+	// AllowVanished counts a pid of PIDs that no longer exists in
+	// Skipped[SkipVanished] instead of failing with ErrNoSuchProcess: for
+	// PIDs that came from an earlier Select (a freeze), where an exit in
+	// between is the processes' business, not a mistake of the caller.
+	AllowVanished bool
 	// Users keeps only processes whose real uid is listed.
 	Users []int
 	// Threads is recorded for the analyzer; task lists are always read.
@@ -221,13 +226,33 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
-// Select returns the pids a scan with opts would read, in ascending order
-// (the scanning process and opts.Exclude left out). A caller that must act
-// on the processes before reading them (freeze) uses it, then scans with
-// exactly these PIDs.
+// Select returns the pids a scan with opts would report, in ascending
+// order (the scanning process and opts.Exclude left out; with Users, only
+// the processes whose real uid is listed). A caller that must act on the
+// processes before reading them (freeze) uses it, then scans with exactly
+// these PIDs.
 func Select(opts Options) ([]int, error) {
-	_, pids, err := selection(opts)
-	return pids, err
+	root, pids, err := selection(opts)
+	if err != nil || len(opts.Users) == 0 {
+		return pids, err
+	}
+	users := map[int]bool{}
+	for _, u := range opts.Users {
+		users[u] = true
+	}
+	out := pids[:0]
+	for _, p := range pids {
+		// A process whose status cannot be read (gone, or denied) cannot
+		// be told to belong to a listed user: it is not selected.
+		data, err := os.ReadFile(filepath.Join(root, strconv.Itoa(p), "status"))
+		if err != nil {
+			continue
+		}
+		if ids, err := ParseStatusIDs(data); err == nil && users[ids.UID[0]] {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 // selection checks the proc root (with procfs, which also tells a real
@@ -253,6 +278,11 @@ func selectPIDs(root string, opts Options, exclude map[int]bool) ([]int, error) 
 	var pids []int
 	if len(opts.PIDs) > 0 {
 		for _, p := range opts.PIDs {
+			if opts.AllowVanished {
+				// readProcess counts it if it is gone.
+				pids = append(pids, p)
+				continue
+			}
 			if _, err := os.Stat(filepath.Join(root, strconv.Itoa(p))); err != nil {
 				return nil, &NoProcessError{PID: p}
 			}

@@ -22,6 +22,9 @@ type Stat struct {
 	StartTime uint64
 }
 
+// KernelThread reports whether the process is a kernel thread (PF_KTHREAD).
+func (s Stat) KernelThread() bool { return s.Flags&pfKthread != 0 }
+
 type statTail struct {
 	state     string
 	ppid      int
