@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -30,14 +31,17 @@ type Options struct {
 	Types []kcmp.Type
 	// Comparer replaces the kcmp system call (tests); nil means kcmp.
 	Comparer Comparer
-	// Freeze stops the selected processes (SIGSTOP, with a watchdog that
-	// always resumes them) for a consistent snapshot. It needs a
-	// selection: freezing every process could stop the user's own session.
+	// Freeze stops the selected processes with ptrace (see package
+	// freeze: they are always resumed, whatever ends this process) for a
+	// consistent snapshot. It needs a selection: freezing every process
+	// could stop the user's own session. Processes it cannot or must not
+	// stop are scanned running, with a warning that names them.
 	Freeze bool
 	// FreezeMax bounds the freeze; 0 means freeze.DefaultMax.
 	FreezeMax time.Duration
 	// NoVerify skips the final re-check of every group against the kernel
-	// (about one kcmp call per grouped member). Frozen scans never need it.
+	// (about one kcmp call per grouped member). Frozen scans need it only
+	// when the freeze left a process running.
 	NoVerify bool
 	// StreamFDs leaves the processes' FDs nil and sets their StreamFDs
 	// instead: the fds are converted as the snapshot is encoded, and the
@@ -49,6 +53,10 @@ type Options struct {
 	// identity.
 	HostRoot string
 }
+
+// ErrFreezeProcRoot is returned when Freeze is asked for a proc mount
+// other than /proc: the pids of another mount are not this namespace's.
+var ErrFreezeProcRoot = errors.New("freeze needs the live /proc: the pids of another proc mount are not this process's to stop")
 
 // ErrFreezeAll is returned when Freeze is asked without a selection.
 var ErrFreezeAll = errors.New("freeze needs a selection of processes (pids, tree or users): stopping every process could stop the terminal or ssh session in use")
@@ -91,23 +99,36 @@ func Run(ctx context.Context, opts Options) (*snapshot.Snapshot, error) {
 		if len(scanOpts.PIDs) == 0 && scanOpts.Tree == 0 && len(scanOpts.Users) == 0 {
 			return nil, ErrFreezeAll
 		}
-		pids, err := procscan.Select(scanOpts)
-		if err != nil {
-			return nil, err
+		if scanOpts.ProcRoot != "" && filepath.Clean(scanOpts.ProcRoot) != "/proc" {
+			return nil, ErrFreezeProcRoot
 		}
-		frozen, err = freeze.Stop(ctx, pids, opts.FreezeMax)
+		var pids []int
+		var err error
+		frozen, pids, err = freezeSelection(ctx, scanOpts, opts.FreezeMax)
 		if err != nil {
 			return nil, fmt.Errorf("analyzer: %w", err)
 		}
 		defer frozen.Thaw()
-		scanOpts.PIDs, scanOpts.Tree = pids, 0
+		scanOpts.PIDs, scanOpts.Tree, scanOpts.AllowVanished = pids, 0, true
 	}
 	res, err := procscan.Scan(ctx, scanOpts)
 	if err != nil {
 		return nil, err
 	}
 	scanDone := time.Now()
-	snap, err := analyze(ctx, res, opts, types, sentinel, probeErr, frozen == nil && !opts.NoVerify)
+	verify := !opts.NoVerify && (frozen == nil || leftRunning(frozen))
+	if frozen != nil {
+		for _, p := range res.Processes {
+			// During the freeze every held process shows "t".
+			if st, ok := frozen.StateBefore(p.PID); ok {
+				p.State = st
+			}
+		}
+		if n := len(frozen.Vanished()); n > 0 {
+			res.Skipped[procscan.SkipVanished] += n
+		}
+	}
+	snap, err := analyze(ctx, res, opts, types, sentinel, probeErr, verify)
 	if err != nil {
 		return nil, err
 	}
@@ -116,9 +137,7 @@ func Run(ctx context.Context, opts Options) (*snapshot.Snapshot, error) {
 			snap.Warnings = append(snap.Warnings, "the freeze outlasted its maximum and the processes were resumed before the scan ended: the snapshot may be inconsistent (raise the maximum)")
 		}
 		frozen.Thaw()
-		if n := len(frozen.AlreadyStopped()); n > 0 {
-			snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s already stopped and left stopped", plural.Count(n, "process was", "processes were")))
-		}
+		snap.Warnings = append(snap.Warnings, freezeWarnings(frozen)...)
 	}
 	end := time.Now()
 	snap.Stats.ScanSeconds = scanDone.Sub(start).Seconds()
@@ -129,7 +148,7 @@ func Run(ctx context.Context, opts Options) (*snapshot.Snapshot, error) {
 	snap.Host.NetNS = res.HostNamespaces["net"]
 	snap.Host.Scope.Frozen = frozen != nil
 	if frozen != nil {
-		snap.Host.Scope.FreezeMethod = frozen.Method()
+		snap.Host.Scope.FreezeMethod = freeze.Method
 	}
 	return snap, nil
 }

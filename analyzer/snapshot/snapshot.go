@@ -106,9 +106,12 @@ type Scope struct {
 	Users   []int    `json:"users,omitempty"`
 	Threads bool     `json:"threads"`
 	Types   []string `json:"types"`
-	Frozen  bool     `json:"frozen"`
-	// FreezeMethod is "cgroup" (the cgroup v2 freezer) or "sigstop" when
-	// Frozen.
+	// Frozen: the selected processes were stopped during the scan
+	// (warnings name any that were not, and why).
+	Frozen bool `json:"frozen"`
+	// FreezeMethod says how, when Frozen: "ptrace" (every thread seized
+	// and interrupted). Snapshots of older versions say "sigstop" or
+	// "cgroup" (the cgroup v2 freezer).
 	FreezeMethod string `json:"freeze_method,omitempty"`
 }
 
@@ -119,7 +122,8 @@ type Process struct {
 	Comm    string   `json:"comm"`
 	Cmdline []string `json:"cmdline,omitempty"`
 	Exe     string   `json:"exe,omitempty"`
-	// State is the one-letter state from /proc/PID/stat.
+	// State is the one-letter state from /proc/PID/stat; in a frozen scan,
+	// the state just before the freeze.
 	State string `json:"state"`
 	UID   int    `json:"uid"`
 	EUID  int    `json:"euid"`

@@ -1,21 +1,30 @@
 // Package freeze stops a set of processes for a consistent scan and
 // guarantees that they run again: on success, on error, on panic, on
 // SIGINT/SIGTERM (through the caller's context), when the freeze outlasts
-// its maximum, and even when the freezing process is killed with SIGKILL.
+// its maximum, and whatever kills the freezing process, SIGKILL of its
+// process group or of every process in its cgroup included.
 //
-// When the selection is exactly the processes of one cgroup v2 subtree,
-// the cgroup freezer stops them (cgroup.freeze), invisibly to their
-// parents; otherwise they are stopped with SIGSTOP. Processes (or a
-// cgroup) already stopped when the freeze began stay stopped afterwards.
+// Every thread of every selected process is seized with ptrace
+// (PTRACE_SEIZE, then PTRACE_INTERRUPT), the way CRIU freezes a tree. The
+// kernel itself resumes a tracer's tracees when the tracer exits, however
+// it exits, so no watchdog is needed and none can be killed with it. The
+// stop is a ptrace stop: the processes' parents and shells see no
+// SIGSTOP and no SIGCONT, signals sent to the processes meanwhile are
+// delivered once they run, and /proc and kcmp(2) work on them as on any
+// process. One goroutine, locked to one OS thread, makes every ptrace
+// call, since the tracer is that thread.
 //
-// A watchdog, a child forked without exec that runs only raw system calls
-// and never Go code, holds the list of pids to resume (or the
-// cgroup.freeze file to write "0" to). It resumes them when told, when the
-// maximum freeze time passes, or when its parent dies (PR_SET_PDEATHSIG),
-// whichever comes first.
+// The freeze leaves out, with the reason (LeftOut), what it must not or
+// cannot stop: kernel threads, the freezing process, its ancestors and
+// its own tracer (no ptrace call is made on those), processes that
+// another tracer (strace, gdb) holds or that ptrace refuses, and processes
+// with a thread that does not stop within a second (an uninterruptible
+// sleep). It never waits for the maximum because of one of them.
+// Processes already stopped (state T) are left as they were. A process
+// that exits before it is stopped is counted (Vanished), never an error;
+// one that is killed while stopped simply ends.
 //
-// SIGSTOP is visible to the stopped processes' parents (a shell reports a
-// stopped job); the freeze is short and always undone, but a shell's job
-// may stay in the background afterwards. This package does not decide
-// what to freeze; the caller (analyzer) passes the pids.
+// A stopped freezing process (SIGSTOP, Ctrl-Z) holds the freeze until it
+// runs again; the maximum then ends it at once. This package does not
+// decide what to freeze; the caller (analyzer) passes the pids.
 package freeze
