@@ -38,7 +38,16 @@ CAP_SYS_PTRACE) are counted and reported as a warning: the result is
 partial, not a failure. A scan in which no selected process could be read
 fails with exit status 2. Without kcmp (kernel without CONFIG_KCMP, or a
 seccomp filter) open files are grouped by inode and the snapshot is marked
-NOT EXACT.`,
+NOT EXACT.
+
+With --freeze every thread of the selected processes is held still with
+ptrace while they are read and compared: their parents and shells see no
+stop, signals sent to them meanwhile arrive afterwards, and the kernel
+resumes them however kcmpgraph ends (SIGKILL of its process group or of
+its whole cgroup included); --freeze-max bounds the hold. Kernel threads,
+kcmpgraph's own ancestors and tracer, processes another debugger traces,
+and a process that does not stop within a second (an uninterruptible
+sleep) are left out and scanned as they run, each named in a warning.`,
 		Example: `  kcmpgraph scan                          # a table of the whole host
   kcmpgraph scan -o host.json             # a snapshot for show, graph, audit, diff
   kcmpgraph scan --tree 1234 --types file,vm
@@ -105,7 +114,7 @@ NOT EXACT.`,
 		},
 	}
 	sel = addSelection(cmd, selectAll)
-	cmd.Flags().BoolVar(&freeze, "freeze", false, "stop the selected processes (SIGSTOP) during the scan for a consistent snapshot; they are always resumed, even if kcmpgraph is killed (needs --pid, --tree or --user)")
+	cmd.Flags().BoolVar(&freeze, "freeze", false, "hold the selected processes still (ptrace) during the scan for a consistent snapshot; the kernel resumes them whatever ends kcmpgraph (needs --pid, --tree or --user)")
 	cmd.Flags().DurationVar(&freezeMax, "freeze-max", 5*time.Second, "resume frozen processes after at most this long")
 	cmd.Flags().StringVar(&format, "format", "", "table or json (default: table on a terminal, else json)")
 	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
