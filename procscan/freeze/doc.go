@@ -24,6 +24,12 @@
 // that exits before it is stopped is counted (Vanished), never an error;
 // one that is killed while stopped simply ends.
 //
+// The kernel reports a tracee's stops to every thread of the tracing
+// process, so one freeze at a time runs in a process (Stop returns ErrBusy
+// otherwise), nothing else in it may wait for any child (wait4(-1)), and a
+// child of the process that another goroutine waits for must not be
+// frozen: that wait would see the ptrace stop.
+//
 // A stopped freezing process (SIGSTOP, Ctrl-Z) holds the freeze until it
 // runs again; the maximum then ends it at once. This package does not
 // decide what to freeze; the caller (analyzer) passes the pids.

@@ -401,6 +401,29 @@ func TestFreezerChild(t *testing.T) {
 		}
 	}
 	switch mode {
+	case "parent-of-sleep":
+		// Be the parent of a sleep and print every stop or continue the
+		// kernel reports about it.
+		child := exec.Command("sleep", "60")
+		child.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := child.Start(); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("%d\n", child.Process.Pid)
+		for {
+			var ws syscall.WaitStatus
+			if _, err := syscall.Wait4(child.Process.Pid, &ws, syscall.WUNTRACED|unix.WCONTINUED, nil); err != nil {
+				return
+			}
+			switch {
+			case ws.Stopped():
+				fmt.Printf("stopped by %v\n", ws.StopSignal())
+			case ws.Continued():
+				fmt.Println("continued")
+			default:
+				return
+			}
+		}
 	case "trace":
 		// Hold pids[0] as its tracer (as strace would), until killed.
 		runtime.LockOSThread()
@@ -501,6 +524,33 @@ func TestFreezerDies(t *testing.T) {
 			child.Wait()
 			waitRunning(t, tr.pids, time.Second)
 		})
+	}
+}
+
+// TestInvisibleToParent: the parent of a frozen process (a shell, a
+// supervisor) is told nothing: no stop, no continue.
+func TestInvisibleToParent(t *testing.T) {
+	parent, out, _ := helper(t, "parent-of-sleep", nil)
+	var pid int
+	if _, err := fmt.Fscanf(out, "%d\n", &pid); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Stop(context.Background(), []int{pid}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHeld(t, []int{pid})
+	time.Sleep(20 * time.Millisecond)
+	f.Thaw()
+	waitRunning(t, []int{pid}, time.Second)
+	time.Sleep(20 * time.Millisecond)
+	parent.Process.Kill()
+	told, err := io.ReadAll(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(told) > 0 {
+		t.Errorf("the frozen process's parent was told:\n%s", told)
 	}
 }
 

@@ -217,8 +217,9 @@ const (
 )
 
 // classify reads a process before any ptrace call: kernel threads, this
-// process and its ancestors, its tracer, processes traced by someone else
-// and processes already stopped are never seized.
+// process, its ancestors and its tracer, and processes already stopped
+// are never seized. (One that another tracer holds fails the seize, and
+// is told apart then.)
 func (t *tracer) classify(pid int) (*process, kind) {
 	p := &process{pid: pid}
 	st, err := readStat(strconv.Itoa(pid))
@@ -239,9 +240,6 @@ func (t *tracer) classify(pid int) (*process, kind) {
 		return leave(OwnTracer, "")
 	case t.ancestors[pid]:
 		return leave(Ancestor, "")
-	}
-	if tp, tt := tracerOf(strconv.Itoa(pid)); tp != 0 && tt != t.tid {
-		return leave(Traced, fmt.Sprintf("traced by %d (%s)", tp, commOf(tp)))
 	}
 	switch st.State {
 	case "T":
