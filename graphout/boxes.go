@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/identity"
 )
 
 // box is one process box: a process, or similar processes drawn once.
@@ -181,53 +182,15 @@ func uniq(s []string) []string {
 	return out
 }
 
-// serviceOf is the cluster a process is drawn in: its systemd unit or
-// container, from its cgroup path (the unified hierarchy's, else the
-// name=systemd one's): "nginx.service", "docker 4f3a2b1c9d8e". "" when
-// the cgroup says nothing more than a slice or the root.
-func serviceOf(p *snapshot.Process) string {
-	var v2, systemd string
-	for _, line := range strings.Split(p.Cgroup, ";") {
-		id, path, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		ctrl, path, ok := strings.Cut(path, ":")
-		if !ok {
-			continue
-		}
-		switch {
-		case id == "0" && ctrl == "":
-			v2 = path
-		case ctrl == "name=systemd":
-			systemd = path
-		}
+// placeOf is where a process runs, the cluster it is drawn in: its
+// container or systemd unit (snapshot.Process.Place), read from the
+// cgroup path by the runtimes' conventions for a snapshot taken before
+// scans recorded it. "" for a host process in no unit.
+func placeOf(p *snapshot.Process) string {
+	if p.Container != nil || p.Unit != "" {
+		return p.Place()
 	}
-	for _, path := range []string{v2, systemd} {
-		if name := unitOf(path); name != "" {
-			return name
-		}
-	}
-	return ""
-}
-
-// unitOf names the innermost unit or container of a cgroup path.
-func unitOf(path string) string {
-	parts := strings.Split(strings.Trim(path, "/"), "/")
-	for i := len(parts) - 1; i >= 0; i-- {
-		c := parts[i]
-		for _, prefix := range []string{"docker-", "libpod-", "cri-containerd-", "crio-"} {
-			if id, ok := strings.CutPrefix(c, prefix); ok {
-				id = strings.TrimSuffix(id, ".scope")
-				if len(id) > 12 {
-					id = id[:12]
-				}
-				return strings.TrimSuffix(prefix, "-") + " " + id
-			}
-		}
-		if strings.HasSuffix(c, ".service") || strings.HasSuffix(c, ".scope") && !strings.HasPrefix(c, "init.scope") {
-			return c
-		}
-	}
-	return ""
+	c, unit, _ := identity.FromCgroup(p.Cgroup)
+	q := snapshot.Process{Container: c, Unit: unit}
+	return q.Place()
 }

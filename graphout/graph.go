@@ -170,8 +170,8 @@ func leaveOutCommon(objs []*object) ([]*object, []string) {
 	return kept, lines
 }
 
-// clusterer returns how processes are grouped into clusters: by systemd
-// unit or container (from the cgroup), and by PID namespace when the
+// clusterer returns how processes are grouped into clusters: by
+// container or systemd unit (placeOf), and by PID namespace when the
 // snapshot has several; nil when no process has either.
 func clusterer(s *snapshot.Snapshot) func(*snapshot.Process) string {
 	nss := map[uint64]bool{}
@@ -182,14 +182,14 @@ func clusterer(s *snapshot.Snapshot) func(*snapshot.Process) string {
 			continue
 		}
 		nss[p.Namespaces["pid"]] = true
-		units = units || serviceOf(p) != ""
+		units = units || placeOf(p) != ""
 	}
 	byNS := len(nss) > 1
 	if !byNS && !units {
 		return nil
 	}
 	return func(p *snapshot.Process) string {
-		c := serviceOf(p)
+		c := placeOf(p)
 		if byNS {
 			ns := "pid namespace " + strconv.FormatUint(p.Namespaces["pid"], 10)
 			if c == "" {
