@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/gonum/graph/encoding"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/plural"
 )
 
 // picture is what Build decided to draw: boxes, bundles and links.
@@ -213,10 +214,9 @@ func highest(sides []side) *box {
 	return top
 }
 
-// layout sets the graph attributes: the legend on top, the engine and
-// spacing for the size.
+// layout sets the graph attributes: the legend on top, saying what the
+// drawing holds and what each kind of line in it means.
 func (p *picture) layout(d *Diagram, common, notes []string) {
-	var legend []string
 	title := p.opts.Title
 	if title == "" {
 		title = "host " + p.s.Host.Hostname
@@ -228,17 +228,75 @@ func (p *picture) layout(d *Diagram, common, notes []string) {
 	for _, b := range p.boxes {
 		procs += b.size()
 	}
-	head := fmt.Sprintf("kcmpgraph · %s · %d processes in %d boxes", title, procs, d.Processes)
+	head := fmt.Sprintf("kcmpgraph · %s · %s in %s", title, plural.Count(procs, "process", "processes"),
+		plural.Count(d.Processes, "box", "boxes"))
+	if len(p.s.Processes) > procs {
+		head += fmt.Sprintf(" (of %d in the snapshot; the others share nothing drawn)", len(p.s.Processes))
+	}
 	if !p.s.Exact {
 		head += " · NOT EXACT: kcmp was unavailable; file sharing is approximated by inode"
 	}
-	legend = append(legend, head,
-		"boxes: processes (command, user, pids; N ×: similar processes drawn once) · notes: objects they hold in common",
-		"grey dashed arrows: parent → child · black arrows: pipes (write end → read end), connections (client → server) · black lines: socketpairs, ptys")
+	legend := append([]string{head}, p.key()...)
 	legend = append(legend, notes...)
 	legend = append(legend, common...)
 	if d.Processes == 0 {
 		legend = append(legend, "no sharing between the selected processes")
 	}
 	d.setAttributes(legend)
+}
+
+// key explains the kinds of box and line the drawing has, one line for
+// boxes and notes, one for lines.
+func (p *picture) key() []string {
+	merged, tree, kinds := false, false, map[string]bool{}
+	for _, b := range p.boxes {
+		merged = merged || b.size() > 1
+		tree = tree || p.treeEdge(b)
+	}
+	for _, l := range p.links {
+		switch k := l.objs[0].typ; {
+		case k == "pipe" || k == "fifo":
+			kinds["pipe"] = true
+		case k == "epoll":
+			kinds["epoll"] = true
+		case l.directed:
+			kinds["connection"] = true
+		default:
+			kinds["plain"] = true
+		}
+	}
+	for _, h := range p.hubs {
+		kinds["hub"] = len(h.links) > 0
+	}
+	boxes := "boxes: processes (command, user, pids)"
+	if merged {
+		boxes = "boxes: processes (command, user, pids; N ×: similar processes drawn once)"
+	}
+	if len(p.bundles) > 0 {
+		boxes += " · notes and gold lines: what they hold in common"
+	}
+	var lines []string
+	if tree {
+		lines = append(lines, "grey dashed arrows: parent → child")
+	}
+	if kinds["pipe"] {
+		lines = append(lines, "black arrows: pipes (write end → read end)")
+	}
+	if kinds["connection"] {
+		lines = append(lines, "black arrows: connections (client → server)")
+	}
+	if kinds["plain"] {
+		lines = append(lines, "black lines: socketpairs, ptys, peer connections")
+	}
+	if kinds["epoll"] {
+		lines = append(lines, "purple dashed arrows: epoll watches (watcher → watched)")
+	}
+	if kinds["hub"] {
+		lines = append(lines, "black notes: the connections of a process most others talk to")
+	}
+	out := []string{boxes}
+	if len(lines) > 0 {
+		out = append(out, strings.Join(lines, " · "))
+	}
+	return out
 }

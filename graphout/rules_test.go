@@ -165,3 +165,40 @@ func TestSiblingsLinkedStayApart(t *testing.T) {
 		}
 	}
 }
+
+// Around keeps one process's neighbourhood, or one description, its
+// holders and its channel's other end.
+func TestAround(t *testing.T) {
+	s := load(t, "nginx.json")
+	for _, c := range []struct {
+		pid, fd, depth int
+		procs          int
+		want, not      string
+	}{
+		{102, -1, 1, 5, "LISTEN", ""},
+		{102, 9, 0, 2, `label="unix socketpair"`, "LISTEN"},
+		{102, 6, 0, 5, "tcp 0.0.0.0:80 LISTEN", `label="4 × unix socketpair`},
+		{102, 9, 1, 5, "LISTEN", ""},
+		{102, -1, 0, 1, "", "LISTEN"},
+	} {
+		a, err := Around(s, c.pid, c.fd, c.depth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := Build(a, Options{Users: users})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := dotText(t, d)
+		if len(a.Processes) != c.procs || !strings.Contains(text, c.want) || c.not != "" && strings.Contains(text, c.not) {
+			t.Errorf("around %d:%d depth %d: %d processes (want %d), want %q, not %q:\n%s", c.pid, c.fd, c.depth,
+				len(a.Processes), c.procs, c.want, c.not, text)
+		}
+	}
+	if _, err := Around(s, 999, -1, 1); !errors.Is(err, ErrNotInSnapshot) {
+		t.Errorf("unknown pid: %v", err)
+	}
+	if _, err := Around(s, 101, 77, 0); !errors.Is(err, ErrNotInSnapshot) || !strings.Contains(err.Error(), "has no fd 77") {
+		t.Errorf("unknown fd: %v", err)
+	}
+}
