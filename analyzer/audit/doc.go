@@ -44,8 +44,8 @@
 //     (KG002), logs opened for appending (KG001), or pipes and socketpairs
 //     among themselves (KG002, KG007);
 //   - a container and its runtime's host-side helper (conmon, a shim)
-//     sharing the container's stdio and control descriptors (KG003,
-//     KG007);
+//     sharing the container's stdio and control descriptors and what it
+//     was asked to pass in (KG003, KG006, KG007);
 //   - pid 1 and a service sharing a listening socket: socket activation
 //     (KG003).
 //

@@ -430,8 +430,12 @@ func inheritedAcrossExec(c *checker, r Rule) []raw {
 			if kind := fd.Mode & sIFMT; kind != sIFREG && kind != sIFDIR {
 				continue
 			}
-			out = append(out, raw{rule: r, severity: r.Severity, members: []snapshot.Member{pm, m}, detail: child.Exe,
-				key: strconv.Itoa(parent.PID) + " " + child.Exe})
+			x := raw{rule: r, severity: r.Severity, members: []snapshot.Member{pm, m}, detail: child.Exe,
+				key: strconv.Itoa(parent.PID) + " " + child.Exe}
+			if c.runtimeOnly(x.members) {
+				x.severity, x.expected = Info, expectRuntime // conmon hands the container what it was asked to
+			}
+			out = append(out, x)
 		}
 	}
 	return out
