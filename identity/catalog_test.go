@@ -211,3 +211,24 @@ func FuzzFromCgroup(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkIdentify: the per-process cost of naming where it runs, for a
+// host process on a hybrid host (all hierarchies checked, no container)
+// and for a container's (a state-file match).
+func BenchmarkIdentify(b *testing.B) {
+	h := &fakeHost{host: b.TempDir(), proc: b.TempDir()}
+	h.t = &testing.T{}
+	h.process(100, 5000, "0::/kg-leaky\n")
+	h.runcState("run/runc", "kg-leaky", 100, 5000)
+	c := h.catalog()
+	for _, tc := range []struct{ name, cgroup string }{
+		{"host", "12:pids:/system.slice/nginx.service;11:memory:/system.slice/nginx.service;4:cpu,cpuacct:/system.slice/nginx.service;1:name=systemd:/system.slice/nginx.service;0::/system.slice/nginx.service"},
+		{"container", "0::/kg-leaky"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				c.Identify(Process{PID: 7, Cgroup: tc.cgroup, MountNS: 2})
+			}
+		})
+	}
+}

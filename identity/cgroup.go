@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,22 +28,30 @@ func parseCgroup(cg string) []hierarchy {
 	if strings.HasPrefix(cg, "/") {
 		return []hierarchy{{id: 0, path: cg}}
 	}
-	var out []hierarchy
-	seen := map[int]bool{}
-	for _, piece := range strings.Split(cg, ";") {
-		idText, rest, ok := strings.Cut(piece, ":")
+	out := make([]hierarchy, 0, strings.Count(cg, ";")+1)
+	seen := func(id int) bool {
+		for _, h := range out {
+			if h.id == id {
+				return true
+			}
+		}
+		return false
+	}
+	for rest, more := cg, true; more; {
+		var piece string
+		piece, rest, more = strings.Cut(rest, ";")
+		idText, tail, ok := strings.Cut(piece, ":")
 		var ctl, path string
 		if ok {
-			ctl, path, ok = strings.Cut(rest, ":")
+			ctl, path, ok = strings.Cut(tail, ":")
 		}
 		id, err := strconv.Atoi(idText)
-		if !ok || err != nil || id < 0 || seen[id] || !strings.HasPrefix(path, "/") {
+		if !ok || err != nil || id < 0 || seen(id) || !strings.HasPrefix(path, "/") {
 			if len(out) > 0 {
 				out[len(out)-1].path += ";" + piece
 			}
 			continue
 		}
-		seen[id] = true
 		out = append(out, hierarchy{id: id, controllers: ctl, path: path})
 	}
 	return out
@@ -56,7 +65,7 @@ func containerPaths(hs []hierarchy) []string {
 	var out []string
 	add := func(keep func(hierarchy) bool) {
 		for _, h := range hs {
-			if keep(h) && h.path != "/" {
+			if keep(h) && h.path != "/" && !slices.Contains(out, h.path) {
 				out = append(out, h.path)
 			}
 		}
@@ -211,6 +220,21 @@ func fromPath(path string) *snapshot.Container {
 	return nil
 }
 
+// conventions are the runtimes' "prefix<64 hex>suffix" cgroup names.
+var conventions = []struct {
+	prefix, suffix, runtime string
+	helper                  bool
+}{
+	{"docker-", ".scope", "docker", false},
+	{"cri-containerd-", ".scope", "containerd", false},
+	{"crio-conmon-", ".scope", "cri-o", true},
+	{"crio-", ".scope", "cri-o", false},
+	{"crio-", "", "cri-o", false},
+	{"libpod-conmon-", ".scope", "podman", true},
+	{"libpod-", ".scope", "podman", false},
+	{"libpod-", "", "podman", false},
+}
+
 // containerElement reads one path element (with the one before it and
 // those after it) as a container, or returns nil.
 func containerElement(el, prev string, after []string, kube bool) *snapshot.Container {
@@ -218,19 +242,7 @@ func containerElement(el, prev string, after []string, kube bool) *snapshot.Cont
 	if len(after) > 0 {
 		next = after[0]
 	}
-	for _, conv := range []struct {
-		prefix, suffix, runtime string
-		helper                  bool
-	}{
-		{"docker-", ".scope", "docker", false},
-		{"cri-containerd-", ".scope", "containerd", false},
-		{"crio-conmon-", ".scope", "cri-o", true},
-		{"crio-", ".scope", "cri-o", false},
-		{"crio-", "", "cri-o", false},
-		{"libpod-conmon-", ".scope", "podman", true},
-		{"libpod-", ".scope", "podman", false},
-		{"libpod-", "", "podman", false},
-	} {
+	for _, conv := range conventions {
 		if id, ok := wrapped(el, conv.prefix, conv.suffix); ok {
 			return &snapshot.Container{Runtime: conv.runtime, ID: id, Helper: conv.helper}
 		}
