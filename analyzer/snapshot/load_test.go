@@ -144,6 +144,10 @@ func TestLoadRejects(t *testing.T) {
 		{"wrong type", mutate(t, func(m map[string]any) { proc(m, 0)["pid"] = "1234" }), ErrInvalid, "processes.pid: expected int"},
 		{"dup pid", mutate(t, func(m map[string]any) { proc(m, 1)["pid"] = 1234.0 }), ErrInvalid, "processes[1].pid: pid 1234 is listed twice"},
 		{"zero pid", mutate(t, func(m map[string]any) { proc(m, 0)["pid"] = 0.0 }), ErrInvalid, "processes[0].pid: pid 0 is not positive"},
+		{"container without id", mutate(t, func(m map[string]any) {
+			proc(m, 0)["container"] = map[string]any{"runtime": "runc", "source": "state"}
+		}), ErrInvalid, "processes[0].container: a container needs a runtime and an id"},
+		{"container of the wrong type", mutate(t, func(m map[string]any) { proc(m, 0)["container"] = "runc" }), ErrInvalid, "expected snapshot.Container"},
 		{"negative fd", mutate(t, func(m map[string]any) {
 			proc(m, 0)["fds"].([]any)[0].(map[string]any)["fd"] = -1.0
 		}), ErrInvalid, "processes[0].fds[0].fd: fd -1 is negative"},
