@@ -100,13 +100,14 @@ func (d *Diagram) addEdge(f, t *dnode, attrs ...encoding.Attribute) *dline {
 // of ours.
 func attr(key, raw string) encoding.Attribute { return encoding.Attribute{Key: key, Value: quote(raw)} }
 
-// lines is an attribute of several lines of hostile text: each quoted and
-// cut to n runes, joined with br (`\n` centres each line, leftBreak
+// lines is an attribute of several lines of hostile text: each cut to n
+// runes in its middle (a path's file name and a socket's state are at its
+// end), quoted, and joined with br (`\n` centres each line, leftBreak
 // left-justifies it and ends the last one too).
 func lines(key string, text []string, n int, br string) encoding.Attribute {
 	parts := make([]string, len(text))
 	for i, t := range text {
-		parts[i] = labelText(quoteN(t, n))
+		parts[i] = labelText(quoteN(cutMiddle(t, n), n))
 	}
 	v := strings.Join(parts, br)
 	if br == leftBreak {

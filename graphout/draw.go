@@ -233,10 +233,11 @@ func (p *picture) layout(d *Diagram, common, notes []string) {
 	if len(p.s.Processes) > procs {
 		head += fmt.Sprintf(" (of %d in the snapshot; the others share nothing drawn)", len(p.s.Processes))
 	}
+	legend := []string{head}
 	if !p.s.Exact {
-		head += " · NOT EXACT: kcmp was unavailable; file sharing is approximated by inode"
+		legend = []string{"NOT EXACT: kcmp was unavailable; open files are grouped by inode (a dup and a second open() look the same)", head}
 	}
-	legend := append([]string{head}, p.key()...)
+	legend = append(legend, p.key()...)
 	legend = append(legend, notes...)
 	legend = append(legend, common...)
 	if d.Processes == 0 {

@@ -185,3 +185,19 @@ func TestDiffDOT(t *testing.T) {
 		t.Fatalf("diff DOT does not parse back: %v", err)
 	}
 }
+
+func TestCutMiddle(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"unix /tmp/TestLiveNginx308951743/001/nginx.sock LISTEN", 30, "unix /tmp…01/nginx.sock LISTEN"},
+		{"日本語のファイル名です", 7, "日本…ル名です"},
+	} {
+		if got := cutMiddle(c.in, c.n); got != c.want || len([]rune(got)) > c.n {
+			t.Errorf("cutMiddle(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

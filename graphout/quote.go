@@ -7,7 +7,7 @@ import (
 )
 
 // maxLabelRunes bounds every free-text value in a label.
-const maxLabelRunes = 48
+const maxLabelRunes = 56
 
 // quote makes a DOT double-quoted string of hostile text that displays the
 // text literally (escape.DOT), cut with an ellipsis past maxLabelRunes.
@@ -32,3 +32,14 @@ func quoteN(s string, n int) string {
 // quoted string, which \l is not. escape.DOT escapes every control
 // character, so the only raw \x01 in the text are these.
 const leftBreak = "\x01"
+
+// cutMiddle shortens s to n runes by leaving out its middle, marked "…":
+// a third of what is kept from the start, the rest from the end.
+func cutMiddle(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n || n < 3 {
+		return s
+	}
+	head := (n - 1) / 3
+	return string(r[:head]) + "…" + string(r[len(r)-(n-1-head):])
+}
