@@ -78,3 +78,26 @@ func TestRealPodmanLeak(t *testing.T) {
 		t.Errorf("container %+v, want podman's %s", h.Container, leaky.Name)
 	}
 }
+
+// TestRealRuncInitBeforeStart: a created container's init is runc init,
+// the runtime setting the container up; it holds the preserved host
+// directory by design, inside the container's namespaces, and is not
+// accused. Once started, the same process is the container's program and
+// the leak is critical.
+func TestRealRuncInitBeforeStart(t *testing.T) {
+	testkit.RequireKcmp(t)
+	testkit.RequireRoot(t, "to run containers")
+	rt := containertest.NewRunc(t)
+	c := rt.Create("created", containertest.HostDir(t))
+	rep := liveAudit(t, procscan.Options{PIDs: []int{c.PID}})
+	for _, f := range rep.Findings {
+		if f.Severity > Info {
+			t.Errorf("runc init before start accused: %s %s %s", f.Severity, f.Rule, f.Message)
+		}
+	}
+	rt.Start(c)
+	rep = liveAudit(t, procscan.Options{PIDs: []int{c.PID}})
+	if !has(rep, "KG008", Critical) {
+		t.Errorf("no KG008 once the container started: %+v", rep.Findings)
+	}
+}

@@ -240,6 +240,25 @@ func alive(pid int) bool {
 // Run starts a container named name whose init sleeps, holding files as
 // fds 3, 4, ... (--preserve-fds). Its removal is registered with the test.
 func (r *Runc) Run(name string, files ...*os.File) *Container {
+	return r.make(name, []string{"run", "--detach"}, files)
+}
+
+// Create creates a container as Run does but does not start it: its init
+// is runc init, waiting on runc's exec.fifo for Start, already in the
+// container's namespaces and cgroup and holding the files.
+func (r *Runc) Create(name string, files ...*os.File) *Container {
+	return r.make(name, []string{"create"}, files)
+}
+
+// Start starts a created container: its init execs the sleep.
+func (r *Runc) Start(c *Container) {
+	r.t.Helper()
+	if _, err := run("", nil, "runc", "start", c.ID); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *Runc) make(name string, verb []string, files []*os.File) *Container {
 	t := r.t
 	t.Helper()
 	id := fmt.Sprintf("%s%d-%s", Prefix, os.Getpid(), name)
@@ -283,7 +302,8 @@ func (r *Runc) Run(name string, files ...*os.File) *Container {
 	// file of the test's but the ones handed on purpose; runc's own
 	// errors go to its log.
 	logFile := filepath.Join(bundle, "runc.log")
-	args := []string{"--log", logFile, "run", "--detach", "--pid-file", pidFile}
+	args := append([]string{"--log", logFile}, verb...)
+	args = append(args, "--pid-file", pidFile)
 	if len(files) > 0 {
 		args = append(args, "--preserve-fds", strconv.Itoa(len(files)))
 	}
