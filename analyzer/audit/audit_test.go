@@ -300,3 +300,66 @@ func TestFingerprintsStableAcrossHosts(t *testing.T) {
 		t.Errorf("the same fingerprint for the leak in container web and in container api")
 	}
 }
+
+// TestOlderSnapshotKeepsTheCVEWarning: a snapshot without the host's
+// namespaces (taken before the reachability check) cannot have KG008; a
+// host directory shared into another mount namespace is then KG003
+// critical, as before.
+func TestOlderSnapshotKeepsTheCVEWarning(t *testing.T) {
+	s := host(t)
+	s.Host.Namespaces = nil
+	for i := range s.Processes {
+		for j := range s.Processes[i].FDs {
+			s.Processes[i].FDs[j].ForeignMountNS = 0
+		}
+	}
+	rep, err := Run(s, Options{Rules: []string{"KG003", "KG008"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range rep.Findings {
+		if f.Rule == "KG008" {
+			t.Errorf("KG008 without reachability data: %+v", f)
+		}
+		if f.Rule == "KG003" && f.Object == "dir /sys/fs/cgroup" {
+			found = f.Severity == Critical
+		}
+	}
+	if !found {
+		t.Errorf("no critical KG003 for the host directory on an older snapshot: %+v", rep.Findings)
+	}
+}
+
+func TestRuntimeSocketsAndNamespaceFiles(t *testing.T) {
+	for name, want := range map[string]bool{
+		"/run/docker.sock": true, "/var/run/docker.sock": true, "/run/containerd/containerd.sock": true,
+		"/run/containerd/containerd.sock.ttrpc": true, "/var/run/crio/crio.sock": true, "/run/podman/podman.sock": true,
+		"/run/containerd/s/4f2a": true, "@/containerd-shim/moby/x/shim.sock": true,
+		"/run/nginx.sock": false, "/var/lib/kubelet/device-plugins/kubelet.sock": false, "": false, "docker.socket": false,
+	} {
+		if got := runtimeSocket(name); got != want {
+			t.Errorf("runtimeSocket(%q) = %v, want %v", name, got, want)
+		}
+	}
+	for target, want := range map[string]uint64{"net:[4026531840]": 4026531840, "mnt:[1]": 1, "socket:[5]": 0, "/x/net:[5]": 0, "net:[x]": 0, "pipe:[7]": 0} {
+		if got, ok := nsInode(target); got != want || ok != (want != 0) {
+			t.Errorf("nsInode(%q) = %d, %v", target, got, ok)
+		}
+	}
+	// A namespace of another container is high, not critical.
+	s := host(t)
+	for i := range s.Processes {
+		if p := &s.Processes[i]; p.PID == 301 {
+			for j := range p.FDs {
+				if p.FDs[j].FD == 9 {
+					p.FDs[j].Target = "net:[4026532402]" // the podman container's
+				}
+			}
+		}
+	}
+	rep, _ := Run(s, Options{Rules: []string{"KG010"}})
+	if len(rep.Findings) != 1 || rep.Findings[0].Severity != High || rep.Findings[0].Holders[0].FDs[0].Note != "another namespace" {
+		t.Errorf("another container's namespace: %+v", rep.Findings)
+	}
+}
