@@ -19,7 +19,7 @@ import (
 
 // box is a rectangle as the browser measured it, in CSS pixels.
 type rect struct {
-	X, Y, W, H float64
+	X, Y, W, H         float64
 	Text, Group, Class string
 }
 
