@@ -12,13 +12,12 @@ OUT       ?= sharing.svg
 
 all: build
 
-# Static binaries (no cgo): they run in any container or minimal host they
-# are copied to, and start 2 MB smaller (no libc, no relocated data). User
+# One static binary (no cgo): it runs in any container or minimal host it
+# is copied to, and starts 2 MB smaller (no libc, no relocated data). User
 # names come from /etc/passwd (Go's own reader), not from NSS: a uid known
-# only to LDAP or sssd prints as its number.
+# only to LDAP or sssd prints as its number. SVG rendering is built in.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kcmpgraph
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(dir $(BIN))kcmpgraph-render ./cmd/kcmpgraph/render
 
 # Scan this host and write the sharing diagram.
 run: build
@@ -60,7 +59,7 @@ RUNS  ?= 5
 # Then the Go benchmarks of the hot paths.
 bench: build
 	@command -v lsof >/dev/null && command -v lsfd >/dev/null || { apt-get update -qq && apt-get install -y -qq lsof util-linux; }
-	$(GO) run ./cmd/kcmpgraph/bench -procs $(PROCS) -fds $(FDS) -runs $(RUNS) -kcmpgraph $(BIN) -o BENCHMARKS.md
+	$(GO) run ./internal/bench -procs $(PROCS) -fds $(FDS) -runs $(RUNS) -kcmpgraph $(BIN) -o BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:

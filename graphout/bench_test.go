@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -51,15 +50,11 @@ func buildDOT(b *testing.B, s *snapshot.Snapshot) (*Diagram, []byte) {
 }
 
 // BenchmarkRender times what "kcmpgraph graph -o host.svg" does after the
-// scan: Build, DOT and SVG from the renderer program, on generated hosts
+// scan: Build, DOT and SVG from the renderer child, on generated hosts
 // of 60, 300 and 1000 processes with sparse and dense sharing. Every one
 // must render in under 3 s on 2 CPUs.
 func BenchmarkRender(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), RendererName)
-	if out, err := runGo("build", "-o", bin, "../cmd/kcmpgraph/render"); err != nil {
-		b.Fatalf("build renderer: %v\n%s", err, out)
-	}
-	opts := RenderOptions{Renderer: bin, CacheDir: filepath.Join(b.TempDir(), "cache"), Timeout: time.Minute}
+	opts := RenderOptions{Timeout: time.Minute}
 	for _, sz := range sizes {
 		s := generated(sz.n, sz.dense)
 		b.Run(sizeName(sz.n, sz.dense), func(b *testing.B) {

@@ -33,7 +33,9 @@
 // any value that looks like "<...>" through raw as an HTML label. Node IDs
 // are synthetic (pid1234, shared3); no URL or href is ever set.
 //
-// SVG rendering with go-graphviz lives in the separate program
-// cmd/kcmpgraph/render, so that no other command pays its WebAssembly
-// start-up or trusts its shared cache directory; see Render.
+// Render turns the DOT text into SVG with go-graphviz (graphviz compiled to
+// WebAssembly) in a bounded child process: the running program started
+// again, which ServeRenderer, called first in main, turns into the
+// renderer. go-graphviz is used only in that child, so a process that does
+// not render never compiles graphviz.
 package graphout

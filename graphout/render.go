@@ -8,123 +8,111 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 )
 
-// RendererName is the SVG renderer program's name (cmd/kcmpgraph/render).
-const RendererName = "kcmpgraph-render"
+// ErrNoRenderer is returned by Render in a program that did not call
+// ServeRenderer: Render re-executes the running program as its renderer,
+// and a program that does not serve would run its own main instead.
+var ErrNoRenderer = errors.New("svg: this program cannot render (it must call graphout.ServeRenderer at the start of main, and tests in TestMain)")
 
-// ErrNoRenderer is returned when the renderer program cannot be found.
-var ErrNoRenderer = errors.New(RendererName + " not found (build it with 'make build'; it is installed next to kcmpgraph)")
+// DefaultMaxMemory is the renderer's memory limit unless RenderOptions says
+// otherwise: graphviz needs about 100 MiB for the 2,000-node diagrams that
+// the default node cap allows.
+const DefaultMaxMemory = 1 << 30
+
+// maxSVG bounds the SVG that Render accepts from the renderer.
+const maxSVG = 256 << 20
 
 // RenderOptions bound the renderer.
 type RenderOptions struct {
-	// Renderer is the program's path; "" looks in $KCMPGRAPH_RENDER, next
-	// to the running executable, then in $PATH.
-	Renderer string
 	// Timeout kills the renderer after this long (default 60 s).
 	Timeout time.Duration
-	// CacheDir is go-graphviz's private cache directory; "" means
-	// $XDG_CACHE_HOME/kcmpgraph/graphviz (or ~/.cache/...).
-	CacheDir string
+	// MaxMemory limits graphviz's memory in bytes (default
+	// DefaultMaxMemory); past it the render fails with an error.
+	MaxMemory int64
 }
 
-func findRenderer(path string) (string, error) {
-	if path != "" {
-		return path, nil
-	}
-	if p := os.Getenv("KCMPGRAPH_RENDER"); p != "" {
-		return p, nil
-	}
-	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), RendererName)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath(RendererName); err == nil {
-		return p, nil
-	}
-	return "", ErrNoRenderer
-}
-
-// privateDir returns a directory only this user can use: created 0700,
-// and refused if it exists owned by someone else or open to others. This
-// is where go-graphviz caches compiled code; a directory another local
-// user could write would let them plant code that a root run executes.
-func privateDir(dir string) (string, error) {
-	if dir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("no cache directory: %w", err)
-		}
-		dir = filepath.Join(base, "kcmpgraph", "graphviz")
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
-	}
-	var st syscall.Stat_t
-	if err := syscall.Lstat(dir, &st); err != nil {
-		return "", err
-	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFDIR || int(st.Uid) != os.Geteuid() || st.Mode&0o077 != 0 {
-		return "", fmt.Errorf("cache directory %s is not private (owner %d, mode %o); remove it or set XDG_CACHE_HOME", dir, st.Uid, st.Mode&0o777)
-	}
-	return dir, nil
-}
-
-// Render turns DOT text into SVG with the renderer program, bounded by a
-// timeout and a memory limit, with a private cache directory.
+// Render turns DOT text into SVG with graphviz (compiled to WebAssembly,
+// run by wazero) in a child process: the running program itself, started
+// again from /proc/self/exe with ServeRenderer's argument. The child gets
+// an empty environment and / as its directory, needs no HOME or TMPDIR,
+// reads no file and loads no compiled code from disk (graphviz is compiled
+// in the child's memory). It is bounded by a timeout, a memory limit and
+// PR_SET_PDEATHSIG, so a layout that runs away cannot outlive or exhaust
+// the caller.
 func Render(ctx context.Context, dotText []byte, layout string, w io.Writer, opts RenderOptions) error {
-	prog, err := findRenderer(opts.Renderer)
-	if err != nil {
-		return err
-	}
-	cache, err := privateDir(opts.CacheDir)
-	if err != nil {
-		return fmt.Errorf("svg: %w", err)
+	if !serving.Load() {
+		return ErrNoRenderer
 	}
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
+	maxMemory := opts.MaxMemory
+	if maxMemory <= 0 {
+		maxMemory = DefaultMaxMemory
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, prog, "-layout", layout)
+	cmd := exec.CommandContext(ctx, "/proc/self/exe", rendererArg,
+		"-layout", layout, "-max-memory", strconv.FormatInt(maxMemory, 10))
+	cmd.Args[0] = rendererName
+	cmd.Env = []string{}
+	cmd.Dir = "/"
 	cmd.Stdin = bytes.NewReader(dotText)
-	var out, errOut bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &errOut
-	// go-graphviz's cache goes under $TMPDIR/go-graphviz: point it at our
-	// private directory. GOMEMLIMIT makes the Go side collect hard before
-	// the machine suffers; the timeout ends a layout that runs away.
-	cmd.Env = append(filterEnv(os.Environ(), "TMPDIR=", "GOMEMLIMIT="), "TMPDIR="+cache, "GOMEMLIMIT=1GiB")
+	out := &limitedBuffer{max: maxSVG}
+	errOut := &headBuffer{max: 4096}
+	cmd.Stdout = out
+	cmd.Stderr = errOut
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.WaitDelay = time.Second
 	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			return fmt.Errorf("svg: rendering took longer than %v; narrow the diagram with --tree, --pid or --types, or write --format dot", timeout)
+		case out.full:
+			return fmt.Errorf("svg: the SVG is larger than %d MiB; narrow the diagram with --tree, --pid or --types", maxSVG>>20)
 		}
-		return fmt.Errorf("svg: %s: %w", strings.TrimSpace(errOut.String()), err)
+		msg := strings.TrimSpace(errOut.String())
+		if msg == "" {
+			msg = "renderer failed"
+		}
+		return fmt.Errorf("svg: %s: %w", msg, err)
 	}
-	_, err = w.Write(out.Bytes())
+	_, err := w.Write(out.Bytes())
 	return err
 }
 
-func filterEnv(env []string, drop ...string) []string {
-	var out []string
-next:
-	for _, e := range env {
-		for _, d := range drop {
-			if strings.HasPrefix(e, d) {
-				continue next
-			}
-		}
-		out = append(out, e)
+// limitedBuffer keeps up to max bytes; a write past that fails, which
+// closes the pipe and ends the child.
+type limitedBuffer struct {
+	bytes.Buffer
+	max  int
+	full bool
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		b.full = true
+		return 0, errors.New("output too large")
 	}
-	return out
+	return b.Buffer.Write(p)
+}
+
+// headBuffer keeps the first max bytes written to it and drops the rest.
+type headBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *headBuffer) Write(p []byte) (int, error) {
+	if room := b.max - b.Len(); room > 0 {
+		b.Buffer.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
 }

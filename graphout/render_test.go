@@ -16,21 +16,6 @@ import (
 	"time"
 )
 
-// buildRenderer builds cmd/kcmpgraph/render into a temporary directory.
-func buildRenderer(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), RendererName)
-	out, err := runGo("build", "-o", bin, "../cmd/kcmpgraph/render")
-	if err != nil {
-		t.Fatalf("build renderer: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func runGo(args ...string) ([]byte, error) {
-	return exec.Command("go", args...).CombinedOutput()
-}
-
 func hostileSnapshotSVG(t *testing.T) []byte {
 	t.Helper()
 	s := load(t, "small.json")
@@ -47,8 +32,7 @@ func hostileSnapshotSVG(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	var svg bytes.Buffer
-	opts := RenderOptions{Renderer: buildRenderer(t), CacheDir: filepath.Join(t.TempDir(), "cache"), Timeout: 2 * time.Minute}
-	if err := Render(context.Background(), text, d.Layout(), &svg, opts); err != nil {
+	if err := Render(context.Background(), text, d.Layout(), &svg, RenderOptions{Timeout: 2 * time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	return svg.Bytes()

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/diff"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
-	"github.com/kcmpgraph/kcmpgraph/graphout"
 )
 
 const (
@@ -190,17 +188,8 @@ func TestDiffTrouble(t *testing.T) {
 	}
 }
 
-// TestDiffSVG renders the diff diagram with the renderer program.
+// TestDiffSVG renders the diff diagram in the renderer child.
 func TestDiffSVG(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the renderer")
-	}
-	bin := filepath.Join(t.TempDir(), graphout.RendererName)
-	if out, err := exec.Command("go", "build", "-o", bin, "./render").CombinedOutput(); err != nil {
-		t.Fatalf("build renderer: %v\n%s", err, out)
-	}
-	t.Setenv("KCMPGRAPH_RENDER", bin)
-	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	path := filepath.Join(t.TempDir(), "changes.svg")
 	start := time.Now()
 	_, stderr, code := runCLI(t, "diff", diffBefore, diffAfter, "--ignore-stdio", "-o", path)

@@ -37,8 +37,9 @@ On a large host the diagram is a map: objects most processes hold
 others are left out and named, and the rest stays legible 1600 pixels
 wide. --tree PID and --around PID draw one part of it in full.
 
-Without SNAPSHOT the live host is scanned. SVG is rendered by the
-kcmpgraph-render program installed next to kcmpgraph.` + selectionHelp,
+Without SNAPSHOT the live host is scanned. SVG is rendered by graphviz
+(compiled to WebAssembly, built in) in a child process bounded by
+--timeout and a memory limit.` + selectionHelp,
 		Example: `  kcmpgraph graph -o sharing.svg                 # this host
   kcmpgraph graph host.json --tree 1234 -o tree.svg
   kcmpgraph graph --around 1234 -o nginx.svg     # 1234 and every process it shares with

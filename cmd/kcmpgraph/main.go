@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/kcmpgraph/kcmpgraph/graphout"
 )
 
 // gcPercent is the garbage collector's target unless GOGC says otherwise:
@@ -23,6 +25,8 @@ import (
 const gcPercent = 25
 
 func main() {
+	// graph and diff render SVG in a child: this binary, started again.
+	graphout.ServeRenderer()
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
