@@ -97,7 +97,7 @@ bad usage or input.` + selectionHelp,
 					enc.SetIndent("", "  ")
 					return enc.Encode(rep)
 				case "sarif":
-					return rep.WriteSARIF(w, version)
+					return rep.WriteSARIF(w, moduleVersion())
 				}
 				return rep.WriteText(w)
 			})

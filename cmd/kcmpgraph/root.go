@@ -13,9 +13,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // run is the whole command line: main only maps its error to an exit
 // code, so tests run the CLI in-process, byte for byte.
 func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
@@ -83,7 +80,7 @@ call, exactly: a dup'd fd and a second open() of the same file are told
 apart, which lsof and lsfd cannot do.
 
 Type names: file vm files fs sighand io sysvsem epoll.`,
-		Version:       version,
+		Version:       versionText(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// withSuggestion says it on one line.
