@@ -20,9 +20,10 @@ import (
 // and a program that does not serve would run its own main instead.
 var ErrNoRenderer = errors.New("svg: this program cannot render (it must call graphout.ServeRenderer at the start of main, and tests in TestMain)")
 
-// DefaultMaxMemory is the renderer's memory limit unless RenderOptions says
-// otherwise: graphviz needs about 100 MiB for the 2,000-node diagrams that
-// the default node cap allows.
+// DefaultMaxMemory is graphviz's memory limit unless RenderOptions says
+// otherwise. An sfdp layout of 3,000 nodes and edges with labels fits in
+// 64 MiB; a dot layout of more than about 1,000 nodes can want gigabytes,
+// which the limit turns into an error instead of pressure on the host.
 const DefaultMaxMemory = 1 << 30
 
 // maxSVG bounds the SVG that Render accepts from the renderer.

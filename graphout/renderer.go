@@ -18,6 +18,7 @@ import (
 
 	"github.com/goccy/go-graphviz"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/sys"
 )
 
 // rendererArg, as the first argument, makes the process the SVG renderer
@@ -106,25 +107,36 @@ func renderSVG(ctx context.Context, dotText []byte, layout graphviz.Layout, maxM
 	graphviz.SetFileSystem(noFiles{})
 	g, err := graphviz.ParseBytes(dotText)
 	if err != nil {
-		return fmt.Errorf("parse DOT: %w", err)
+		return graphvizError("parse DOT", err, maxMemory)
 	}
 	defer g.Close()
 	gv, err := graphviz.New(ctx)
 	if err != nil {
-		return err
+		return graphvizError("start graphviz", err, maxMemory)
 	}
 	defer gv.Close()
 	gv.SetLayout(layout)
 	w := bufio.NewWriter(out)
 	if err := gv.Render(ctx, g, graphviz.SVG, w); err != nil {
-		return fmt.Errorf("render: %w", err)
+		return graphvizError("render", err, maxMemory)
 	}
 	return w.Flush()
+}
+
+// graphvizError says what failed. graphviz exits (through WASI) where
+// malloc fails, so an exit is most likely the memory limit.
+func graphvizError(what string, err error, maxMemory int64) error {
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		return fmt.Errorf("%s: graphviz stopped with exit code %d, as it does when it needs more than its %d MiB of memory; narrow the diagram with --tree, --pid or --types",
+			what, exit.ExitCode(), maxMemory>>20)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // noFiles is the renderer's file system: it has no files.
 type noFiles struct{}
 
 func (noFiles) Open(name string) (fs.File, error) {
-	return nil, &fs.PathError{Op: "open", Path: name, Err: errors.ErrUnsupported}
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 }
