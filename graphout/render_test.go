@@ -6,18 +6,39 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"image/png"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
+// hostileSVG is the rendering of hostileSnapshotSVG's diagram, shared by
+// the tests that read it: each render compiles graphviz in the renderer
+// child, this test binary, which takes about 15 s of CPU under -race
+// (1.5 s without). Tests elsewhere that only need an SVG render with a
+// kcmpgraph binary built without -race.
+var hostileSVG struct {
+	once sync.Once
+	svg  []byte
+	err  error
+}
+
 func hostileSnapshotSVG(t *testing.T) []byte {
 	t.Helper()
+	hostileSVG.once.Do(func() { hostileSVG.svg, hostileSVG.err = renderHostile(t) })
+	if hostileSVG.err != nil {
+		t.Fatal(hostileSVG.err)
+	}
+	return hostileSVG.svg
+}
+
+func renderHostile(t *testing.T) ([]byte, error) {
 	s := load(t, "small.json")
 	s.Processes[0].Comm = `"><script>alert(1)</script><a href="javascript:x">`
 	s.Processes[1].Comm = "<b>\x1b[31m\xff"
@@ -25,17 +46,15 @@ func hostileSnapshotSVG(t *testing.T) []byte {
 	s.Processes[0].FDs[1].Target = strings.Repeat("<&>\"'", 800)
 	d, err := Build(s, Options{View: ViewObjects})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	text, err := d.DOT()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var svg bytes.Buffer
-	if err := Render(context.Background(), text, d.Layout(), &svg, RenderOptions{Timeout: 2 * time.Minute}); err != nil {
-		t.Fatal(err)
-	}
-	return svg.Bytes()
+	err = Render(context.Background(), text, d.Layout(), &svg, RenderOptions{Timeout: 5 * time.Minute})
+	return svg.Bytes(), err
 }
 
 // TestSVGIsInert parses the SVG as XML: every element is one graphviz
@@ -126,5 +145,21 @@ func TestSVGInBrowser(t *testing.T) {
 	if os.Getenv("KCMPGRAPH_KEEP_SCREENSHOT") != "" {
 		data, _ := os.ReadFile(shot)
 		os.WriteFile(os.Getenv("KCMPGRAPH_KEEP_SCREENSHOT"), data, 0o644)
+	}
+}
+
+// TestRenderRefusals: Render kills a renderer that outlives its timeout,
+// and refuses to re-execute a program that did not call ServeRenderer.
+func TestRenderRefusals(t *testing.T) {
+	dot := []byte("digraph { a -> b }")
+	start := time.Now()
+	err := Render(context.Background(), dot, "dot", io.Discard, RenderOptions{Timeout: 50 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "rendering took longer than 50ms") || time.Since(start) > 10*time.Second {
+		t.Errorf("timeout: %v after %v", err, time.Since(start))
+	}
+	serving.Store(false)
+	defer serving.Store(true)
+	if err := Render(context.Background(), dot, "dot", io.Discard, RenderOptions{}); !errors.Is(err, ErrNoRenderer) {
+		t.Errorf("without ServeRenderer: %v, want ErrNoRenderer", err)
 	}
 }

@@ -167,23 +167,16 @@ func TestUnprivilegedScan(t *testing.T) {
 func buildForNobody(t *testing.T) string {
 	t.Helper()
 	testkit.RequireRoot(t, "to run a child as another uid")
-	dir := t.TempDir()
-	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
-		os.Chmod(d, 0o755)
-	}
-	bin := filepath.Join(dir, "kcmpgraph")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
+	return kcmpgraphBinary(t)
 }
 
-// runAsNobody runs the binary as uid and gid 65534.
+// runAsNobody runs the binary as uid and gid 65534 with the HOME that
+// system accounts have: one that does not exist.
 func runAsNobody(t *testing.T, bin string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = "/"
-	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}, Pdeathsig: syscall.SIGKILL}
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
