@@ -232,7 +232,7 @@ func TestPlantedCompilationCache(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds kcmpgraph and the published go-graphviz")
 	}
-	testkit.RequireRoot(t, "the attack is on a root render, with directories owned by uid 65534")
+	testkit.RequireRoot(t, "to render as root against directories of uid 65534")
 	control := buildPublishedGoGraphviz(t)
 	bin := kcmpgraphBinary(t)
 
