@@ -209,7 +209,7 @@ func NewRunc(t testing.TB) *Runc {
 	}
 	if os.IsNotExist(statErr) {
 		// runc makes its state root; leave the host as it was.
-		t.Cleanup(func() { os.Remove("/run/runc") })
+		t.Cleanup(removeStateRoot)
 	}
 	return &Runc{t: t, rootfs: rootfs(t, busybox)}
 }
@@ -235,6 +235,17 @@ func alive(pid int) bool {
 	}
 	i := bytes.LastIndexByte(data, ')')
 	return i < 0 || i+2 >= len(data) || data[i+2] != 'Z'
+}
+
+// removeStateRoot removes runc's state root once empty: a container podman
+// removed may leave its state a moment later.
+func removeStateRoot() {
+	for range 100 {
+		if err := os.Remove("/run/runc"); err == nil || os.IsNotExist(err) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Run starts a container named name whose init sleeps, holding files as
@@ -389,7 +400,7 @@ func NewPodman(t testing.TB) *Podman {
 	t.Cleanup(p.removeParents)
 	if _, err := os.Stat("/run/runc"); os.IsNotExist(err) {
 		// podman's runc makes its state root; leave the host as it was.
-		t.Cleanup(func() { os.Remove("/run/runc") })
+		t.Cleanup(removeStateRoot)
 	}
 	probe := fmt.Sprintf("%s%d-probe", Prefix, os.Getpid())
 	args := append(append([]string{"run", "--rm", "--name", probe}, podmanArgs...), "--rootfs", p.rootfs, "/bin/true")
