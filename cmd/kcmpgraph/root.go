@@ -99,6 +99,8 @@ Type names: file vm files fs sighand io sysvsem epoll.`,
 		newGraphCmd(),
 		newDiffCmd(),
 		newAuditCmd(),
+		newReportCmd(),
+		newWebCmd(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
