@@ -8,7 +8,7 @@ STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env G
 FUZZTIME  ?= 30s
 OUT       ?= sharing.svg
 
-.PHONY: all build run test lint vet fmt-check staticcheck fuzz bench clean
+.PHONY: all build run test lint vet fmt-check staticcheck fuzz bench vendor clean
 
 all: build
 
@@ -61,6 +61,23 @@ bench: build
 	@command -v lsof >/dev/null && command -v lsfd >/dev/null || { apt-get update -qq && apt-get install -y -qq lsof util-linux; }
 	$(GO) run ./internal/bench -procs $(PROCS) -fds $(FDS) -runs $(RUNS) -kcmpgraph $(BIN) -o BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The pan/zoom library the web view embeds (webview/assets/vendor): the
+# pinned npm release, fetched with npm pack into a temporary directory;
+# the tarball's integrity and the file's checksum must match VERSION.
+PANZOOM_VERSION   := 3.6.2
+PANZOOM_INTEGRITY := sha512-JwnvRWfVKw/Xzfe6jriFyfey/lWJLq4bUh2jwoR5ChWQuQoOH8FEh1l/bEp46iHHKHEJWIyFJETbazraxNWECg==
+PANZOOM_SHA256    := 9c8fc41b3359e699990766dd7a943595d234a80c880a90dfc14b920a273b99d8
+PANZOOM_DIR       := webview/assets/vendor/svg-pan-zoom
+vendor:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	(cd "$$tmp" && npm pack --silent svg-pan-zoom@$(PANZOOM_VERSION) >/dev/null); \
+	got="sha512-$$(openssl dgst -sha512 -binary $$tmp/svg-pan-zoom-$(PANZOOM_VERSION).tgz | base64 -w0)"; \
+	test "$$got" = "$(PANZOOM_INTEGRITY)" || { echo "svg-pan-zoom tarball: $$got, want $(PANZOOM_INTEGRITY)"; exit 1; }; \
+	tar -xzf $$tmp/svg-pan-zoom-$(PANZOOM_VERSION).tgz -C "$$tmp"; \
+	echo "$(PANZOOM_SHA256)  $$tmp/package/dist/svg-pan-zoom.min.js" | sha256sum -c --quiet; \
+	cp $$tmp/package/dist/svg-pan-zoom.min.js $$tmp/package/LICENSE $(PANZOOM_DIR)/; \
+	echo "vendored svg-pan-zoom $(PANZOOM_VERSION) in $(PANZOOM_DIR)"
 
 clean:
 	rm -rf bin $(OUT)
