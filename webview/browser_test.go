@@ -148,7 +148,7 @@ type browser struct {
 	problems []string
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("%s not installed (Debian package chromium; .ci/run installs it)", chromiumPath)
@@ -184,14 +184,14 @@ document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.
 	return b
 }
 
-func (b *browser) do(t *testing.T, actions ...chromedp.Action[chromedp.Void]) {
+func (b *browser) do(t testing.TB, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(b.ctx, actions...); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func eval[T any](t *testing.T, b *browser, expr string) T {
+func eval[T any](t testing.TB, b *browser, expr string) T {
 	t.Helper()
 	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
 	if err != nil {
@@ -200,7 +200,7 @@ func eval[T any](t *testing.T, b *browser, expr string) T {
 	return v
 }
 
-func textOf(t *testing.T, b *browser, sel string) string {
+func textOf(t testing.TB, b *browser, sel string) string {
 	t.Helper()
 	return eval[string](t, b, fmt.Sprintf(`document.querySelector(%q).textContent`, sel))
 }
@@ -211,7 +211,7 @@ func poll(expr string) chromedp.Action[chromedp.Void] {
 
 // checkClean fails on any console error, exception or CSP violation so
 // far, and on any sign that a hostile string ran or added markup.
-func (b *browser) checkClean(t *testing.T, title string) {
+func (b *browser) checkClean(t testing.TB, title string) {
 	t.Helper()
 	if csp := eval[[]string](t, b, `window.__csp`); len(csp) > 0 {
 		t.Errorf("CSP violations: %q", csp)
@@ -297,7 +297,7 @@ func index(m *Model, pid int) int {
 }
 
 // shot saves a screenshot when KCMPGRAPH_SCREENSHOTS names a directory.
-func (b *browser) shot(t *testing.T, name string) {
+func (b *browser) shot(t testing.TB, name string) {
 	dir := os.Getenv("KCMPGRAPH_SCREENSHOTS")
 	if dir == "" {
 		return
