@@ -14,6 +14,7 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
+	"github.com/kcmpgraph/kcmpgraph/kcmp"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
@@ -100,6 +101,14 @@ func TestLiveFrozen(t *testing.T) {
 	}
 	checkAgainstOracle(t, snap, true)
 	same(t, snap, "file", fdm(root, a), fdm(root, aDup), fdm(child, a))
+	// Nothing in the topology changes: a scan without the freeze finds
+	// the very same groups, of every type.
+	running := scanTree(t, root.PID(), true)
+	for _, typ := range kcmp.AllTypes {
+		if got, want := snapGroups(snap, typ.String()), snapGroups(running, typ.String()); !equalStrings(got, want) {
+			t.Errorf("%v groups of the frozen scan differ from a running scan's:\n frozen  %v\n running %v", typ, got, want)
+		}
+	}
 	if !snap.Host.Scope.Frozen || snap.Host.Scope.FreezeMethod != "ptrace" || len(snap.Warnings) != 0 {
 		t.Errorf("scope %+v, warnings %q: want frozen with ptrace, no warning", snap.Host.Scope, snap.Warnings)
 	}

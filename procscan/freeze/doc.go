@@ -25,10 +25,12 @@
 // one that is killed while stopped simply ends.
 //
 // The kernel reports a tracee's stops to every thread of the tracing
-// process, so one freeze at a time runs in a process (Stop returns ErrBusy
-// otherwise), nothing else in it may wait for any child (wait4(-1)), and a
-// child of the process that another goroutine waits for must not be
-// frozen: that wait would see the ptrace stop.
+// process that waits without __WNOTHREAD (the tracer itself waits with
+// it), so nothing else in the process may wait for any child (wait4(-1)),
+// and a child of the process that another goroutine waits for must not be
+// frozen: that wait would see the ptrace stop. Freezes of one process
+// stop its processes independently; one that a freeze of the same process
+// holds already is left out of the next as traced.
 //
 // A stopped freezing process (SIGSTOP, Ctrl-Z) holds the freeze until it
 // runs again; the maximum then ends it at once. This package does not

@@ -28,11 +28,6 @@ const maxStopWait = time.Second
 // consistent.
 var ErrTooLong = errors.New("freeze exceeded its maximum time; processes were resumed")
 
-// ErrBusy is returned by Stop while another Freeze of this process is on:
-// the kernel reports every tracee's stops to all threads of the tracing
-// process, so two freezes would take each other's.
-var ErrBusy = errors.New("freeze: another freeze is on in this process")
-
 // ErrOver is returned by Add once the freeze has ended.
 var ErrOver = errors.New("freeze: the freeze has ended")
 
@@ -127,9 +122,6 @@ type reply struct {
 	err error
 }
 
-// active is set while a Freeze of this process is on.
-var active atomic.Bool
-
 // Stop freezes pids for at most max (DefaultMax if zero): every thread of
 // each process is seized with ptrace (PTRACE_SEIZE, PTRACE_INTERRUPT).
 // The caller must call Thaw (defer it at once). The processes run again
@@ -144,13 +136,10 @@ var active atomic.Bool
 // the seize fails; a process with a thread that does not stop within a
 // second (or a quarter of max) is let go and left out. Processes already
 // stopped (state T) are left as they are; processes that exited are
-// counted. Stop's error is ctx's error or ErrBusy.
+// counted. Stop's error is ctx's error.
 func Stop(ctx context.Context, pids []int, max time.Duration) (*Freeze, error) {
 	if max <= 0 {
 		max = DefaultMax
-	}
-	if !active.CompareAndSwap(false, true) {
-		return nil, ErrBusy
 	}
 	f := &Freeze{reqs: make(chan request), released: make(chan struct{}),
 		deadline: time.Now().Add(max), states: map[int]string{}}
@@ -168,7 +157,6 @@ func Stop(ctx context.Context, pids []int, max time.Duration) (*Freeze, error) {
 func (f *Freeze) trace(ctx context.Context, t *tracer) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	defer active.Store(false)
 	t.tid = unix.Gettid()
 	timer := time.NewTimer(time.Until(f.deadline))
 	defer timer.Stop()

@@ -401,7 +401,8 @@ type childInfo struct {
 
 func waitid(tid int, info *childInfo, options int) error {
 	for {
-		err := unix.Waitid(unix.P_PID, tid, (*unix.Siginfo)(unsafe.Pointer(info)), options|unix.WALL|unix.WNOHANG, nil)
+		// WNOTHREAD: this thread's tracees only, not another freeze's.
+		err := unix.Waitid(unix.P_PID, tid, (*unix.Siginfo)(unsafe.Pointer(info)), options|unix.WALL|unix.WNOTHREAD|unix.WNOHANG, nil)
 		if !errors.Is(err, unix.EINTR) {
 			return err
 		}
