@@ -56,7 +56,7 @@ func TestParseStat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Comm != "evil) (x) Z\n<b>" || st.State != "S" || st.PPID != 17 || st.StartTime != 98765 || st.Flags != 4194560 {
+	if st.Comm != "evil) (x) Z\n<b>" || st.State != "S" || st.PPID != 17 || st.StartTime != 98765 || st.Flags != 4194560 || st.Threads != 1 {
 		t.Errorf("got %+v", st)
 	}
 	for _, bad := range []string{"", "1 (x", "1 (x) S 1", "1 (x) SS 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 1"} {

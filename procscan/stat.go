@@ -15,10 +15,13 @@ const pfKthread = 0x00200000
 
 // Stat is what kcmpgraph uses from /proc/PID/stat.
 type Stat struct {
-	Comm      string
-	State     string
-	PPID      int
-	Flags     uint64
+	Comm  string
+	State string
+	PPID  int
+	Flags uint64
+	// Threads is num_threads: the process's threads, those that exited
+	// but are not yet released (a traced one, say) included.
+	Threads   int
 	StartTime uint64
 }
 
@@ -29,6 +32,7 @@ type statTail struct {
 	state     string
 	ppid      int
 	flags     uint64
+	threads   int
 	startTime uint64
 }
 
@@ -44,11 +48,11 @@ func ParseStat(data []byte) (Stat, error) {
 	if err != nil {
 		return Stat{}, err
 	}
-	return Stat{Comm: string(data[l+1 : r]), State: t.state, PPID: t.ppid, Flags: t.flags, StartTime: t.startTime}, nil
+	return Stat{Comm: string(data[l+1 : r]), State: t.state, PPID: t.ppid, Flags: t.flags, Threads: t.threads, StartTime: t.startTime}, nil
 }
 
 // parseStatTail parses the fields after the comm: 3 state, 4 ppid,
-// 9 flags, 22 starttime (1-based, as in proc(5)).
+// 9 flags, 20 num_threads, 22 starttime (1-based, as in proc(5)).
 func parseStatTail(data []byte) (statTail, error) {
 	r := bytes.LastIndexByte(data, ')')
 	if r < 0 {
@@ -70,6 +74,9 @@ func parseStatTail(data []byte) (statTail, error) {
 	}
 	if t.flags, err = strconv.ParseUint(string(fields[6]), 10, 64); err != nil {
 		return t, fmt.Errorf("%w: flags %q", ErrStatSyntax, truncateBytes(fields[6], 20))
+	}
+	if t.threads, err = strconv.Atoi(string(fields[17])); err != nil || t.threads < 0 {
+		return t, fmt.Errorf("%w: num_threads %q", ErrStatSyntax, truncateBytes(fields[17], 20))
 	}
 	if t.startTime, err = strconv.ParseUint(string(fields[19]), 10, 64); err != nil {
 		return t, fmt.Errorf("%w: starttime %q", ErrStatSyntax, truncateBytes(fields[19], 20))

@@ -247,39 +247,36 @@ func (t *tracer) classify(pid int) (*process, kind) {
 	case "Z", "X":
 		// A leader that exited while its other threads run shows Z:
 		// those threads are stopped like any other.
-		if len(liveTasks(pid)) == 0 {
+		if st.Threads <= 1 {
 			return p, zombie
 		}
 	}
 	return p, stoppable
 }
 
-// liveTasks lists the tids of pid's threads that have not exited.
-func liveTasks(pid int) []int {
-	dir := "/proc/" + strconv.Itoa(pid) + "/task"
-	ents, err := os.ReadDir(dir)
+// listTasks lists the tids of pid's threads, exited ones included.
+func listTasks(pid int) []int {
+	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
 	if err != nil {
 		return nil
 	}
-	var tids []int
+	tids := make([]int, 0, len(ents))
 	for _, e := range ents {
-		tid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if st, err := readStat(strconv.Itoa(pid) + "/task/" + e.Name()); err == nil && st.State != "Z" && st.State != "X" {
+		if tid, err := strconv.Atoi(e.Name()); err == nil {
 			tids = append(tids, tid)
 		}
 	}
 	return tids
 }
 
+func exited(state string) bool { return state == "Z" || state == "X" }
+
 // seize seizes and interrupts every thread of p not seized yet.
 // PTRACE_O_TRACECLONE makes a thread that a seized thread starts before
 // it stops a tracee too; a thread started by one not seized yet shows up
 // in the next listing.
 func (t *tracer) seize(p *process) {
-	for _, tid := range liveTasks(p.pid) {
+	for _, tid := range listTasks(p.pid) {
 		if tk, ok := t.tasks[tid]; ok {
 			if !tk.released {
 				if tk.proc == nil {
@@ -295,6 +292,11 @@ func (t *tracer) seize(p *process) {
 		case 0:
 		case unix.ESRCH:
 			continue // the thread exited
+		case unix.EPERM:
+			if exited(taskState(p.pid, tid)) {
+				continue // an exited thread: nothing to stop
+			}
+			fallthrough
 		default:
 			tp, tt := tracerOf(strconv.Itoa(p.pid) + "/task/" + strconv.Itoa(tid))
 			if tt == t.tid {
@@ -352,9 +354,25 @@ func (t *tracer) waiting(p *process) *task {
 }
 
 // untracked reports whether p has a live thread the tracer does not hold.
+// num_threads counts every thread not yet released, as the tracer's tasks
+// do: when the two agree, no listing is needed.
 func (t *tracer) untracked(p *process) bool {
-	for _, tid := range liveTasks(p.pid) {
-		if tk, ok := t.tasks[tid]; !ok || tk.released {
+	if st, err := readStat(strconv.Itoa(p.pid)); err == nil {
+		held := 0
+		for _, tk := range p.tasks {
+			if !tk.released {
+				held++
+			}
+		}
+		if st.Threads == held {
+			return false
+		}
+	}
+	for _, tid := range listTasks(p.pid) {
+		if tk, ok := t.tasks[tid]; ok && !tk.released {
+			continue
+		}
+		if s := taskState(p.pid, tid); s != "?" && !exited(s) {
 			return true
 		}
 	}
