@@ -171,34 +171,6 @@ func isLog(fd *snapshot.FD) bool {
 	return fd.Mode&sIFMT == sIFREG && fd.Flags&3 == 1 && fd.Flags&oAppend != 0
 }
 
-// mayOpen reports whether a process with euid/egid could open a file of
-// this mode and owner for the access the holder has.
-func mayOpen(p *snapshot.Process, f *snapshot.FD) bool {
-	if p.EUID == 0 {
-		return true
-	}
-	var bits uint32
-	switch {
-	case f.OwnerUID == p.EUID:
-		bits = (f.Mode >> 6) & 7
-	case f.OwnerGID == p.EGID || f.OwnerGID == p.GID:
-		bits = (f.Mode >> 3) & 7
-	default:
-		bits = f.Mode & 7
-	}
-	need := uint32(4)
-	switch f.Flags & 3 {
-	case 1:
-		need = 2
-	case 2:
-		need = 6
-	}
-	if f.Mode&sIFMT == sIFDIR {
-		need = 4
-	}
-	return bits&need == need
-}
-
 func crossUserFile(c *checker, r Rule) []raw {
 	var out []raw
 	for _, g := range c.fileGroups() {
@@ -213,7 +185,7 @@ func crossUserFile(c *checker, r Rule) []raw {
 			first = f
 			users[p.EUID] = true
 			kind := f.Mode & sIFMT
-			if (kind == sIFREG || kind == sIFDIR) && !mayOpen(p, f) {
+			if (kind == sIFREG || kind == sIFDIR) && !snapshot.MayOpen(p, f) {
 				notes[m] = "cannot open"
 			}
 		}

@@ -69,49 +69,97 @@ type ProcChange struct {
 
 // FD is one fd as a diff shows it.
 type FD struct {
-	FD     int    `json:"fd"`
+	FD int `json:"fd"`
+	// TID is set for an fd of a thread's own fd table (snapshot.FD.Thread).
+	TID    int    `json:"tid,omitempty"`
 	Target string `json:"target"`
 	Dev    uint64 `json:"dev"`
 	Ino    uint64 `json:"ino"`
+	// Leak, for an fd that appeared, says why it is a leak: a process
+	// that ran before holds a file or directory its credentials could not
+	// open (see LeakReason).
+	Leak string `json:"leak,omitempty"`
 }
 
-// FDChange lists the fds one process opened and closed. An fd number that
-// points at another file than before is closed and opened.
+// FDReplaced is an fd with the same number on the same inode in both
+// snapshots that holds another open file description after: dup2 over
+// it, or close and open again. See matchFiles for how that is known.
+type FDReplaced struct {
+	FD
+	BeforeFlags string `json:"before_flags"`
+	AfterFlags  string `json:"after_flags"`
+	BeforePos   int64  `json:"before_pos"`
+	AfterPos    int64  `json:"after_pos"`
+	// Certain is false when the fds that parted showed nothing that tells
+	// which of them changed description: this one is named by convention.
+	Certain bool `json:"certain"`
+	// Evidence says how it is known, first the reason, then what changed
+	// of what the description owns (flags, position).
+	Evidence []string `json:"evidence"`
+}
+
+// FDFlags is an fd that kept its description but whose open flags
+// changed: fcntl F_SETFL on the description (O_APPEND, O_NONBLOCK,
+// O_ASYNC, O_DIRECT, O_NOATIME) or F_SETFD on the fd alone (O_CLOEXEC).
+type FDFlags struct {
+	FD     int    `json:"fd"`
+	TID    int    `json:"tid,omitempty"`
+	Target string `json:"target"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// FDChange lists the fds of one process that appeared ("opened": opened,
+// dup'd, received or inherited over an exec; a diff cannot tell which),
+// closed, were replaced by another description under the same number,
+// or changed flags. An fd number that points at another file than
+// before is closed and opened.
 type FDChange struct {
-	Process Proc `json:"process"`
-	Opened  []FD `json:"opened"`
-	Closed  []FD `json:"closed"`
+	Process  Proc         `json:"process"`
+	Opened   []FD         `json:"opened"`
+	Closed   []FD         `json:"closed"`
+	Replaced []FDReplaced `json:"replaced"`
+	Flags    []FDFlags    `json:"flags"`
 }
 
 // Holder is one holder of a shared object: an fd of a process, or a task.
-// Exactly one of FD and TID is set.
+// FD is set for an fd, TID for a task; both for an fd of a thread's own
+// fd table.
 type Holder struct {
 	PID       int    `json:"pid"`
 	StartTime uint64 `json:"start_time"`
 	Comm      string `json:"comm"`
 	FD        *int   `json:"fd,omitempty"`
 	TID       *int   `json:"tid,omitempty"`
+	// Reason, on a leaked holder, says why it is a leak.
+	Reason string `json:"reason,omitempty"`
 }
 
-// String formats the holder as pid:fd or pid/tid.
+// String formats the holder as pid:fd, pid/tid, or pid/tid:fd for an fd
+// of a thread's own table.
 func (h Holder) String() string {
-	if h.TID != nil {
+	switch {
+	case h.TID != nil && h.FD != nil:
+		return strconv.Itoa(h.PID) + "/" + strconv.Itoa(*h.TID) + ":" + strconv.Itoa(*h.FD)
+	case h.TID != nil:
 		return strconv.Itoa(h.PID) + "/" + strconv.Itoa(*h.TID)
-	}
-	if h.FD != nil {
+	case h.FD != nil:
 		return strconv.Itoa(h.PID) + ":" + strconv.Itoa(*h.FD)
 	}
 	return strconv.Itoa(h.PID)
 }
 
-func (h Holder) num() int {
-	switch {
-	case h.TID != nil:
-		return *h.TID
-	case h.FD != nil:
-		return *h.FD
+// order is what holders of one process sort by: a task by tid; an fd by
+// its table (the process's own first) and number.
+func (h Holder) order() [2]int {
+	tid, fd := 0, -1
+	if h.TID != nil {
+		tid = *h.TID
 	}
-	return -1
+	if h.FD != nil {
+		fd = *h.FD
+	}
+	return [2]int{tid, fd}
 }
 
 func (h Holder) less(o Holder) bool {
@@ -121,7 +169,8 @@ func (h Holder) less(o Holder) bool {
 	if h.StartTime != o.StartTime {
 		return h.StartTime < o.StartTime
 	}
-	return h.num() < o.num()
+	x, y := h.order(), o.order()
+	return x[0] < y[0] || x[0] == y[0] && x[1] < y[1]
 }
 
 // Values of SharingChange.Change.
@@ -172,8 +221,10 @@ type Watch struct {
 // An epoll fd opened or closed between the snapshots lists all its
 // watches.
 type EpollChange struct {
-	Process Proc    `json:"process"`
-	FD      int     `json:"fd"`
+	Process Proc `json:"process"`
+	FD      int  `json:"fd"`
+	// TID is set for an epoll fd of a thread's own fd table.
+	TID     int     `json:"tid,omitempty"`
 	Added   []Watch `json:"added"`
 	Removed []Watch `json:"removed"`
 }
@@ -210,7 +261,8 @@ type Diff struct {
 	// fd, a sharing change, a watch, a channel. 0 means the snapshots
 	// agree (exit status 0).
 	Differences int `json:"differences"`
-	// Leaks counts the sharing changes with Leak set.
+	// Leaks counts the sharing changes with Leak set, and the fds with a
+	// Leak reason that no such change lists.
 	Leaks     int              `json:"leaks"`
 	Started   []Proc           `json:"started"`
 	Exited    []Proc           `json:"exited"`
@@ -219,6 +271,9 @@ type Diff struct {
 	Sharing   []SharingChange  `json:"sharing"`
 	Epoll     []EpollChange    `json:"epoll"`
 	Endpoints []EndpointChange `json:"endpoints"`
+	// Summary is the diff in a few counts and names, for a reload or a
+	// deploy (WriteSummary).
+	Summary Summary `json:"summary"`
 }
 
 // procKey identifies a process across snapshots. epoch differs between
@@ -265,6 +320,7 @@ type comparer struct {
 	keepFD func(int) bool
 	types  map[string]bool // nil: all
 	d      *Diff
+	files  *fileMatch // nil when file is not compared
 }
 
 func (c *comparer) compares(typ string) bool { return c.types == nil || c.types[typ] }
@@ -311,6 +367,7 @@ func Compare(before, after *snapshot.Snapshot, beforeName, afterName string, opt
 	c.processes()
 	d.Warnings = append(d.Warnings, c.partialWarning()...)
 	if c.compares(snapshot.TypeFile) {
+		c.files = c.matchFiles()
 		c.fds()
 	}
 	for _, typ := range snapshot.GroupTypes {
@@ -325,17 +382,51 @@ func Compare(before, after *snapshot.Snapshot, beforeName, afterName string, opt
 		d.Differences += len(p.Changes)
 	}
 	for _, f := range d.FDs {
-		d.Differences += len(f.Opened) + len(f.Closed)
+		d.Differences += len(f.Opened) + len(f.Closed) + len(f.Replaced) + len(f.Flags)
 	}
 	for _, e := range d.Epoll {
 		d.Differences += len(e.Added) + len(e.Removed)
 	}
+	d.Leaks = countLeaks(d)
+	d.Summary = c.summary()
+	return d
+}
+
+// countLeaks counts the sharing changes that are leaks, and the fds that
+// appeared as leaks in no such change (one that no other process holds).
+func countLeaks(d *Diff) int {
+	n := 0
+	inSharing := map[string]bool{}
 	for _, s := range d.Sharing {
 		if s.Leak {
-			d.Leaks++
+			n++
+			for _, h := range s.Leaked {
+				inSharing[fmt.Sprintf("%d@%d:%s", h.PID, h.StartTime, h.String())] = true
+			}
 		}
 	}
-	return d
+	for _, f := range d.FDs {
+		for _, l := range [][]FD{f.Opened, replacedFDs(f.Replaced)} {
+			for _, x := range l {
+				h := Holder{PID: f.Process.PID, FD: &x.FD}
+				if x.TID != 0 {
+					h.TID = &x.TID
+				}
+				if x.Leak != "" && !inSharing[fmt.Sprintf("%d@%d:%s", f.Process.PID, f.Process.StartTime, h.String())] {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
+func replacedFDs(rs []FDReplaced) []FD {
+	out := make([]FD, len(rs))
+	for i, r := range rs {
+		out[i] = r.FD
+	}
+	return out
 }
 
 func sideOf(s *snapshot.Snapshot, file string) Side {
@@ -612,22 +703,26 @@ func sortProcs(ps []Proc) { sort.Slice(ps, func(i, j int) bool { return procLess
 // signalfd and epoll share one) or an inode that could not be read. A
 // file renamed or deleted while open keeps its key.
 type fdKey struct {
+	thread   int // snapshot.FD.Thread
 	fd       int
 	dev, ino uint64
 	kind     string
 }
 
 func fdKeyOf(f *snapshot.FD) fdKey {
-	k := fdKey{fd: f.FD, dev: f.Dev, ino: f.Ino}
+	k := fdKey{thread: f.Thread, fd: f.FD, dev: f.Dev, ino: f.Ino}
 	if f.Ino == 0 || strings.HasPrefix(f.Target, "anon_inode:") {
 		k.kind = f.Target
 	}
 	return k
 }
 
-func fdOf(f *snapshot.FD) FD { return FD{FD: f.FD, Target: f.Target, Dev: f.Dev, Ino: f.Ino} }
+func fdOf(f *snapshot.FD) FD { return FD{FD: f.FD, TID: f.Thread, Target: f.Target, Dev: f.Dev, Ino: f.Ino} }
 
-// fds compares the fds of the processes in both snapshots.
+// fds compares the fds of the processes in both snapshots: the ones that
+// appeared, closed, hold another description (files.replaced) or changed
+// flags. An fd that appeared in a process that could not have opened it
+// is marked a leak.
 func (c *comparer) fds() {
 	for k, q := range c.b.procs {
 		p, ok := c.a.procs[k]
@@ -636,41 +731,60 @@ func (c *comparer) fds() {
 		}
 		fa := c.fdSet(p)
 		fb := c.fdSet(q)
-		ch := FDChange{Process: procOf(q), Opened: []FD{}, Closed: []FD{}}
+		ch := FDChange{Process: procOf(q), Opened: []FD{}, Closed: []FD{}, Replaced: []FDReplaced{}, Flags: []FDFlags{}}
 		for key, f := range fa {
 			if _, ok := fb[key]; !ok {
-				ch.Closed = append(ch.Closed, f)
+				ch.Closed = append(ch.Closed, fdOf(f))
 			}
 		}
 		for key, f := range fb {
-			if _, ok := fa[key]; !ok {
-				ch.Opened = append(ch.Opened, f)
+			before, ok := fa[key]
+			hk := holderKey{proc: k, fd: key}
+			switch {
+			case !ok:
+				x := fdOf(f)
+				x.Leak = c.cannotOpen(q, f)
+				ch.Opened = append(ch.Opened, x)
+			case c.files != nil && c.files.replaced[hk] != nil:
+				r := *c.files.replaced[hk]
+				r.Leak = c.cannotOpen(q, f)
+				ch.Replaced = append(ch.Replaced, r)
+			case before.Flags != f.Flags:
+				ch.Flags = append(ch.Flags, FDFlags{FD: f.FD, TID: f.Thread, Target: f.Target,
+					Before: snapshot.FlagsText(before.Flags), After: snapshot.FlagsText(f.Flags)})
 			}
 		}
-		if len(ch.Opened)+len(ch.Closed) > 0 {
+		if len(ch.Opened)+len(ch.Closed)+len(ch.Replaced)+len(ch.Flags) > 0 {
 			sortFDs(ch.Opened)
 			sortFDs(ch.Closed)
+			slices.SortFunc(ch.Replaced, func(x, y FDReplaced) int { return compareFD(x.FD, y.FD) })
+			slices.SortFunc(ch.Flags, func(x, y FDFlags) int { return compareFD(FD{FD: x.FD, TID: x.TID}, FD{FD: y.FD, TID: y.TID}) })
 			c.d.FDs = append(c.d.FDs, ch)
 		}
 	}
 	sort.Slice(c.d.FDs, func(i, j int) bool { return procLess(c.d.FDs[i].Process, c.d.FDs[j].Process) })
 }
 
-func (c *comparer) fdSet(p *snapshot.Process) map[fdKey]FD {
-	m := make(map[fdKey]FD, len(p.FDs))
+func (c *comparer) fdSet(p *snapshot.Process) map[fdKey]*snapshot.FD {
+	m := make(map[fdKey]*snapshot.FD, len(p.FDs))
 	for i := range p.FDs {
 		if f := &p.FDs[i]; c.keepFD(f.FD) {
-			m[fdKeyOf(f)] = fdOf(f)
+			m[fdKeyOf(f)] = f
 		}
 	}
 	return m
 }
 
-func sortFDs(fs []FD) {
-	slices.SortFunc(fs, func(x, y FD) int {
-		if x.FD != y.FD {
-			return x.FD - y.FD
-		}
-		return strings.Compare(x.Target, y.Target)
-	})
+// compareFD orders fds by table (the process's own first), number and
+// target.
+func compareFD(x, y FD) int {
+	if x.TID != y.TID {
+		return x.TID - y.TID
+	}
+	if x.FD != y.FD {
+		return x.FD - y.FD
+	}
+	return strings.Compare(x.Target, y.Target)
 }
+
+func sortFDs(fs []FD) { slices.SortFunc(fs, compareFD) }

@@ -18,6 +18,15 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/internal/golden"
 )
 
+// fdsText formats fds as {fd target dev ino}.
+func fdsText(fds []FD) string {
+	parts := make([]string, len(fds))
+	for i, f := range fds {
+		parts[i] = fmt.Sprintf("{%d %s %d %d}", f.FD, f.Target, f.Dev, f.Ino)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
 func load(t *testing.T, name string) *snapshot.Snapshot {
 	t.Helper()
 	s, err := snapshot.LoadFile(filepath.Join("testdata", name), snapshot.LoadOptions{})
@@ -152,8 +161,8 @@ func TestLeakAndChanges(t *testing.T) {
 	}
 	// fd 5 of the master points at another file: closed and opened.
 	if len(d.FDs) != 1 || d.FDs[0].Process.PID != 100 ||
-		fmt.Sprint(d.FDs[0].Closed) != "[{4 pipe:[800] 8 800} {5 /var/log/old.log 8 50} {7 /etc/app.conf 8 60}]" ||
-		fmt.Sprint(d.FDs[0].Opened) != "[{5 /var/log/new.log 8 51} {8 /etc/app.conf 8 60} {9 socket:[900] 8 900}]" {
+		fdsText(d.FDs[0].Closed) != "[{4 pipe:[800] 8 800} {5 /var/log/old.log 8 50} {7 /etc/app.conf 8 60}]" ||
+		fdsText(d.FDs[0].Opened) != "[{5 /var/log/new.log 8 51} {8 /etc/app.conf 8 60} {9 socket:[900] 8 900}]" {
 		t.Fatalf("fd changes: %+v", d.FDs)
 	}
 	if len(d.Epoll) != 1 || fmt.Sprint(d.Epoll[0].Added) != "[{9 socket:[900]}]" || len(d.Epoll[0].Removed) != 0 {
@@ -295,7 +304,7 @@ func TestFDIdentity(t *testing.T) {
 		with(snap("b", proc(1, 1, file(3, "/x", 9), ev), proc(2, 2, file(3, "/x", 9))), "file", fdm(1, 3), fdm(2, 3)),
 		with(snap("b", proc(1, 1, deleted, tm), proc(2, 2, deleted)), "file", fdm(1, 3), fdm(2, 3)),
 		"a", "b", Options{})
-	if len(d.Sharing) != 0 || len(d.FDs) != 1 || fmt.Sprint(d.FDs[0].Closed, d.FDs[0].Opened) != "[{4 anon_inode:[eventfd] 1 1}] [{4 anon_inode:[timerfd] 1 1}]" {
+	if len(d.Sharing) != 0 || len(d.FDs) != 1 || fdsText(d.FDs[0].Closed)+" "+fdsText(d.FDs[0].Opened) != "[{4 anon_inode:[eventfd] 1 1}] [{4 anon_inode:[timerfd] 1 1}]" {
 		t.Errorf("a deleted file changed, or an eventfd replaced by a timerfd did not: %+v %+v", d.FDs, d.Sharing)
 	}
 }
@@ -408,7 +417,7 @@ func mirror(d *Diff) []string {
 		out = append(out, fmt.Sprint("started ", p.PID, " ", p.StartTime))
 	}
 	for _, f := range d.FDs {
-		out = append(out, fmt.Sprint("fds ", f.Process.PID, " opened ", f.Closed, " closed ", f.Opened))
+		out = append(out, fmt.Sprint("fds ", f.Process.PID, " opened ", fdsText(f.Closed), " closed ", fdsText(f.Opened)))
 	}
 	for _, s := range d.Sharing {
 		ch := map[string]string{Began: Ended, Ended: Began, Changed: Changed}[s.Change]

@@ -75,14 +75,13 @@ func (c *comparer) channels(v *view) map[string]EndpointChange {
 				if p == nil || v.partial[p.PID] || !c.keepFD(mem.FD) {
 					continue
 				}
-				f := p.FDByNumber(mem.FD)
+				f := p.FDOf(mem)
 				if f == nil {
 					continue
 				}
-				fd := f.FD
-				hs = append(hs, Holder{PID: p.PID, StartTime: p.StartTime, Comm: p.Comm, FD: &fd})
+				hs = append(hs, fdHolder(p, f))
 				k, fk := v.key[p.PID], fdKeyOf(f)
-				hk = append(hk, fmt.Sprintf("%d/%d/%d/%d/%d/%d/%q", k.pid, k.start, k.epoch, fk.fd, fk.dev, fk.ino, fk.kind))
+				hk = append(hk, fmt.Sprintf("%d/%d/%d/%d/%d/%d/%d/%q", k.pid, k.start, k.epoch, fk.thread, fk.fd, fk.dev, fk.ino, fk.kind))
 			}
 			if len(hs) == 0 {
 				continue

@@ -11,8 +11,9 @@ import (
 const noHolder = "(held by no scanned fd)"
 
 type epollKey struct {
-	proc procKey
-	fd   int
+	proc   procKey
+	thread int // the epoll fd's snapshot.FD.Thread
+	fd     int
 }
 
 // watches lists the watches of each epoll fd of the processes in both
@@ -30,14 +31,14 @@ func (c *comparer) watches(v *view, matched map[procKey]bool) map[epollKey]map[W
 			obj := noHolder
 			if w.Holder != nil {
 				if hp := v.proc(w.Holder.PID); hp != nil {
-					if f := hp.FDByNumber(w.Holder.FD); f != nil {
+					if f := hp.FDOf(*w.Holder); f != nil {
 						obj = f.Target
 					}
 				}
 			}
 			ws[Watch{TFD: w.TFD, Object: obj}]++
 		}
-		m[epollKey{v.key[p.PID], e.FD}] = ws
+		m[epollKey{v.key[p.PID], e.Thread, e.FD}] = ws
 	}
 	return m
 }
@@ -67,7 +68,7 @@ func (c *comparer) epoll() []EpollChange {
 	}
 	for k := range keys {
 		x, y := wa[k], wb[k]
-		ch := EpollChange{Process: procOf(c.b.procs[k.proc]), FD: k.fd, Added: []Watch{}, Removed: []Watch{}}
+		ch := EpollChange{Process: procOf(c.b.procs[k.proc]), FD: k.fd, TID: k.thread, Added: []Watch{}, Removed: []Watch{}}
 		for w, n := range x {
 			for i := y[w]; i < n; i++ {
 				ch.Removed = append(ch.Removed, w)
@@ -89,7 +90,7 @@ func (c *comparer) epoll() []EpollChange {
 		if out[i].Process != out[j].Process {
 			return procLess(out[i].Process, out[j].Process)
 		}
-		return out[i].FD < out[j].FD
+		return compareFD(FD{FD: out[i].FD, TID: out[i].TID}, FD{FD: out[j].FD, TID: out[j].TID}) < 0
 	})
 	return out
 }

@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -15,6 +16,10 @@ type holderKey struct {
 	proc procKey
 	tid  int // 0 for an fd
 	fd   fdKey
+	// replaced marks, on the AFTER side, an fd with the key of one before
+	// that holds another description now (fileMatch.replaced): another
+	// holder.
+	replaced bool
 }
 
 // holding is one side's holders of one group type.
@@ -49,12 +54,11 @@ func (c *comparer) holding(v *view, typ string) holding {
 				tid := m.TID
 				k.tid, show.TID = tid, &tid
 			} else {
-				f := p.FDByNumber(m.FD)
+				f := p.FDOf(m)
 				if f == nil || !c.keepFD(f.FD) {
 					continue
 				}
-				fd := f.FD
-				k.fd, show.FD = fdKeyOf(f), &fd
+				k.fd, show = fdKeyOf(f), fdHolder(p, f)
 			}
 			if _, dup := h.group[k]; dup {
 				continue // not in a valid snapshot
@@ -71,20 +75,6 @@ func (c *comparer) holding(v *view, typ string) holding {
 		}
 	}
 	return h
-}
-
-// holdsFD reports whether the fd holder exists on side v, shared or not.
-func holdsFD(v *view, k holderKey) (Holder, bool) {
-	p := v.procs[k.proc]
-	if p == nil || v.partial[p.PID] {
-		return Holder{}, false
-	}
-	f := p.FDByNumber(k.fd.fd)
-	if f == nil || fdKeyOf(f) != k.fd {
-		return Holder{}, false
-	}
-	fd := f.FD
-	return Holder{PID: p.PID, StartTime: p.StartTime, Comm: p.Comm, FD: &fd}, true
 }
 
 // match pairs the groups of the two sides that are one object. Groups
@@ -140,14 +130,30 @@ func match(ha, hb holding) [][2]int {
 }
 
 // sharing reports the objects of one type whose holders changed.
+// File objects are the descriptions matchFiles matched; per-task objects
+// are matched by match.
 func (c *comparer) sharing(typ string) []SharingChange {
 	if !c.compares(typ) {
 		return nil
 	}
-	ha, hb := c.holding(c.a, typ), c.holding(c.b, typ)
 	var out []SharingChange
+	if typ == snapshot.TypeFile {
+		m := c.files
+		for _, pair := range m.pairs {
+			before := m.holders(m.ha, m.soleA, pair[0])
+			after := map[holderKey]Holder{}
+			for k, h := range m.holders(m.hb, m.soleB, pair[1]) {
+				k.replaced = m.replaced[k] != nil
+				after[k] = h
+			}
+			if ch, ok := c.change(typ, before, after); ok {
+				out = append(out, ch)
+			}
+		}
+		return out
+	}
+	ha, hb := c.holding(c.a, typ), c.holding(c.b, typ)
 	for _, pair := range match(ha, hb) {
-		// Each group is in one pair: its map can be completed in place.
 		before, after := map[holderKey]Holder{}, map[holderKey]Holder{}
 		if pair[0] >= 0 {
 			before = ha.groups[pair[0]]
@@ -155,51 +161,120 @@ func (c *comparer) sharing(typ string) []SharingChange {
 		if pair[1] >= 0 {
 			after = hb.groups[pair[1]]
 		}
-		if typ == snapshot.TypeFile {
-			c.addSoleHolders(before, after, ha, hb)
+		if ch, ok := c.change(typ, before, after); ok {
+			out = append(out, ch)
 		}
-		ch := SharingChange{Type: typ, Before: []Holder{}, After: []Holder{}, Joined: []Holder{}, Left: []Holder{}, Leaked: []Holder{}}
-		procsBefore := map[procKey]bool{}
-		for k, h := range before {
-			ch.Before = append(ch.Before, h)
-			procsBefore[k.proc] = true
-			if _, ok := after[k]; !ok {
-				ch.Left = append(ch.Left, h)
-			}
+	}
+	return out
+}
+
+// change describes one object held by before and by after, if its
+// holders changed and it is shared on either side.
+func (c *comparer) change(typ string, before, after map[holderKey]Holder) (SharingChange, bool) {
+	ch := SharingChange{Type: typ, Before: []Holder{}, After: []Holder{}, Joined: []Holder{}, Left: []Holder{}, Leaked: []Holder{}}
+	procsBefore := map[procKey]bool{}
+	for k, h := range before {
+		ch.Before = append(ch.Before, h)
+		procsBefore[k.proc] = true
+		if _, ok := after[k]; !ok {
+			ch.Left = append(ch.Left, h)
 		}
-		for k, h := range after {
-			ch.After = append(ch.After, h)
-			if _, ok := before[k]; !ok {
-				ch.Joined = append(ch.Joined, h)
-				if typ == snapshot.TypeFile && len(before) > 0 && !procsBefore[k.proc] && c.leaked(k.proc) {
+	}
+	for k, h := range after {
+		ch.After = append(ch.After, h)
+		if _, ok := before[k]; !ok {
+			ch.Joined = append(ch.Joined, h)
+			if typ == snapshot.TypeFile {
+				if why := c.leakReason(k, len(before) > 0 && !procsBefore[k.proc]); why != "" {
+					h.Reason = why
 					ch.Leaked = append(ch.Leaked, h)
 				}
 			}
 		}
-		if len(ch.Joined)+len(ch.Left) == 0 {
-			continue
-		}
-		switch {
-		case len(ch.Before) <= 1 && len(ch.After) > 1:
-			ch.Change = Began
-		case len(ch.After) <= 1 && len(ch.Before) > 1:
-			ch.Change = Ended
-		default:
-			ch.Change = Changed
-		}
-		ch.Leak = len(ch.Leaked) > 0
-		for _, l := range [][]Holder{ch.Before, ch.After, ch.Joined, ch.Left, ch.Leaked} {
-			sortHolders(l)
-		}
-		if t, ok := kcmp.Named(typ); ok {
-			ch.Object = t.Info().Struct
-		}
-		if typ == snapshot.TypeFile {
-			ch.Object = c.fileObjectName(before, after)
-		}
-		out = append(out, ch)
 	}
-	return out
+	if len(ch.Joined)+len(ch.Left) == 0 || len(ch.Before) < 2 && len(ch.After) < 2 {
+		return ch, false
+	}
+	switch {
+	case len(ch.Before) <= 1 && len(ch.After) > 1:
+		ch.Change = Began
+	case len(ch.After) <= 1 && len(ch.Before) > 1:
+		ch.Change = Ended
+	default:
+		ch.Change = Changed
+	}
+	ch.Leak = len(ch.Leaked) > 0
+	for _, l := range [][]Holder{ch.Before, ch.After, ch.Joined, ch.Left, ch.Leaked} {
+		sortHolders(l)
+	}
+	if t, ok := kcmp.Named(typ); ok {
+		ch.Object = t.Info().Struct
+	}
+	if typ == snapshot.TypeFile {
+		ch.Object = c.fileObjectName(before, after)
+	}
+	return ch, true
+}
+
+// Leak reasons (Holder.Reason, FD.Leak).
+const (
+	// LeakReceived: the description had holders before, and a process
+	// that ran before and held none of it holds it now.
+	LeakReceived = "it ran before and received a description that existed before (SCM_RIGHTS, pidfd_getfd)"
+	// LeakExec: the process started since, and holds the description
+	// across an exec into another program.
+	LeakExec = "it started since and holds the description across an exec into another program"
+)
+
+// leakReason says why the file holder k that joined an object is a leak,
+// or "". shared says the object had holders before, none in k's process.
+// Two rules: a description that existed before now also held by a
+// process that did not hold it (received while it ran, or kept across an
+// exec: leaked); and a description that arrived in a process that ran
+// before whose credentials could not have opened it, new or not
+// (cannotOpen).
+func (c *comparer) leakReason(k holderKey, shared bool) string {
+	var why []string
+	if shared && c.leaked(k.proc) {
+		if _, ran := c.a.procs[k.proc]; ran {
+			why = append(why, LeakReceived)
+		} else {
+			why = append(why, LeakExec)
+		}
+	}
+	if q := c.b.procs[k.proc]; q != nil {
+		if f := q.FDIn(k.fd.thread, k.fd.fd); f != nil {
+			if r := c.cannotOpen(q, f); r != "" {
+				why = append(why, r)
+			}
+		}
+	}
+	return strings.Join(why, "; ")
+}
+
+// cannotOpen says why fd f that appeared in process q of AFTER (or holds
+// another description than before) is a leak, or "": q ran before, f
+// opens a regular file or directory, and q's credentials, before and
+// after, could not have opened it (snapshot.MayOpen, the test audit's
+// KG001 makes). Sockets, pipes and devices are passed on purpose too
+// often to be judged this way.
+func (c *comparer) cannotOpen(q *snapshot.Process, f *snapshot.FD) string {
+	p := c.a.procs[c.b.key[q.PID]]
+	if p == nil || !f.IsFileOrDir() || snapshot.MayOpen(q, f) || snapshot.MayOpen(p, f) {
+		return ""
+	}
+	return fmt.Sprintf("it ran before, and uid %d could not have opened it (%s, mode %04o, owner %d:%d)",
+		q.EUID, accessText(f.Flags), f.Mode&0o7777, f.OwnerUID, f.OwnerGID)
+}
+
+func accessText(flags int) string {
+	switch flags & snapshot.OAccMode {
+	case snapshot.OWrOnly:
+		return "for writing"
+	case snapshot.ORdWr:
+		return "for reading and writing"
+	}
+	return "for reading"
 }
 
 // leaked reports whether a process that now holds a file object it did
@@ -223,35 +298,6 @@ func (c *comparer) leaked(k procKey) bool {
 	return p.Comm != parent.Comm
 }
 
-// addSoleHolders completes the holders of one file object: an fd in its
-// group on one side only that exists on the other outside every group
-// (same process, number and inode) held the object alone there, or
-// holds it alone now, so it neither joined nor left. Tasks get no such
-// completion: a task outside every group has an object of its own (after
-// an exec or unshare, a new one) or none, so which of the former holders
-// kept the old object is unknown; what is certain is that they no longer
-// share it.
-func (c *comparer) addSoleHolders(before, after map[holderKey]Holder, ha, hb holding) {
-	for k := range after {
-		if _, ok := before[k]; !ok {
-			if _, grouped := ha.group[k]; !grouped {
-				if h, ok := holdsFD(c.a, k); ok {
-					before[k] = h
-				}
-			}
-		}
-	}
-	for k := range before {
-		if _, ok := after[k]; !ok {
-			if _, grouped := hb.group[k]; !grouped {
-				if h, ok := holdsFD(c.b, k); ok {
-					after[k] = h
-				}
-			}
-		}
-	}
-}
-
 // fileObjectName is the target of the object's lowest holder, on the
 // AFTER side if it has holders.
 func (c *comparer) fileObjectName(before, after map[holderKey]Holder) string {
@@ -266,7 +312,11 @@ func (c *comparer) fileObjectName(before, after map[holderKey]Holder) string {
 			}
 		}
 		if low != nil {
-			if f := side.v.proc(low.PID).FDByNumber(*low.FD); f != nil {
+			m := snapshot.Member{PID: low.PID, FD: *low.FD}
+			if low.TID != nil {
+				m.Thread = *low.TID
+			}
+			if f := side.v.proc(low.PID).FDOf(m); f != nil {
 				return f.Target
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,16 +57,28 @@ type procID struct {
 	start uint64
 }
 
+// fdID names an fd within a process: its table (a thread's own, or 0)
+// and number.
+type fdID struct{ tid, fd int }
+
+func fdIDOf(h Holder) fdID {
+	id := fdID{fd: *h.FD}
+	if h.TID != nil {
+		id.tid = *h.TID
+	}
+	return id
+}
+
 // textIndex answers what the text annotates holders with: did the process
-// start or exit, was the fd opened or closed.
+// start or exit, did the fd appear, close or get another description.
 type textIndex struct {
-	started, exited map[procID]bool
-	opened, closed  map[procID]map[int]bool
+	started, exited          map[procID]bool
+	opened, closed, replaced map[procID]map[fdID]bool
 }
 
 func (d *Diff) index() textIndex {
 	x := textIndex{started: map[procID]bool{}, exited: map[procID]bool{},
-		opened: map[procID]map[int]bool{}, closed: map[procID]map[int]bool{}}
+		opened: map[procID]map[fdID]bool{}, closed: map[procID]map[fdID]bool{}, replaced: map[procID]map[fdID]bool{}}
 	for _, p := range d.Started {
 		x.started[procID{p.PID, p.StartTime}] = true
 	}
@@ -74,12 +87,15 @@ func (d *Diff) index() textIndex {
 	}
 	for _, f := range d.FDs {
 		id := procID{f.Process.PID, f.Process.StartTime}
-		x.opened[id], x.closed[id] = map[int]bool{}, map[int]bool{}
+		x.opened[id], x.closed[id], x.replaced[id] = map[fdID]bool{}, map[fdID]bool{}, map[fdID]bool{}
 		for _, fd := range f.Opened {
-			x.opened[id][fd.FD] = true
+			x.opened[id][fdID{fd.TID, fd.FD}] = true
 		}
 		for _, fd := range f.Closed {
-			x.closed[id][fd.FD] = true
+			x.closed[id][fdID{fd.TID, fd.FD}] = true
+		}
+		for _, fd := range f.Replaced {
+			x.replaced[id][fdID{fd.TID, fd.FD.FD}] = true
 		}
 	}
 	return x
@@ -155,16 +171,45 @@ func (d *Diff) writeHeader(t *textWriter) {
 	for _, warn := range d.Warnings {
 		t.printf("! %s\n", escape.Text(warn))
 	}
+	inSharing := map[string]bool{}
 	for _, s := range d.Sharing {
 		if !s.Leak {
 			continue
 		}
 		var also []string
 		for _, h := range s.Leaked {
-			also = append(also, h.String()+" "+escape.Text(h.Comm))
+			also = append(also, h.String()+" "+escape.Text(h.Comm)+" ("+escape.Text(h.Reason)+")")
+			inSharing[fmt.Sprintf("%s@%d", h.String(), h.StartTime)] = true
 		}
 		t.printf("! LEAK %s %s: now also held by %s\n", escape.Text(s.Type), escape.Text(s.Object), strings.Join(also, ", "))
 	}
+	for _, f := range d.FDs {
+		for _, x := range append(slices.Clone(f.Opened), replacedFDs(f.Replaced)...) {
+			h := Holder{PID: f.Process.PID, StartTime: f.Process.StartTime, FD: &x.FD}
+			if x.TID != 0 {
+				h.TID = &x.TID
+			}
+			if x.Leak != "" && !inSharing[fmt.Sprintf("%s@%d", h.String(), h.StartTime)] {
+				t.printf("! LEAK file %s: appeared in %s %s (%s)\n", escape.Text(x.Target), h.String(), escape.Text(f.Process.Comm), escape.Text(x.Leak))
+			}
+		}
+	}
+}
+
+// fdLabel names an fd in a process hunk: "fd 3", "fd 3 (tid 1240)" for
+// an fd of a thread's own table.
+func fdLabel(f FD) string {
+	if f.TID != 0 {
+		return fmt.Sprintf("fd %d (tid %d)", f.FD, f.TID)
+	}
+	return "fd " + strconv.Itoa(f.FD)
+}
+
+func leakNote(why string) string {
+	if why == "" {
+		return ""
+	}
+	return "  LEAK: " + escape.Text(why)
 }
 
 func procColumns(p Proc) (string, string, string) {
@@ -258,20 +303,36 @@ func (d *Diff) writeProcessHunks(t *textWriter) {
 		}
 		if h.fds != nil {
 			var fdl []line
-			var nums []int
+			var ids []FD
+			add := func(sign string, f FD, label, val string) {
+				fdl = append(fdl, line{sign, fdLabel(f) + label, val})
+				ids = append(ids, FD{FD: f.FD, TID: f.TID})
+			}
 			for _, f := range h.fds.Closed {
-				fdl = append(fdl, line{"-", "fd " + strconv.Itoa(f.FD), value(f.Target)})
-				nums = append(nums, f.FD)
+				add("-", f, "", value(f.Target))
 			}
 			for _, f := range h.fds.Opened {
-				fdl = append(fdl, line{"+", "fd " + strconv.Itoa(f.FD), value(f.Target)})
-				nums = append(nums, f.FD)
+				add("+", f, "", value(f.Target)+leakNote(f.Leak))
+			}
+			for _, r := range h.fds.Replaced {
+				add("-", r.FD, "", value(r.Target)+fmt.Sprintf("  %s, position %d", r.BeforeFlags, r.BeforePos))
+				sure := "another open file description"
+				if !r.Certain {
+					sure = "another open file description, probably"
+				}
+				add("+", r.FD, "", value(r.Target)+fmt.Sprintf("  %s, position %d: %s (%s)", r.AfterFlags, r.AfterPos, sure,
+					escape.Text(strings.Join(r.Evidence, "; ")))+leakNote(r.Leak))
+			}
+			for _, f := range h.fds.Flags {
+				x := FD{FD: f.FD, TID: f.TID}
+				add("-", x, " flags", f.Before)
+				add("+", x, " flags", f.After)
 			}
 			idx := make([]int, len(fdl))
 			for i := range idx {
 				idx[i] = i
 			}
-			sort.SliceStable(idx, func(i, j int) bool { return nums[idx[i]] < nums[idx[j]] })
+			sort.SliceStable(idx, func(i, j int) bool { return compareFD(ids[idx[i]], ids[idx[j]]) < 0 })
 			for _, i := range idx {
 				lines = append(lines, fdl[i])
 			}
@@ -286,7 +347,7 @@ func (d *Diff) writeProcessHunks(t *textWriter) {
 			t.printf("%s%s  %s\n", l.sign, pad(l.label, lw), l.value)
 		}
 		for _, e := range h.epoll {
-			t.printf(" epoll fd %d\n", e.FD)
+			t.printf(" epoll %s\n", fdLabel(FD{FD: e.FD, TID: e.TID}))
 			ww := 0
 			for _, l := range [][]Watch{e.Removed, e.Added} {
 				for _, x := range l {
@@ -338,8 +399,10 @@ func writeSharing(t *textWriter, s SharingChange, x textIndex) {
 		case !left[key(h)]:
 		case x.exited[id]:
 			lines = append(lines, line{"-", h, "exited"})
-		case h.FD != nil && x.closed[id][*h.FD]:
+		case h.FD != nil && x.closed[id][fdIDOf(h)]:
 			lines = append(lines, line{"-", h, "closed"})
+		case h.FD != nil && x.replaced[id][fdIDOf(h)]:
+			lines = append(lines, line{"-", h, "replaced"})
 		default:
 			lines = append(lines, line{"-", h, ""})
 		}
@@ -350,8 +413,10 @@ func writeSharing(t *textWriter, s SharingChange, x textIndex) {
 		switch {
 		case x.started[id]:
 			notes = append(notes, "started")
-		case h.FD != nil && x.opened[id][*h.FD]:
-			notes = append(notes, "opened")
+		case h.FD != nil && x.opened[id][fdIDOf(h)]:
+			notes = append(notes, "appeared")
+		case h.FD != nil && x.replaced[id][fdIDOf(h)]:
+			notes = append(notes, "replaced")
 		}
 		if leaked[key(h)] {
 			notes = append(notes, "LEAK")
