@@ -717,7 +717,9 @@ func fdKeyOf(f *snapshot.FD) fdKey {
 	return k
 }
 
-func fdOf(f *snapshot.FD) FD { return FD{FD: f.FD, TID: f.Thread, Target: f.Target, Dev: f.Dev, Ino: f.Ino} }
+func fdOf(f *snapshot.FD) FD {
+	return FD{FD: f.FD, TID: f.Thread, Target: f.Target, Dev: f.Dev, Ino: f.Ino}
+}
 
 // fds compares the fds of the processes in both snapshots: the ones that
 // appeared, closed, hold another description (files.replaced) or changed

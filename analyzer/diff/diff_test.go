@@ -42,6 +42,9 @@ var pairs = [][2]string{
 	{"tasks-before.json", "tasks-after.json"},
 	{"hostile-before.json", "hostile-after.json"},
 	{"channels-before.json", "channels-after.json"},
+	{"live-dup2-before.json", "live-dup2-after.json"},
+	{"live-leak-before.json", "live-leak-after.json"},
+	{"live-reload-before.json", "live-reload-after.json"},
 }
 
 func render(t *testing.T, d *Diff) (text, js []byte) {
@@ -75,6 +78,11 @@ func TestGolden(t *testing.T) {
 			opts: Options{Selection: snapshot.Selection{Types: []string{"vm", "fs"}}}},
 		{name: "hostile", before: "hostile-before.json", after: "hostile-after.json"},
 		{name: "channels", before: "channels-before.json", after: "channels-after.json"},
+		// Live snapshots, normalized and committed by the TestLiveGolden
+		// tests: these goldens are theirs too.
+		{name: "live-dup2", before: "live-dup2-before.json", after: "live-dup2-after.json"},
+		{name: "live-leak", before: "live-leak-before.json", after: "live-leak-after.json"},
+		{name: "live-reload", before: "live-reload-before.json", after: "live-reload-after.json"},
 		{name: "boots", before: "before.json", after: "after.json",
 			edit: func(_, b *snapshot.Snapshot) { b.Host.BootID = "boot-2" }},
 		{name: "notexact", before: "before.json", after: "after.json", opts: Options{IgnoreStdio: true},
@@ -90,9 +98,15 @@ func TestGolden(t *testing.T) {
 			if c.edit != nil {
 				c.edit(a, b)
 			}
-			text, js := render(t, Compare(a, b, c.before, c.after, c.opts))
+			d := Compare(a, b, c.before, c.after, c.opts)
+			text, js := render(t, d)
 			golden.Check(t, c.name+".txt", text)
 			golden.Check(t, c.name+".json", js)
+			var sum bytes.Buffer
+			if err := d.WriteSummary(&sum); err != nil {
+				t.Fatal(err)
+			}
+			golden.Check(t, c.name+"-summary.txt", sum.Bytes())
 		})
 	}
 }

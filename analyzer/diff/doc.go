@@ -1,6 +1,7 @@
 // Package diff compares two snapshots of one host, taken for example
 // before and after a daemon upgrade: which processes started, exited or
-// changed, which fds were opened and closed, which kernel objects gained
+// changed, which fds appeared, closed, hold another open file description
+// under the same number or changed flags, which kernel objects gained
 // or lost holders (and whether a descriptor leaked into another process),
 // which epoll watches came and went, and which channels appeared or went
 // away. It works offline on loaded snapshots; it does not scan, and it
@@ -17,21 +18,61 @@
 // another file is a close and an open, a file renamed or deleted while
 // open is the same fd. A task is its process and its tid.
 //
-// kcmp's order is per boot and groups carry no ids, so kernel objects are
-// matched through their holders: each group is paired with the group of
-// the other side with which it shares the most holders, each group at most
-// once; a group left without a partner began or ended. An fd that is
-// in a group on one side only may exist, unshared, on the other: it held
-// the object alone (or holds it alone now) and neither joined nor left.
-// A task gets no such completion: outside every group it has an object of
-// its own (after exec or unshare, a new one), so tasks that stopped
-// sharing are all listed as having left. Objects whose holders all changed (every holder exited, a new set
-// started) cannot be linked: they are reported as ended and began.
+// An fd of a thread's own fd table (snapshot.FD.Thread, a thread that
+// called unshare(CLONE_FILES)) is another fd than the process's of the
+// same number: its holder is {pid, fd, tid}.
+//
+// # Same fd, another description
+//
+// kcmp's order is per boot and means nothing across snapshots, and groups
+// carry no ids: an open file description is known only by what each side
+// shows of it. A description is a file group, or an fd in no group (it
+// holds one alone). An fd in both snapshots (one process, number and
+// inode) keeps its description unless that is impossible or less likely
+// than the other way round:
+//
+//   - Flags that open(2) set for the description's life differ (the
+//     access mode, O_PATH, O_DIRECTORY...; all but O_APPEND, O_ASYNC,
+//     O_DIRECT, O_NOATIME and O_NONBLOCK, which fcntl F_SETFL changes, and
+//     O_CLOEXEC, which is the fd's, not the description's): another
+//     description, for certain.
+//   - Its fds part or merge. Each description of BEFORE is linked to the
+//     descriptions of AFTER that its fds hold now; one description is one
+//     object, so at most one link of each description on either side is
+//     the description itself. The links are taken strongest first, each
+//     description at most once: most fds, then most fds whose settable
+//     flags are unchanged, then most whose file position is unchanged (a
+//     position belongs to the description; a fresh open starts at 0, an
+//     O_APPEND write moves to the end). The fds of the links left over hold
+//     another description: they are replaced ("replaced" in fds, listed
+//     with their flags, positions and why). When nothing tells two links
+//     apart (a pair of fds that parted with equal flags and positions),
+//     the one with the lowest holder is taken and the other fds are
+//     marked not certain: either of them may be the one that changed.
+//
+// So a dup2 over one fd of a pair (a log reopen: nginx does it to fd 2)
+// shows as the pair's sharing ended and that fd replaced, when its flags
+// or position tell; an fd dup2'd onto another fd's description shows as
+// replaced and joining it. Objects are then the matched descriptions: a
+// file object's holders on each side are those of its description there,
+// an fd alone included. Flags that changed on an fd that kept its
+// description are listed apart ("flags": fcntl on the description, or
+// FD_CLOEXEC on the fd alone). Per-task objects are matched by holders:
+// each group with the group of the other side it shares the most tasks
+// with; a task outside every group has an object of its own (after exec
+// or unshare, a new one), so tasks that stopped sharing are all listed as
+// having left. Objects whose holders all changed (every holder exited, a
+// new set started) cannot be linked: they are reported as ended and
+// began.
 //
 // Limits: an fd closed and reopened on the same file under the same
-// number looks unchanged, and so does an eventfd, timerfd or epoll fd
-// replaced by another of its kind (they share one anonymous inode); the
-// snapshot carries nothing that tells those descriptions apart.
+// number, with the same flags, at the same position and sharing with
+// nothing on either side, looks unchanged; so does an eventfd, timerfd or
+// epoll fd replaced by another of its kind (they share one anonymous
+// inode); a description whose position moved while its process ran (a
+// log being written) tells nothing by it. Flags and positions are what
+// fdinfo said when each snapshot was read, of running processes unless
+// the scans froze them.
 //
 // # Leaks
 //
@@ -41,8 +82,19 @@
 // exec'd (the description survived the exec: its exe, or its comm when an
 // exe is unknown, differs from its parent's; a parent that is not in the
 // snapshot proves nothing, so that counts too). A child forked without
-// exec inherits its parent's fds by design and is no leak. Leaks come
-// first in every form.
+// exec inherits its parent's fds by design and is no leak.
+//
+// A regular file or directory that appeared in a process that ran before
+// (in a new description or not, shared or alone) is a leak when the
+// process's credentials, before and after, could not have opened it: the
+// mode and owner of its inode against the access it has, as audit's
+// KG001 judges (snapshot.MayOpen). A description that arrived in such a
+// process was passed to it. Sockets, pipes and devices are passed on
+// purpose too often to be judged so. A diff cannot tell an open from a
+// dup or a receive: fds are said to appear, never to be opened.
+//
+// Each leaked holder and each leaking fd says why (Holder.Reason,
+// FD.Leak). Leaks come first in every form.
 //
 // # Selection
 //
@@ -68,22 +120,26 @@
 //	  "warnings":    [string],        // what limits the comparison (not exact,
 //	                                  //   other boot or host, other scope, partial reads)
 //	  "differences": int,             // every change below counted once; 0: none
-//	  "leaks":       int,             // sharing changes with "leak": true
+//	  "leaks":       int,             // sharing changes with "leak": true, and fds
+//	                                  //   with a "leak" no such change lists
 //	  "started":     [proc],          // in AFTER only; by pid, start_time
 //	  "exited":      [proc],          // in BEFORE only; by pid, start_time
 //	  "changed":     [{"process": proc, "changes": [{"field": string,
 //	                   "before": string, "after": string}]}],   // by pid
-//	  "fds":         [{"process": proc, "opened": [fd], "closed": [fd]}],  // by pid; fds by number
+//	  "fds":         [{"process": proc, "opened": [fd], "closed": [fd],  // by pid; fds by table, number
+//	                   "replaced": [replaced], "flags": [flags]}],
 //	  "sharing":     [{"type": string, "object": string,
 //	                   "change": "began" | "ended" | "changed", "leak": bool,
 //	                   "before": [holder], "after": [holder],
 //	                   "joined": [holder], "left": [holder], "leaked": [holder]}],
-//	  "epoll":       [{"process": proc, "fd": int, "added": [watch], "removed": [watch]}],
+//	  "epoll":       [{"process": proc, "fd": int, "tid": int /* omitted for the process's own table */,
+//	                   "added": [watch], "removed": [watch]}],
 //	  "endpoints":   [{"change": "gone" | "appeared", "kind": string,
 //	                   "name": string /* omitted if empty */,
 //	                   "addresses": [string] /* tcp, udp: each end's local
 //	                                            address, aligned with ends */,
-//	                   "ends": [[holder]]}]
+//	                   "ends": [[holder]]}],
+//	  "summary":     summary
 //	}
 //
 //	side   = {"file": string, "hostname": string, "boot_id": string,
@@ -91,9 +147,23 @@
 //	proc   = {"pid": int, "start_time": int /* clock ticks since boot */,
 //	          "comm": string, "uid": int,   // AFTER's values for changed processes
 //	          "place": string}              // its container or unit, if any
-//	fd     = {"fd": int, "target": string, "dev": int, "ino": int}
+//	fd     = {"fd": int, "tid": int /* omitted for the process's own table */,
+//	          "target": string, "dev": int, "ino": int,
+//	          "leak": string /* why an fd that appeared is a leak; omitted if none */}
+//	replaced = fd + {"before_flags": string, "after_flags": string,   // FlagsText names
+//	          "before_pos": int, "after_pos": int, "certain": bool, "evidence": [string]}
+//	flags  = {"fd": int, "tid": int /* omitted ... */, "target": string,
+//	          "before": string, "after": string}
 //	holder = {"pid": int, "start_time": int, "comm": string, "fd": int}   // file
+//	       | {"pid": int, "start_time": int, "comm": string, "fd": int, "tid": int}  // file, a thread's own table
 //	       | {"pid": int, "start_time": int, "comm": string, "tid": int}  // per-task types
+//	         (+ "reason": string on a leaked holder)
+//	summary = {"headline": string, "replaced": [{"comm": string, "parent": proc,
+//	          "exited": [proc], "started": [proc]}], "started": int, "exited": int,
+//	          "changed": int, "listeners_kept": [string], "listeners_gone": [string],
+//	          "listeners_new": [string], "leaks": int,
+//	          "fds": {"opened": int, "closed": int, "replaced": int, "flags": int},
+//	          "sharing": {"began": int, "ended": int, "changed": int}}
 //	watch  = {"tfd": int, "object": string}  // target of the watched description's
 //	                                         // holder, or "(held by no scanned fd)"
 //
@@ -115,7 +185,16 @@
 // before appeared, then by kind and first holder; a channel whose holders
 // changed is gone and appeared.
 //
+// "opened" lists the fds that appeared: opened, dup'd, received, or kept
+// across an exec; a diff cannot tell which. "summary" is what WriteSummary
+// prints: sets of processes "replaced" (some exited and some started with
+// one comm under one parent that is in both snapshots: a master's
+// workers), the other processes started, exited and changed, the
+// listening sockets (state LISTEN, tcp and unix) held in both snapshots,
+// gone or new ("PROTOCOL ADDRESS"), and counts.
+//
 // # Text form
 //
-// WriteText writes a unified-diff-like report; see its documentation.
+// WriteText writes a unified-diff-like report, WriteSummary a few lines
+// for a reload or a deploy; see their documentation.
 package diff

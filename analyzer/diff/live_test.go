@@ -23,6 +23,16 @@ import (
 	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
 
+// scanTree snapshots a live process tree.
+func scanTree(t *testing.T, root int) *snapshot.Snapshot {
+	t.Helper()
+	s, err := analyzer.Run(context.Background(), analyzer.Options{Scan: procscan.Options{Tree: root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func fdList(fds []FD) []int {
 	out := []int{}
 	for _, f := range fds {
@@ -53,15 +63,7 @@ func TestLiveDiff(t *testing.T) {
 	c1 := mn(root.Fork())
 	c2 := mn(root.Fork())
 	secret := m(c1.Open(secretPath, unix.O_RDONLY))
-	scan := func() *snapshot.Snapshot {
-		t.Helper()
-		s, err := analyzer.Run(context.Background(), analyzer.Options{Scan: procscan.Options{Tree: root.PID()}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	before := scan()
+	before := scanTree(t, root.PID())
 
 	dup := m(root.Dup(a))
 	if err := root.Close(x); err != nil {
@@ -69,7 +71,7 @@ func TestLiveDiff(t *testing.T) {
 	}
 	c3 := mn(root.Fork())
 	recv := m(c1.SendFD(secret, c2))
-	after := scan()
+	after := scanTree(t, root.PID())
 
 	d := Compare(before, after, "before", "after", Options{})
 	var text bytes.Buffer

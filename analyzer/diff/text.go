@@ -106,7 +106,10 @@ func (d *Diff) index() textIndex {
 // warnings and one line per leak, then come hunks: "@@ processes @@" for
 // processes that exited ("-") and started ("+"); one hunk per process
 // present in both, "@@ PID COMM (uid N) @@", with the attributes, fds and
-// epoll watches that changed; one hunk per object whose holders changed,
+// epoll watches that changed (an fd that holds another description under
+// the same number is "-" with its old flags and position, "+" with the new
+// and why; a flags change is "-fd N flags" and "+fd N flags"; a leak ends
+// its line "LEAK: why"); one hunk per object whose holders changed,
 // "@@ TYPE OBJECT: CHANGE @@", its holders marked "-" (left), "+" (joined)
 // or " " (unchanged, at most three shown); "@@ endpoints @@" for channels
 // that went away or appeared (a tcp or udp end followed by its socket's
@@ -124,6 +127,9 @@ func (d *Diff) WriteText(w io.Writer) error {
 		return t.flush()
 	}
 	d.writeHeader(t)
+	for _, l := range d.leakLines() {
+		t.printf("! %s\n", l)
+	}
 	x := d.index()
 	d.writeProcesses(t)
 	d.writeProcessHunks(t)
@@ -171,6 +177,12 @@ func (d *Diff) writeHeader(t *textWriter) {
 	for _, warn := range d.Warnings {
 		t.printf("! %s\n", escape.Text(warn))
 	}
+}
+
+// leakLines says, escaped, one line per leak: each sharing change that is
+// one, then each fd that appeared as a leak and is in no such change.
+func (d *Diff) leakLines() []string {
+	var out []string
 	inSharing := map[string]bool{}
 	for _, s := range d.Sharing {
 		if !s.Leak {
@@ -181,7 +193,7 @@ func (d *Diff) writeHeader(t *textWriter) {
 			also = append(also, h.String()+" "+escape.Text(h.Comm)+" ("+escape.Text(h.Reason)+")")
 			inSharing[fmt.Sprintf("%s@%d", h.String(), h.StartTime)] = true
 		}
-		t.printf("! LEAK %s %s: now also held by %s\n", escape.Text(s.Type), escape.Text(s.Object), strings.Join(also, ", "))
+		out = append(out, fmt.Sprintf("LEAK %s %s: now also held by %s", escape.Text(s.Type), escape.Text(s.Object), strings.Join(also, ", ")))
 	}
 	for _, f := range d.FDs {
 		for _, x := range append(slices.Clone(f.Opened), replacedFDs(f.Replaced)...) {
@@ -190,10 +202,83 @@ func (d *Diff) writeHeader(t *textWriter) {
 				h.TID = &x.TID
 			}
 			if x.Leak != "" && !inSharing[fmt.Sprintf("%s@%d", h.String(), h.StartTime)] {
-				t.printf("! LEAK file %s: appeared in %s %s (%s)\n", escape.Text(x.Target), h.String(), escape.Text(f.Process.Comm), escape.Text(x.Leak))
+				out = append(out, fmt.Sprintf("LEAK file %s: appeared in %s %s (%s)", escape.Text(x.Target), h.String(), escape.Text(f.Process.Comm), escape.Text(x.Leak)))
 			}
 		}
 	}
+	return out
+}
+
+// WriteSummary writes Diff.Summary, for someone who diffs a reload or a
+// deploy: the header lines and warnings of the text form, the headline,
+// then one line for each set of processes replaced, the listeners kept,
+// gone and new, one per leak, the counts of fd and sharing changes, and
+// the number of differences the text form lists. Without differences it
+// writes what WriteText does.
+func (d *Diff) WriteSummary(w io.Writer) error {
+	if d.Differences == 0 {
+		return d.WriteText(w)
+	}
+	t := &textWriter{w: bufio.NewWriter(w)}
+	d.writeHeader(t)
+	s := d.Summary
+	t.printf("%s\n", escape.Text(s.Headline))
+	for _, r := range s.Replaced {
+		t.printf("  replaced: %d %s under %d %s: exited %s; started %s\n", len(r.Exited), escape.Text(r.Comm),
+			r.Parent.PID, escape.Text(r.Parent.Comm), procPIDs(r.Exited), procPIDs(r.Started))
+	}
+	for _, l := range []struct {
+		what  string
+		names []string
+	}{{"listeners kept", s.ListenersKept}, {"listeners gone", s.ListenersGone}, {"new listeners", s.ListenersNew}} {
+		if len(l.names) > 0 {
+			names := make([]string, len(l.names))
+			for i, n := range l.names {
+				names[i] = escape.Text(n)
+			}
+			t.printf("  %s: %s\n", l.what, strings.Join(names, ", "))
+		}
+	}
+	for _, l := range d.leakLines() {
+		t.printf("  %s\n", l)
+	}
+	var fds []string
+	for _, c := range []struct {
+		n    int
+		what string
+	}{{s.FDs.Opened, "appeared"}, {s.FDs.Closed, "closed"}, {s.FDs.Replaced, "replaced by another description"}, {s.FDs.Flags, "changed flags"}} {
+		if c.n > 0 {
+			fds = append(fds, fmt.Sprintf("%d %s", c.n, c.what))
+		}
+	}
+	if len(fds) > 0 {
+		t.printf("  fds: %s\n", strings.Join(fds, ", "))
+	}
+	var sh []string
+	for _, c := range []struct {
+		n    int
+		what string
+	}{{s.Sharing.Began, "began"}, {s.Sharing.Ended, "ended"}, {s.Sharing.Changed, "changed holders"}} {
+		if c.n > 0 {
+			sh = append(sh, fmt.Sprintf("%d %s", c.n, c.what))
+		}
+	}
+	if len(sh) > 0 {
+		t.printf("  sharing: %s\n", strings.Join(sh, ", "))
+	}
+	if s.Started+s.Exited+s.Changed > 0 {
+		t.printf("  other processes: %d started, %d exited, %d changed\n", s.Started, s.Exited, s.Changed)
+	}
+	t.printf("(%s; the full report lists them)\n", plural.Count(d.Differences, "difference", "differences"))
+	return t.flush()
+}
+
+func procPIDs(ps []Proc) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = strconv.Itoa(p.PID)
+	}
+	return strings.Join(parts, " ")
 }
 
 // fdLabel names an fd in a process hunk: "fd 3", "fd 3 (tid 1240)" for

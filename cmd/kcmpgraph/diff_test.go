@@ -55,7 +55,9 @@ func TestDiffExitStatus(t *testing.T) {
 	}{
 		{[]string{"diff", diffAfter, diffAfter}, 0, "no differences between " + diffAfter + " and " + diffAfter + "\n"},
 		{[]string{"diff", diffTasks, diffTasks, "--format", "json"}, 0, `"differences": 0,`},
-		{[]string{"diff", diffBefore, diffAfter}, exitFound, "! LEAK file socket:[700]: now also held by 102:3 worker\n"},
+		{[]string{"diff", diffBefore, diffAfter}, exitFound, "! LEAK file socket:[700]: now also held by 102:3 worker ("},
+		{[]string{"diff", diffBefore, diffAfter, "--summary"}, exitFound, "1 worker process replaced, 1 process started, 1 process exited, 1 leak\n"},
+		{[]string{"diff", diffAfter, diffAfter, "--summary"}, 0, "no differences between"},
 		{[]string{"diff", diffBefore, diffAfter, "--types", "epoll"}, exitFound, "+102  worker"},
 		{[]string{"diff", diffBefore, diffAfter, "--format", "dot"}, exitFound, "digraph kcmpgraph {"},
 	} {
@@ -64,6 +66,22 @@ func TestDiffExitStatus(t *testing.T) {
 			t.Errorf("%v: exit %d (want %d), stderr %q, output:\n%s", c.args, code, c.code, stderr, out)
 		}
 	}
+}
+
+// TestDiffSummary: --summary prints the library's summary of the live
+// reload snapshots byte for byte, and refuses a format that is not text.
+func TestDiffSummary(t *testing.T) {
+	const before, after = "../../analyzer/diff/testdata/live-reload-before.json", "../../analyzer/diff/testdata/live-reload-after.json"
+	d := diff.Compare(mustLoad(t, before), mustLoad(t, after), before, after, diff.Options{})
+	var want bytes.Buffer
+	if err := d.WriteSummary(&want); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runCLI(t, "diff", before, after, "--summary")
+	if code != exitFound || out != want.String() || stderr != "" || !strings.Contains(out, "4 worker processes replaced, listeners kept, no leaks\n") {
+		t.Errorf("diff --summary: exit %d, stderr %q:\n%s\nwant\n%s", code, stderr, out, want.String())
+	}
+	wantUsageError(t, "--summary is text", "diff", before, after, "--summary", "--format", "json")
 }
 
 // TestDiffIsTheLibrary: the command prints what the library computes for
