@@ -22,10 +22,11 @@ type fileMatch struct {
 }
 
 // soleFD is an fd of a process in both snapshots that is in no group on
-// one side.
+// one side and in a group on the other.
 type soleFD struct {
 	key holderKey
-	h   Holder
+	p   *snapshot.Process
+	fd  *snapshot.FD
 }
 
 // holders returns the holders of description id on one side.
@@ -37,19 +38,62 @@ func (m *fileMatch) holders(h holding, sole []soleFD, id int) map[holderKey]Hold
 		return h.groups[id]
 	}
 	s := sole[id-len(h.groups)]
-	return map[holderKey]Holder{s.key: s.h}
+	return map[holderKey]Holder{s.key: fdHolder(s.p, s.fd)}
+}
+
+// markReplaced returns after holders with the keys of replaced fds
+// marked (holderKey.replaced): a copy if there are any, else after.
+func (m *fileMatch) markReplaced(after map[holderKey]Holder) map[holderKey]Holder {
+	found := false
+	for k := range after {
+		if m.replaced[k] != nil {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return after
+	}
+	out := make(map[holderKey]Holder, len(after))
+	for k, h := range after {
+		k.replaced = m.replaced[k] != nil
+		out[k] = h
+	}
+	return out
+}
+
+// persistFD is an fd in both snapshots: its key, before and after, and
+// its process after.
+type persistFD struct {
+	key    holderKey
+	fa, fb *snapshot.FD
+	q      *snapshot.Process
+}
+
+// order sorts persistFDs the way holders sort.
+func (f *persistFD) order() [4]uint64 {
+	return [4]uint64{uint64(f.q.PID), f.q.StartTime, uint64(f.fa.Thread), uint64(f.fa.FD)}
+}
+
+func lessOrder(a, b [4]uint64) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
 }
 
 // descEdge joins a description of each side through the fds that are in
 // both snapshots and hold the one before and the other after.
 type descEdge struct {
 	a, b int
-	fds  []holderKey
+	fds  []persistFD
 	// How much of what belongs to a description agrees on the edge's
 	// fds: the flags fcntl can change (O_CLOEXEC left out, it is the
 	// fd's), and the file position.
 	sameFlags, samePos int
-	low                Holder
+	low                [4]uint64 // its lowest fd, as persistFD.order
 }
 
 // matchFiles matches the open file descriptions of the two snapshots, as
@@ -60,25 +104,7 @@ type descEdge struct {
 // immutable flags changed, hold another description.
 func (c *comparer) matchFiles() *fileMatch {
 	m := &fileMatch{ha: c.holding(c.a, snapshot.TypeFile), hb: c.holding(c.b, snapshot.TypeFile), replaced: map[holderKey]*FDReplaced{}}
-	soleIDA, soleIDB := map[holderKey]int{}, map[holderKey]int{}
-	descOf := func(h holding, sole *[]soleFD, ids map[holderKey]int, k holderKey, show Holder) int {
-		if g, ok := h.group[k]; ok {
-			return g
-		}
-		if id, ok := ids[k]; ok {
-			return id
-		}
-		id := len(h.groups) + len(*sole)
-		*sole = append(*sole, soleFD{k, show})
-		ids[k] = id
-		return id
-	}
 	edges := map[[2]int]*descEdge{}
-	type persisting struct {
-		fa, fb *snapshot.FD
-		h      Holder // after's
-	}
-	both := map[holderKey]persisting{}
 	for pk, q := range c.b.procs {
 		p, ok := c.a.procs[pk]
 		if !ok || c.a.partial[p.PID] || c.b.partial[q.PID] {
@@ -94,22 +120,34 @@ func (c *comparer) matchFiles() *fileMatch {
 				continue
 			}
 			k := holderKey{proc: pk, fd: fdKeyOf(fa)}
-			both[k] = persisting{fa, fb, fdHolder(q, fb)}
 			if immutable := ^(snapshot.SettableFlags | snapshot.FDOnlyFlags); (fa.Flags^fb.Flags)&immutable != 0 {
 				m.replaced[k] = replacedFD(fa, fb, true, "flags that open(2) sets for a description's life differ")
 				continue
 			}
-			show := fdHolder(p, fa)
-			a := descOf(m.ha, &m.soleA, soleIDA, k, show)
-			b := descOf(m.hb, &m.soleB, soleIDB, k, fdHolder(q, fb))
+			a, inA := m.ha.group[k]
+			b, inB := m.hb.group[k]
+			if !inA && !inB {
+				// Alone on both sides: its edge is the only one of
+				// either description, so it keeps its description.
+				continue
+			}
+			if !inA {
+				a = len(m.ha.groups) + len(m.soleA)
+				m.soleA = append(m.soleA, soleFD{k, p, fa})
+			}
+			if !inB {
+				b = len(m.hb.groups) + len(m.soleB)
+				m.soleB = append(m.soleB, soleFD{k, q, fb})
+			}
+			pf := persistFD{k, fa, fb, q}
 			e := edges[[2]int{a, b}]
 			if e == nil {
-				e = &descEdge{a: a, b: b, low: show}
+				e = &descEdge{a: a, b: b, low: pf.order()}
 				edges[[2]int{a, b}] = e
 			}
-			e.fds = append(e.fds, k)
-			if show.less(e.low) {
-				e.low = show
+			e.fds = append(e.fds, pf)
+			if o := pf.order(); lessOrder(o, e.low) {
+				e.low = o
 			}
 			if (fa.Flags^fb.Flags)&^snapshot.FDOnlyFlags == 0 {
 				e.sameFlags++
@@ -129,7 +167,7 @@ func (c *comparer) matchFiles() *fileMatch {
 		if x != y {
 			return x[0] > y[0] || x[0] == y[0] && (x[1] > y[1] || x[1] == y[1] && x[2] > y[2])
 		}
-		return list[i].low.less(list[j].low)
+		return lessOrder(list[i].low, list[j].low)
 	})
 	usedA, usedB := map[int]*descEdge{}, map[int]*descEdge{}
 	for _, e := range list {
@@ -146,8 +184,8 @@ func (c *comparer) matchFiles() *fileMatch {
 		// hold another one now, for certain unless that edge won a tie.
 		certain := score(kept) != score(e)
 		var others []Holder
-		for _, k := range kept.fds {
-			others = append(others, both[k].h)
+		for _, f := range kept.fds {
+			others = append(others, fdHolder(f.q, f.fb))
 		}
 		sortHolders(others)
 		if len(others) > 3 {
@@ -157,13 +195,12 @@ func (c *comparer) matchFiles() *fileMatch {
 		if usedA[e.a] == nil {
 			why = "it shares the description " + holdersText(others) + " kept"
 		}
-		for _, k := range e.fds {
-			p := both[k]
-			r := replacedFD(p.fa, p.fb, certain, why)
+		for _, f := range e.fds {
+			r := replacedFD(f.fa, f.fb, certain, why)
 			if !certain {
 				r.Evidence = append(r.Evidence, "or they changed instead: the snapshots show nothing that tells which")
 			}
-			m.replaced[k] = r
+			m.replaced[f.key] = r
 		}
 	}
 	for i := range m.ha.groups {

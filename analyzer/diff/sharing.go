@@ -140,12 +140,8 @@ func (c *comparer) sharing(typ string) []SharingChange {
 	if typ == snapshot.TypeFile {
 		m := c.files
 		for _, pair := range m.pairs {
-			before := m.holders(m.ha, m.soleA, pair[0])
-			after := map[holderKey]Holder{}
-			for k, h := range m.holders(m.hb, m.soleB, pair[1]) {
-				k.replaced = m.replaced[k] != nil
-				after[k] = h
-			}
+			before, after := m.holders(m.ha, m.soleA, pair[0]), m.holders(m.hb, m.soleB, pair[1])
+			after = m.markReplaced(after)
 			if ch, ok := c.change(typ, before, after); ok {
 				out = append(out, ch)
 			}
