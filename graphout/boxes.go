@@ -37,8 +37,9 @@ type boxOf map[int]*box
 
 // makeBoxes puts the holders of objs into boxes. Processes are drawn once
 // per group of similar ones: same parent box, command, user and cluster,
-// and the same shape of sharing within their family (see shape). With
-// none, every process is a box.
+// and the same shape of sharing within their family (see shape); the tops
+// of process trees outside any cluster stay apart. With none, every
+// process is a box.
 func makeBoxes(s *snapshot.Snapshot, objs []*object, none bool, cluster func(*snapshot.Process) string) ([]*box, boxOf) {
 	held := map[int][]*object{}
 	for _, o := range objs {
@@ -82,7 +83,11 @@ func makeBoxes(s *snapshot.Snapshot, objs []*object, none bool, cluster func(*sn
 				b.cluster = cluster(proc)
 			}
 		}
-		if none || proc == nil {
+		// The tops of process trees (children of pid 1, or of no drawn
+		// process: sessions, daemons) are never merged: each is its own
+		// story, and merged their trees would mix.
+		top := anc == nil || anc.size() == 1 && anc.pids[0] == 1
+		if none || proc == nil || top && b.cluster == "" {
 			key = "pid " + strconv.Itoa(p)
 		} else {
 			parentKey := "-"

@@ -104,12 +104,20 @@ func (p *picture) treeEdge(b *box) bool {
 // the tree, with a line to each holder; one inherited by everything
 // below its top holder gets one line, to that holder.
 func (p *picture) drawBundles(d *Diagram, node map[*box]*dnode) {
+	pairs := map[[2]*box][]*bundle{}
+	var pairOrder [][2]*box
+	defer func() {
+		for _, k := range pairOrder {
+			p.drawPair(d, node[k[0]], node[k[1]], pairs[k])
+		}
+	}()
 	for i, bd := range p.bundles {
-		if len(bd.sides) == 2 && len(bd.items) <= 2 && p.opts.View != ViewObjects {
-			names, _ := itemNames(bd.items)
-			d.addEdge(node[bd.sides[0].b], node[bd.sides[1].b], plain("dir", "none"), plain("color", noteColor), plain("penwidth", "1.4"),
-				plain("constraint", "false"), plain("weight", "0"), lines("label", names, maxLabelRunes, `\n`),
-				lines("tooltip", p.n.bundleTooltip(bd, p.comm), tooltipRunes, `\n`))
+		if len(bd.sides) == 2 && p.opts.View != ViewObjects && (len(bd.items) <= 2 || partial(bd)) {
+			k := [2]*box{bd.sides[0].b, bd.sides[1].b}
+			if pairs[k] == nil {
+				pairOrder = append(pairOrder, k)
+			}
+			pairs[k] = append(pairs[k], bd)
 			continue
 		}
 		n := d.addNode("shared"+strconv.Itoa(i+1),
@@ -154,6 +162,42 @@ func (p *picture) drawHubs(d *Diagram, node map[*box]*dnode) {
 		p.attach[n] = node[h.b]
 		d.sameRank(n, node[h.b])
 	}
+}
+
+// partial reports whether some holder box of a bundle holds it only in
+// part: per-member details, drawn as an edge rather than a note.
+func partial(bd *bundle) bool {
+	for _, sd := range bd.sides {
+		if sd.cov != all {
+			return true
+		}
+	}
+	return false
+}
+
+// drawPair draws the bundles two boxes alone hold as one gold line:
+// their names when there are one or two, else how many.
+func (p *picture) drawPair(d *Diagram, a, b *dnode, bds []*bundle) {
+	var items []*object
+	var tip []string
+	for _, bd := range bds {
+		items = append(items, bd.items...)
+		tip = append(tip, p.n.bundleTooltip(bd, p.comm)...)
+	}
+	names, _ := itemNames(items)
+	label := names
+	if len(names) > 2 {
+		label = []string{plural.Count(len(items), "shared object", "shared objects"), names[0] + ", …"}
+	}
+	if partial(bds[0]) || len(bds) > 1 {
+		label = append(label, "(some of them)")
+	}
+	if len(tip) > 60 {
+		tip = append(tip[:60], fmt.Sprintf("… (%d lines in all)", len(tip)))
+	}
+	d.addEdge(a, b, plain("dir", "none"), plain("color", noteColor), plain("penwidth", "1.4"),
+		plain("constraint", "false"), plain("weight", "0"), lines("label", label, maxLabelRunes, `\n`),
+		lines("tooltip", tip, tooltipRunes, `\n`))
 }
 
 // drawLinks draws each link as an edge. One between siblings keeps them

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/objname"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
@@ -112,6 +113,9 @@ func build(s *snapshot.Snapshot, names *objname.Names, opts Options, none bool) 
 	var hubs []*hub
 	if !none {
 		links, hubs = gatherHubs(links, len(boxes))
+		var wide []string
+		bundles, wide = leaveOutWide(bundles, len(boxes))
+		common = append(common, wide...)
 	}
 	describeDifferences(boxes, bundles, links, namer{opts.Users})
 	p := &picture{s: s, opts: opts, n: namer{opts.Users}, boxes: boxes, of: of, bundles: bundles, links: links, hubs: hubs}
@@ -170,35 +174,81 @@ func leaveOutCommon(objs []*object) ([]*object, []string) {
 	return kept, lines
 }
 
-// clusterer returns how processes are grouped into clusters: by
-// container or systemd unit (placeOf), and by PID namespace when the
-// snapshot has several; nil when no process has either.
-func clusterer(s *snapshot.Snapshot) func(*snapshot.Process) string {
-	nss := map[uint64]bool{}
-	units := false
-	for i := range s.Processes {
-		p := &s.Processes[i]
-		if p.KernelThread {
+// leaveOutWide takes out of a large diagram the bundles held by a third
+// of its boxes or more (at least 6): inherited stdio, a file every tree
+// opened. One note tied to every box would cross the whole drawing; the
+// legend names them instead.
+func leaveOutWide(bundles []*bundle, boxes int) ([]*bundle, []string) {
+	if boxes < 15 {
+		return bundles, nil
+	}
+	limit := max(6, boxes/3)
+	kept := bundles[:0:0]
+	var lines []string
+	for _, bd := range bundles {
+		if len(bd.sides) < limit {
+			kept = append(kept, bd)
 			continue
 		}
-		nss[p.Namespaces["pid"]] = true
-		units = units || placeOf(p) != ""
+		names, _ := itemNames(bd.items)
+		what := strings.Join(names, ", ")
+		if len(names) > 3 {
+			what = strings.Join(names[:3], ", ") + fmt.Sprintf(" and %d more", len(names)-3)
+		}
+		lines = append(lines, fmt.Sprintf("not drawn: %s, held by %d boxes", what, len(bd.sides)))
 	}
-	byNS := len(nss) > 1
-	if !byNS && !units {
+	if len(lines) > 4 {
+		lines = append(lines[:3], fmt.Sprintf("not drawn either: %d more sets of objects held by many boxes", len(lines)-3))
+	}
+	return kept, lines
+}
+
+// clusterer returns how processes are grouped into clusters: by
+// container or systemd unit (placeOf), and by PID namespace for processes
+// of another PID namespace than the host's; nil when no process has
+// either.
+func clusterer(s *snapshot.Snapshot) func(*snapshot.Process) string {
+	host := hostPIDNS(s)
+	used := false
+	for i := range s.Processes {
+		p := &s.Processes[i]
+		if !p.KernelThread && (placeOf(p) != "" || p.Namespaces["pid"] != host) {
+			used = true
+			break
+		}
+	}
+	if !used {
 		return nil
 	}
 	return func(p *snapshot.Process) string {
 		c := placeOf(p)
-		if byNS {
-			ns := "pid namespace " + strconv.FormatUint(p.Namespaces["pid"], 10)
+		if ns := p.Namespaces["pid"]; ns != host && ns != 0 {
+			pidns := "pid namespace " + strconv.FormatUint(ns, 10)
 			if c == "" {
-				return ns
+				return pidns
 			}
-			return c + " · " + ns
+			return c + " · " + pidns
 		}
 		return c
 	}
+}
+
+// hostPIDNS is the host's PID namespace: as the snapshot recorded it, or
+// else the one most processes are in.
+func hostPIDNS(s *snapshot.Snapshot) uint64 {
+	if ns := s.Host.Namespaces["pid"]; ns != 0 {
+		return ns
+	}
+	count := map[uint64]int{}
+	var best uint64
+	for i := range s.Processes {
+		ns := s.Processes[i].Namespaces["pid"]
+		count[ns]++
+		if count[ns] > count[best] {
+			best = ns
+		}
+	}
+	return best
 }
 
 // hub is a box that many boxes have a channel to (a logging daemon, a

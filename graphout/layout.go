@@ -2,6 +2,8 @@ package graphout
 
 import (
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"gonum.org/v1/gonum/graph/encoding"
 )
@@ -74,7 +76,7 @@ func (d *Diagram) finish(maxNodes int) error {
 func (d *Diagram) setAttributes(legend []string) {
 	d.graph = []encoding.Attribute{
 		plain("layout", "dot"),
-		lines("label", legend, 200, leftBreak),
+		lines("label", wrapLegend(legend, legendRunes), 2*legendRunes, leftBreak),
 		plain("labelloc", "t"), plain("labeljust", "l"),
 		plain("fontname", quote(fontName)), plain("fontsize", "13"),
 		plain("newrank", "true"), plain("outputorder", "edgesfirst"),
@@ -105,4 +107,28 @@ func setKey(a []encoding.Attribute, key, value string) []encoding.Attribute {
 		}
 	}
 	return append(a, plain(key, value))
+}
+
+// legendRunes is how long a legend line grows before it wraps: about 1000
+// points at 13 points, so the legend does not widen a diagram past what
+// a screen 1600 pixels wide shows.
+const legendRunes = 130
+
+// wrapLegend breaks legend lines longer than n runes at spaces, the
+// continuation indented.
+func wrapLegend(legend []string, n int) []string {
+	var out []string
+	for _, l := range legend {
+		for utf8.RuneCountInString(l) > n {
+			r := []rune(l)
+			cut := n
+			for cut > n/2 && r[cut] != ' ' {
+				cut--
+			}
+			out = append(out, string(r[:cut]))
+			l = "    " + strings.TrimLeft(string(r[cut:]), " ")
+		}
+		out = append(out, l)
+	}
+	return out
 }

@@ -116,6 +116,21 @@ func (p *picture) pack(d *Diagram, node map[*box]*dnode) {
 			u.width = max(u.width, w)
 		}
 	}
+	// Edge labels widen a unit too: dot puts them beside the edge, and
+	// loops and edges between far nodes beside the nodes.
+	unitOf := map[*dnode]*unit{}
+	for _, u := range order {
+		for _, n := range u.nodes {
+			unitOf[n] = u
+		}
+	}
+	for _, l := range d.lines {
+		for _, a := range l.attrs {
+			if u := unitOf[l.f]; a.Key == "label" && u != nil && u == unitOf[l.t] {
+				u.width += float64(longestLine(a)) * charWidth / 4
+			}
+		}
+	}
 	sort.SliceStable(order, func(i, j int) bool { return order[i].first < order[j].first })
 	var rows [][]*unit
 	used := 0.0

@@ -30,22 +30,21 @@ func (s *summary) note() string {
 	if s.services > len(s.names) {
 		what += ", …"
 	}
-	return fmt.Sprintf("not drawn: %s (%s) sharing the least with the rest: %s; --tree PID, --around PID or --pid shows them",
-		plural.Count(s.services, "service or process tree", "services or process trees"), plural.Count(s.procs, "process", "processes"), what)
+	return fmt.Sprintf("not drawn: %s of %s sharing the least with the rest: %s; --tree PID, --around PID or --pid shows them",
+		plural.Count(s.procs, "process", "processes"), plural.Count(s.services, "service or process tree", "services or process trees"), what)
 }
 
-// serviceKey is the cluster of b, or the top of its process tree.
+// serviceKey is the top of b's process tree within its cluster.
 func serviceKey(b *box) string {
-	if b.cluster != "" {
-		return "cluster " + b.cluster
-	}
-	for b.parent != nil && !(b.parent.size() == 1 && b.parent.pids[0] == 1) {
+	c := b.cluster
+	for b.parent != nil && b.parent.cluster == c && !(b.parent.size() == 1 && b.parent.pids[0] == 1) {
 		b = b.parent
 	}
-	return "tree " + strconv.Itoa(b.pids[0])
+	return c + "\x00" + strconv.Itoa(b.pids[0])
 }
 
-// serviceName names a service for the summary line.
+// serviceName names a service for the summary line: its cluster, or the
+// top of its process tree.
 func serviceName(b *box) string {
 	if b.cluster != "" {
 		return b.cluster
@@ -56,10 +55,12 @@ func serviceName(b *box) string {
 	return b.comm + " " + strconv.Itoa(b.pids[0])
 }
 
-// summarise keeps whole services, those sharing most with other services
-// first, while their boxes fit in keep, and leaves out the rest with the
-// objects that touch them: the host map shows what connects services, and
-// says what it left out.
+// summarise keeps whole services (process trees within a cluster), those
+// sharing most with other services first, while their boxes fit in keep;
+// the room left goes to the most connected boxes of the services too
+// large to keep whole (a service of a thousand workers of many kinds).
+// The rest is left out with the objects that touch it: the host map shows
+// what connects services, and says what it left out.
 func summarise(boxes []*box, objs []*object, of boxOf, keep int) ([]*box, []*object, *summary) {
 	byKey := map[string]*service{}
 	var svcs []*service
@@ -95,19 +96,41 @@ func summarise(boxes []*box, objs []*object, of boxOf, keep int) ([]*box, []*obj
 		}
 		return a.procs > b.procs
 	})
-	kept := map[*service]bool{}
-	n := 0
+	keptBox := map[*box]bool{}
 	sum := &summary{}
-	var left []*service
+	var left, partial []*service
 	for _, sv := range ranked {
-		if n+len(sv.boxes) <= keep {
-			kept[sv] = true
-			n += len(sv.boxes)
+		if len(keptBox)+len(sv.boxes) <= keep {
+			for _, b := range sv.boxes {
+				keptBox[b] = true
+			}
 			continue
 		}
-		left = append(left, sv)
-		sum.services++
-		sum.procs += sv.procs
+		partial = append(partial, sv)
+	}
+	score := boxScores(objs, of)
+	for _, sv := range partial {
+		bs := append([]*box(nil), sv.boxes...)
+		sort.SliceStable(bs, func(i, j int) bool { return score[bs[i]] > score[bs[j]] })
+		n := 0
+		for _, b := range bs {
+			if len(keptBox) >= keep || score[b] == 0 {
+				break
+			}
+			keptBox[b] = true
+			n++
+		}
+		if n < len(sv.boxes) {
+			sv.procs = 0
+			for _, b := range sv.boxes {
+				if !keptBox[b] {
+					sv.procs += b.size()
+				}
+			}
+			left = append(left, sv)
+			sum.services++
+			sum.procs += sv.procs
+		}
 	}
 	sort.SliceStable(left, func(i, j int) bool { return left[i].procs > left[j].procs })
 	for i, sv := range left {
@@ -118,12 +141,17 @@ func summarise(boxes []*box, objs []*object, of boxOf, keep int) ([]*box, []*obj
 	}
 	var out []*box
 	for _, b := range boxes {
-		if kept[svcOf[b]] {
+		if keptBox[b] {
 			out = append(out, b)
 			continue
 		}
 		for _, p := range b.pids {
 			delete(of, p)
+		}
+	}
+	for _, b := range out {
+		for b.parent != nil && !keptBox[b.parent] {
+			b.parent, b.direct = b.parent.parent, false
 		}
 	}
 	keptObjs := objs[:0:0]
@@ -140,6 +168,23 @@ func summarise(boxes []*box, objs []*object, of boxOf, keep int) ([]*box, []*obj
 		}
 	}
 	return out, keptObjs, sum
+}
+
+// boxScores counts, for each box, the objects it shares with other boxes.
+func boxScores(objs []*object, of boxOf) map[*box]int {
+	score := map[*box]int{}
+	for _, o := range objs {
+		seen := map[*box]bool{}
+		for _, p := range o.pids {
+			seen[of[p]] = true
+		}
+		if len(seen) > 1 {
+			for b := range seen {
+				score[b]++
+			}
+		}
+	}
+	return score
 }
 
 func drawnOnly(pids []int, of boxOf) []int {
