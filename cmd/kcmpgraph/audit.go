@@ -4,7 +4,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"strings"
 
@@ -15,8 +14,8 @@ import (
 
 func newAuditCmd() *cobra.Command {
 	var sel *selection
-	var format, output, failOn, allowFile string
-	var rules, disable []string
+	var af auditFlags
+	var format, output, failOn string
 	cmd := &cobra.Command{
 		Use:   "audit [SNAPSHOT]",
 		Short: "Find descriptors and kernel objects shared across users, containers and privilege boundaries",
@@ -73,21 +72,16 @@ bad usage or input.` + selectionHelp,
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			var allow *audit.AllowList
-			if allowFile != "" {
-				if allow, err = audit.LoadAllowList(allowFile); err != nil {
-					return usageError{err}
-				}
+			auditOpts, err := af.options()
+			if err != nil {
+				return err
 			}
 			src, err := load(cmd, args, sel)
 			if err != nil {
 				return err
 			}
-			rep, err := audit.Run(src.snap, audit.Options{Rules: rules, Disable: disable, Allow: allow})
+			rep, err := audit.Run(src.snap, auditOpts)
 			if err != nil {
-				if errors.Is(err, audit.ErrUnknownRule) {
-					return usageError{err}
-				}
 				return err
 			}
 			err = writeOutput(cmd, output, func(w io.Writer) error {
@@ -114,9 +108,7 @@ bad usage or input.` + selectionHelp,
 	cmd.Flags().StringVar(&format, "format", "", "text, json or sarif (default: from the -o extension, else text)")
 	cmd.Flags().StringVarP(&output, "output", "o", "-", "write to this file (atomically); - is stdout")
 	cmd.Flags().StringVar(&failOn, "fail-on", "critical", "exit 1 when a finding at or above this severity exists: low, medium, high, critical")
-	cmd.Flags().StringSliceVar(&rules, "rules", nil, "run only these rules (ids, comma-separated)")
-	cmd.Flags().StringSliceVar(&disable, "disable", nil, "skip these rules")
-	cmd.Flags().StringVar(&allowFile, "allow", "", "allow-list file of known-good sharing")
+	af.add(cmd)
 	return cmd
 }
 

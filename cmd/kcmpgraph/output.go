@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -25,9 +26,16 @@ func checkOutput(path string) error {
 // atomically and created 0600 (every output names other users' files),
 // nothing left behind by a failed write.
 func writeOutput(cmd *cobra.Command, path string, write func(io.Writer) error) error {
+	return writeOutputMode(cmd, path, 0, write)
+}
+
+// writeOutputMode is writeOutput for a file that others must read: a file
+// it creates gets mode (0: outfile.DefaultMode).
+func writeOutputMode(cmd *cobra.Command, path string, mode os.FileMode, write func(io.Writer) error) error {
 	return outputError(outfile.Write(cmd.Context(), path, outfile.Options{
 		Stdout:  cmd.OutOrStdout(),
 		Notices: cmd.ErrOrStderr(),
+		Mode:    mode,
 	}, write))
 }
 

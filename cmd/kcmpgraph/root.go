@@ -101,6 +101,8 @@ Type names: file vm files fs sighand io sysvsem epoll.`,
 		newAuditCmd(),
 		newReportCmd(),
 		newWebCmd(),
+		newServeCmd(),
+		newMetricsCmd(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)

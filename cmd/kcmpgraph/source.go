@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -73,8 +74,15 @@ func scanLive(cmd *cobra.Command, opts analyzer.Options) (*snapshot.Snapshot, er
 	if !progress.off {
 		opts.Scan.Progress = progress.report
 	}
-	snap, err := analyzer.Run(cmd.Context(), opts)
+	snap, err := scanHost(cmd.Context(), opts)
 	progress.finish()
+	return snap, err
+}
+
+// scanHost scans the live host with opts and fails when nothing selected
+// could be read; scanLive and serve's background scans use it.
+func scanHost(ctx context.Context, opts analyzer.Options) (*snapshot.Snapshot, error) {
+	snap, err := analyzer.Run(ctx, opts)
 	if err != nil {
 		return nil, liveError(err)
 	}

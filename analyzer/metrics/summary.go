@@ -1,0 +1,139 @@
+package metrics
+
+import (
+	"slices"
+	"time"
+
+	"github.com/kcmpgraph/kcmpgraph/analyzer/audit"
+	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+)
+
+// Summary is what a scan leaves for the metrics: counts with bounded
+// label values, a few hundred bytes, never the snapshot itself.
+type Summary struct {
+	TakenAt   time.Time
+	Exact     bool
+	Processes int
+	Tasks     int
+	FDs       int
+	// KcmpCalls and Errors are the scan's own counts, by kcmp type (and
+	// "verify") and by errno name.
+	KcmpCalls map[string]int64
+	Errors    map[string]int
+	// Unreadable counts processes by reason (proc, fds, kcmp, vanished).
+	Unreadable map[string]int
+	// Shared counts groups by object type, for the types the scan covered
+	// (zero included) and any other type the snapshot has groups of.
+	Shared map[string]int
+	// Channels counts endpoints by kind.
+	Channels map[string]int
+	// Findings counts audit findings by rule and severity, for the rules
+	// that ran; Allowed counts those the allow-list removed.
+	Findings map[FindingKey]int
+	Allowed  int
+	// ReadSeconds and GroupSeconds are the scan's phases; AuditSeconds is
+	// the audit's wall time (set by the Exporter).
+	ReadSeconds  float64
+	GroupSeconds float64
+	AuditSeconds float64
+}
+
+// FindingKey labels a count of findings.
+type FindingKey struct {
+	Rule     string
+	Severity string
+}
+
+var (
+	// kcmpCallTypes are the keys of stats.kcmp_calls: the group types,
+	// epoll, and verify.
+	kcmpCallTypes = append(slices.Clone(snapshot.GroupTypes), "epoll", "verify")
+	// errnoNames are the errno names a scan may count (see procscan's
+	// errnoName); the label has only these and "other".
+	errnoNames = []string{
+		"E2BIG", "EACCES", "EAGAIN", "EBADF", "EBUSY", "EFAULT", "EINTR", "EINVAL", "EIO",
+		"ELOOP", "EMFILE", "ENAMETOOLONG", "ENFILE", "ENODEV", "ENOENT", "ENOMEM", "ENOSPC",
+		"ENOSYS", "ENOTDIR", "ENOTSUP", "ENXIO", "EOPNOTSUPP", "EOVERFLOW", "EPERM", "ERANGE",
+		"ESRCH", "ETIMEDOUT",
+	}
+)
+
+// Summarize counts what the metrics export from a snapshot and its audit.
+// Every label value it returns is in its label's fixed set: a snapshot
+// file is untrusted input, and a label must never carry its strings.
+func Summarize(s *snapshot.Snapshot, rep *audit.Report) *Summary {
+	sum := &Summary{
+		TakenAt:      s.Host.TakenAt,
+		Exact:        s.Exact,
+		Processes:    s.Stats.Processes,
+		Tasks:        s.Stats.Tasks,
+		FDs:          s.Stats.FDs,
+		KcmpCalls:    map[string]int64{},
+		Errors:       map[string]int{},
+		Unreadable:   map[string]int{},
+		Shared:       map[string]int{},
+		Channels:     map[string]int{},
+		Findings:     map[FindingKey]int{},
+		ReadSeconds:  s.Stats.ScanSeconds,
+		GroupSeconds: s.Stats.GroupSeconds,
+	}
+	for typ, n := range s.Stats.KcmpCalls {
+		sum.KcmpCalls[inSet(typ, kcmpCallTypes)] += n
+	}
+	for errno, n := range s.Stats.Errors {
+		sum.Errors[inSet(errno, errnoNames)] += n
+	}
+	for _, r := range unreadableReasons {
+		sum.Unreadable[r.reason] = s.Stats.Skipped[r.skipped]
+	}
+	for _, t := range scannedGroupTypes(s) {
+		sum.Shared[t] = 0
+	}
+	for _, g := range s.Groups {
+		// The loader admits only known group types.
+		sum.Shared[inSet(g.Type, snapshot.GroupTypes)]++
+	}
+	for _, k := range channelKinds {
+		sum.Channels[k] = 0
+	}
+	for _, e := range s.Endpoints {
+		sum.Channels[inSet(e.Kind, channelKinds)]++
+	}
+	if rep != nil {
+		for _, r := range rep.Rules {
+			for sev := audit.Low; sev <= audit.Critical; sev++ {
+				sum.Findings[FindingKey{r.ID, sev.String()}] = 0
+			}
+		}
+		for _, f := range rep.Findings {
+			k := FindingKey{f.Rule, f.Severity.String()}
+			if _, ok := sum.Findings[k]; ok {
+				sum.Findings[k]++
+			}
+		}
+		sum.Allowed = rep.Allowed
+	}
+	return sum
+}
+
+// scannedGroupTypes are the group types the snapshot's scan covered:
+// host.scope.types, or every type when a snapshot does not say.
+func scannedGroupTypes(s *snapshot.Snapshot) []string {
+	if len(s.Host.Scope.Types) == 0 {
+		return snapshot.GroupTypes
+	}
+	var out []string
+	for _, t := range snapshot.GroupTypes {
+		if slices.Contains(s.Host.Scope.Types, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func inSet(v string, set []string) string {
+	if slices.Contains(set, v) {
+		return v
+	}
+	return other
+}

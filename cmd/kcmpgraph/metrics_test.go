@@ -1,0 +1,121 @@
+//go:build linux
+
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const auditHost = "../../analyzer/audit/testdata/host.json"
+
+// requirePromtool skips when Debian's prometheus package is missing
+// (.ci/run installs it).
+func requirePromtool(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("promtool"); err != nil {
+		t.Skip("promtool not installed (Debian package prometheus; .ci/run installs it)")
+	}
+}
+
+// promtoolCheckMetrics runs promtool check metrics on an exposition.
+func promtoolCheckMetrics(t *testing.T, exposition string) {
+	t.Helper()
+	requirePromtool(t)
+	cmd := exec.Command("promtool", "check", "metrics")
+	cmd.Stdin = strings.NewReader(exposition)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+func TestMetricsCLI(t *testing.T) {
+	out, stderr, code := runCLI(t, "metrics", auditHost)
+	if code != 0 {
+		t.Fatalf("metrics: exit %d %s", code, stderr)
+	}
+	for _, want := range []string{
+		`kcmpgraph_audit_findings{rule="KG001",severity="high"} 1`,
+		`kcmpgraph_audit_findings{rule="KG004",severity="critical"} 2`,
+		`kcmpgraph_scan_success 1`, `kcmpgraph_processes 13`,
+		`kcmpgraph_last_scan_timestamp_seconds 1.7955648e+09`,
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("metrics lacks %q:\n%s", want, out)
+		}
+	}
+	for _, unwanted := range []string{"go_", "process_", "kcmpgraph_scan_interval_seconds"} {
+		if strings.Contains(out, "\n"+unwanted) {
+			t.Errorf("a one-shot exposition has %s metrics (node_exporter's textfile collector would clash with its own):\n%s", unwanted, out)
+		}
+	}
+	promtoolCheckMetrics(t, out)
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kcmpgraph.prom")
+	if _, stderr, code := runCLI(t, "metrics", auditHost, "--disable", "KG006", "-o", path); code != 0 {
+		t.Fatalf("metrics -o: exit %d %s", code, stderr)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o644 {
+		t.Errorf("%s has mode %v; node_exporter (another user) must read it", path, st.Mode().Perm())
+	}
+	b, _ := os.ReadFile(path)
+	if strings.Contains(string(b), `rule="KG006"`) || !strings.Contains(string(b), `rule="KG001"`) {
+		t.Errorf("--disable KG006 not applied:\n%s", b)
+	}
+
+	wantUsageError(t, `unknown rule "KG999"`, "metrics", auditHost, "--rules", "KG999")
+	wantUsageError(t, "missing.json: cannot open", "metrics", "missing.json")
+	wantUsageError(t, "does not exist", "metrics", auditHost, "-o", "/nonexistent/dir/k.prom")
+	wantUsageError(t, "accepts at most 1 arg", "metrics", auditHost, auditHost)
+}
+
+func TestServeUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "web.yml")
+	if err := os.WriteFile(bad, []byte("tls_server_config:\n  cert_file: /nonexistent.crt\n  key_file: /nonexistent.key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantUsageError(t, "--interval must be positive", "serve", "--interval", "0s")
+	wantUsageError(t, "--web.config.file "+bad, "serve", "--web.config.file", bad)
+	wantUsageError(t, "--web.config.file", "serve", "--web.config.file", filepath.Join(dir, "missing.yml"))
+	wantUsageError(t, `--log.level: "loud" is not a level`, "serve", "--log.level", "loud")
+	wantUsageError(t, `unknown rule "KG999"`, "serve", "--disable", "KG999")
+	wantUsageError(t, "allow.txt", "serve", "--allow", filepath.Join(dir, "allow.txt"))
+	wantUsageError(t, `--pid: "x" is not a pid`, "serve", "--pid", "x")
+	wantUsageError(t, `unknown command "extra" for "kcmpgraph serve"`, "serve", "extra")
+}
+
+// TestDeployFiles checks the shipped alerting rules with promtool (syntax,
+// then their unit tests) and that the README shows the deploy files as
+// they are.
+func TestDeployFiles(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"kcmpgraph.service", "kubernetes-daemonset.yml"} {
+		b, err := os.ReadFile(filepath.Join("../../deploy", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(readme), "\n"+string(b)+"```\n") {
+			t.Errorf("README does not show deploy/%s as it is", f)
+		}
+	}
+	requirePromtool(t)
+	for _, args := range [][]string{{"check", "rules", "prometheus-rules.yml"}, {"test", "rules", "prometheus-rules_test.yml"}} {
+		cmd := exec.Command("promtool", args...)
+		cmd.Dir = "../../deploy"
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}

@@ -1,0 +1,181 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/kcmpgraph/kcmpgraph/analyzer/metrics"
+	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+)
+
+// defaultListen is serve's address: loopback only, so that nothing is
+// exposed until the operator says so. The port is not in Prometheus's
+// port allocation list (its 9100-9999 range is full).
+const defaultListen = "127.0.0.1:9842"
+
+// shutdownGrace bounds how long serve waits for scrapes in flight when it
+// is told to stop.
+const shutdownGrace = 5 * time.Second
+
+func newServeCmd() *cobra.Command {
+	var sel *selection
+	var af auditFlags
+	var listen []string
+	var interval time.Duration
+	var webConfig, logLevel, logFormat string
+	var systemdSocket bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Scan in the background and serve Prometheus metrics on /metrics",
+		Long: `serve is a Prometheus exporter: it scans the host at once and then every
+--interval, one scan at a time, audits each scan, and serves the counts of
+the last one on /metrics (with the process and Go runtime metrics). A
+scrape never starts a scan. A scan that fails keeps the last good data
+and sets kcmpgraph_scan_success to 0. The metrics carry no pid or path:
+a few hundred series on a busy host (the README lists them).
+
+It listens on loopback only unless --listen says otherwise (repeatable;
+node_exporter's --web.listen-address is accepted too). --web.config.file
+is the exporter-toolkit web configuration that every official Prometheus
+exporter reads: TLS certificates, basic-auth users with bcrypt hashes
+(https://github.com/prometheus/exporter-toolkit/blob/master/docs/web-configuration.md).
+SIGINT or SIGTERM stops it: the scan in progress is abandoned and scrapes
+in flight get up to 5 seconds.
+
+Reading every process needs root, or CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH
+(see the README for a systemd unit and a Kubernetes DaemonSet).`,
+		Example: `  kcmpgraph serve                                   # 127.0.0.1:9842/metrics, a scan a minute
+  kcmpgraph serve --listen :9842 --web.config.file web.yml
+  kcmpgraph serve --interval 5m --allow known-good.txt --disable KG006
+  curl -s 127.0.0.1:9842/metrics | grep ^kcmpgraph_audit_findings`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if interval <= 0 {
+				return usagef("--interval must be positive")
+			}
+			if !systemdSocket && len(listen) == 0 {
+				return usagef("--listen: no address")
+			}
+			scanOpts, err := sel.liveOptions()
+			if err != nil {
+				return err
+			}
+			auditOpts, err := af.options()
+			if err != nil {
+				return err
+			}
+			if err := web.Validate(webConfig); err != nil {
+				return usagef("--web.config.file %s: %v", webConfig, err)
+			}
+			logger, err := newLogger(cmd.ErrOrStderr(), logLevel, logFormat)
+			if err != nil {
+				return err
+			}
+			exp := metrics.NewExporter(metrics.Options{
+				Scan: func(ctx context.Context) (*snapshot.Snapshot, error) {
+					return scanHost(ctx, scanOpts)
+				},
+				Audit:         auditOpts,
+				Interval:      interval,
+				Version:       version,
+				Logger:        logger,
+				ReleaseMemory: true,
+			})
+			return serve(cmd.Context(), exp, logger, &web.FlagConfig{
+				WebListenAddresses: &listen,
+				WebSystemdSocket:   &systemdSocket,
+				WebConfigFile:      &webConfig,
+			})
+		},
+	}
+	sel = addSelection(cmd, selectAll)
+	af.add(cmd)
+	cmd.Flags().StringArrayVar(&listen, "listen", []string{defaultListen}, "address to serve /metrics on (repeatable; :9842 means every interface)")
+	cmd.Flags().DurationVar(&interval, "interval", time.Minute, "time between the starts of two scans")
+	cmd.Flags().StringVar(&webConfig, "web.config.file", "", "exporter-toolkit web configuration file: TLS, basic auth")
+	cmd.Flags().BoolVar(&systemdSocket, "web.systemd-socket", false, "serve on the listeners systemd passes (socket activation) instead of --listen")
+	cmd.Flags().StringVar(&logLevel, "log.level", "info", "log level: debug, info, warn, error")
+	cmd.Flags().StringVar(&logFormat, "log.format", "logfmt", "log format: logfmt, json")
+	cmd.Flags().SetNormalizeFunc(func(f *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "web.listen-address" {
+			name = "listen"
+		}
+		return pflag.NormalizedName(name)
+	})
+	return cmd
+}
+
+// newLogger makes the logger every Prometheus exporter writes: logfmt or
+// JSON lines on stderr.
+func newLogger(stderr io.Writer, level, format string) (*slog.Logger, error) {
+	lvl := promslog.NewLevel()
+	if err := lvl.Set(level); err != nil {
+		return nil, usagef("--log.level: %q is not a level (valid: debug, info, warn, error)", level)
+	}
+	fmtv := promslog.NewFormat()
+	if err := fmtv.Set(format); err != nil {
+		return nil, usagef("--log.format: %q is not a format (valid: logfmt, json)", format)
+	}
+	return promslog.New(&promslog.Config{Level: lvl, Format: fmtv, Writer: stderr}), nil
+}
+
+// serve runs the exporter's scans and the HTTP server until ctx ends
+// (SIGINT, SIGTERM) or the server fails, and stops both.
+func serve(ctx context.Context, exp *metrics.Exporter, logger *slog.Logger, flags *web.FlagConfig) error {
+	handler, err := exp.Handler()
+	if err != nil {
+		return err
+	}
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name:        "kcmpgraph",
+		Description: "Which processes share which kernel objects, and which of them an audit calls a leak",
+		Version:     version,
+		Profiling:   "false",
+		Links:       []web.LandingLinks{{Address: "/metrics", Text: "Metrics"}},
+	})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", handler)
+	mux.Handle("/", landing)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	scanCtx, stopScans := context.WithCancel(ctx)
+	defer stopScans()
+	var scans sync.WaitGroup
+	scans.Go(func() { exp.Run(scanCtx) })
+	defer scans.Wait()
+
+	served := make(chan error, 1)
+	go func() { served <- web.ListenAndServe(srv, flags, logger) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	stopScans()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
