@@ -501,7 +501,7 @@ func deniedWarning(snap *snapshot.Snapshot) string {
 	case unnamed > 0:
 		list += fmt.Sprintf(" and %d more", unnamed)
 	}
-	hint := "run as root or with CAP_SYS_PTRACE to see them"
+	hint := "run as root or with CAP_SYS_PTRACE plus CAP_DAC_READ_SEARCH to see them"
 	if os.Geteuid() == 0 {
 		hint = "even root is refused: ptrace restrictions (Yama, LSM, non-dumpable or protected processes)"
 	}

@@ -74,7 +74,7 @@ var table = []*metric{
 
 func init() {
 	for _, m := range table {
-		m.desc = prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", m.name), m.help, m.labels, nil)
+		m.desc = prometheus.NewDesc(m.fullName(), m.help, m.labels, nil)
 	}
 }
 

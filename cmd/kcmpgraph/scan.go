@@ -34,7 +34,7 @@ On a terminal it prints a table (see 'kcmpgraph show'); into a file or a
 pipe it writes the JSON snapshot that show, graph, audit and diff read.
 
 Processes that cannot be read (another user's, without root or
-CAP_SYS_PTRACE) are counted and reported as a warning: the result is
+CAP_SYS_PTRACE plus CAP_DAC_READ_SEARCH) are counted and reported as a warning: the result is
 partial, not a failure. A scan in which no selected process could be read
 fails with exit status 2. Without kcmp (kernel without CONFIG_KCMP, or a
 seccomp filter) open files are grouped by inode and the snapshot is marked

@@ -246,7 +246,7 @@ func needPrivilege() string {
 	if os.Geteuid() == 0 {
 		return "even root is refused here (Yama ptrace_scope 3, an LSM, or a non-dumpable or protected process)"
 	}
-	return "reading another user's fds and calling kcmp on its processes needs root or CAP_SYS_PTRACE"
+	return "reading another user's fds and calling kcmp on its processes needs root or CAP_SYS_PTRACE plus CAP_DAC_READ_SEARCH"
 }
 
 // completeList completes a comma-separated list of names, offering the
