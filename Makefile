@@ -8,7 +8,7 @@ STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env G
 FUZZTIME  ?= 30s
 OUT       ?= sharing.svg
 
-.PHONY: all build run test lint vet fmt-check staticcheck fuzz bench vendor clean
+.PHONY: all build run test lint vet fmt-check staticcheck fuzz bench bench-serve vendor clean
 
 all: build
 
@@ -78,6 +78,14 @@ vendor:
 	echo "$(PANZOOM_SHA256)  $$tmp/package/dist/svg-pan-zoom.min.js" | sha256sum -c --quiet; \
 	cp $$tmp/package/dist/svg-pan-zoom.min.js $$tmp/package/LICENSE $(PANZOOM_DIR)/; \
 	echo "vendored svg-pan-zoom $(PANZOOM_VERSION) in $(PANZOOM_DIR)"
+
+SCANS ?= 200
+
+# kcmpgraph serve on a live PROCS x FDS forest: SCANS scans back to back,
+# CPU per scan and per scrape, the average CPU at the default 60 s
+# interval, and RSS over the run; appended to BENCHMARKS.md.
+bench-serve: build
+	$(GO) run ./internal/bench -procs $(PROCS) -fds $(FDS) -serve $(SCANS) -kcmpgraph $(BIN) -o BENCHMARKS.md
 
 clean:
 	rm -rf bin $(OUT)

@@ -4,6 +4,8 @@
 // C program that only reads every fd link and fdinfo, single-threaded),
 // and writes wall time (median, min, max), peak RSS and kcmp calls per fd
 // into BENCHMARKS.md with the exact command, kernel, CPU count and load.
+// With -serve N it measures kcmpgraph serve on the forest instead: CPU per
+// scan over N scans, per scrape and between scans, and RSS over the run.
 // The forest is always removed, on any exit.
 package main
 
@@ -47,6 +49,7 @@ func run() error {
 	bin := flag.String("kcmpgraph", "bin/kcmpgraph", "kcmpgraph binary")
 	out := flag.String("o", "BENCHMARKS.md", "append the results to this file (- for stdout)")
 	hold := flag.Bool("hold", false, "build the forest, print its master pid and keep it until interrupted (to profile by hand)")
+	serveScans := flag.Int("serve", 0, "instead of comparing tools, run kcmpgraph serve on the forest for this many scans back to back and report its CPU per scan, its average CPU at the default interval and its RSS")
 	flag.Parse()
 
 	floor, err := fixture.FloorBinary("")
@@ -84,6 +87,13 @@ func run() error {
 	if *hold {
 		fmt.Fprintf(os.Stderr, "forest master pid %d; interrupt (Ctrl-C) to remove it\n", master)
 		select {} // the signal handler above removes the forest and exits
+	}
+	if *serveScans > 0 {
+		report, err := benchServe(*bin, floor, rss, *procs, *fds, *serveScans)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return appendReport(*out, report)
 	}
 
 	snapPath := filepath.Join(os.TempDir(), fmt.Sprintf("kcmpgraph-bench-%d.json", os.Getpid()))
@@ -137,11 +147,16 @@ func run() error {
 		report += fmt.Sprintf("Endpoints: %d channels paired in %.3f s, %.0f%% of the counting scan's %.3f s.\n",
 			len(stats.Endpoints), stats.Stats.Endpoint, 100*stats.Stats.Endpoint/stats.Stats.Seconds, stats.Stats.Seconds)
 	}
-	if *out == "-" {
+	return appendReport(*out, report)
+}
+
+// appendReport appends a section to the file out (- is stdout).
+func appendReport(out, report string) error {
+	if out == "-" {
 		fmt.Print(report)
 		return nil
 	}
-	w, err := os.OpenFile(*out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	w, err := os.OpenFile(out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
