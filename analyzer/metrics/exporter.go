@@ -40,6 +40,11 @@ type Options struct {
 	// and the scans' warnings (info the first time, then debug); nil
 	// discards them.
 	Logger *slog.Logger
+	// FindingsByContainer adds kcmpgraph_container_audit_findings: the
+	// findings counted per container, labelled with its runtime, pod and
+	// name. Opt-in: its series grow with the containers that have
+	// findings (at most a few hundred).
+	FindingsByContainer bool
 	// ReleaseMemory returns a scan's memory to the operating system once
 	// the scan is summarized (debug.FreeOSMemory), so that a long-running
 	// exporter holds a few MiB between scans instead of the peak of the
@@ -178,7 +183,7 @@ func (e *Exporter) scanAndSummarize(ctx context.Context) (*Summary, error) {
 // Describe sends the descriptor of every metric the Exporter may collect.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range table {
-		if m.serveOnly && e.opts.Interval <= 0 {
+		if m.serveOnly && e.opts.Interval <= 0 || m.byContainer && !e.opts.FindingsByContainer {
 			continue
 		}
 		ch <- m.desc
@@ -234,6 +239,11 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		emit(mFindings, float64(n), k.Rule, k.Severity)
 	}
 	emit(mAllowed, float64(s.Allowed))
+	if e.opts.FindingsByContainer {
+		for k, n := range s.ContainerFindings {
+			emit(mContainerFindings, float64(n), k.Rule, k.Severity, k.Runtime, k.Namespace, k.Pod, k.Container)
+		}
+	}
 }
 
 func boolValue(b bool) float64 {

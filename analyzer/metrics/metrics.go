@@ -17,7 +17,10 @@ type metric struct {
 	// serveOnly metrics describe the background loop; a one-shot
 	// exposition (kcmpgraph metrics) leaves them out.
 	serveOnly bool
-	desc      *prometheus.Desc
+	// byContainer metrics are exported only with
+	// Options.FindingsByContainer.
+	byContainer bool
+	desc        *prometheus.Desc
 }
 
 const (
@@ -64,12 +67,16 @@ var (
 		help: "Audit findings of the last successful scan, by rule and severity (see kcmpgraph audit --help)."}
 	mAllowed = &metric{name: "audit_allowed_findings", typ: gauge,
 		help: "Audit findings of the last successful scan that the allow-list removed."}
+	mContainerFindings = &metric{name: "container_audit_findings", typ: gauge, byContainer: true,
+		labels: []string{"rule", "severity", "runtime", "namespace", "pod", "container"},
+		help:   "Audit findings of the last successful scan with a holder in each container, by rule and severity; only containers with findings (opt-in: --findings-by-container)."}
 )
 
 // table lists every metric, in the order of the README.
 var table = []*metric{
 	mBuildInfo, mInterval, mScans, mFailures, mSuccess, mDuration, mPhase, mTimestamp, mExact,
 	mProcesses, mTasks, mFDs, mKcmpCalls, mErrors, mUnreadable, mShared, mChannels, mFindings, mAllowed,
+	mContainerFindings,
 }
 
 func init() {

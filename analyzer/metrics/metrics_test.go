@@ -384,3 +384,62 @@ func TestREADMEDocumentsEveryMetric(t *testing.T) {
 		t.Errorf("README documents %s, which is not exported", name)
 	}
 }
+
+// TestContainerFindings: with FindingsByContainer, each finding counts once
+// per container one of its holders runs in (helpers on the host aside),
+// names are made fit for labels, and the series are capped.
+func TestContainerFindings(t *testing.T) {
+	s := loadHost(t)
+	rep, err := audit.Run(s, audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kg001 *audit.Finding
+	for i, f := range rep.Findings {
+		if f.Rule == "KG001" {
+			kg001 = &rep.Findings[i]
+		}
+	}
+	if kg001 == nil || len(kg001.Holders) < 2 {
+		t.Fatalf("the test snapshot's KG001 finding: %+v", kg001)
+	}
+	web := &snapshot.Container{Runtime: "cri", ID: strings.Repeat("ab", 32), Name: "web\n\"}\xff", Pod: &snapshot.Pod{Namespace: "shop", Name: "web-7d9"}}
+	for _, h := range kg001.Holders {
+		s.Process(h.PID).Container = web
+	}
+	s.Process(kg001.Holders[0].PID).Container = &snapshot.Container{Runtime: "podman", ID: strings.Repeat("cd", 32), Helper: true}
+	plain := text(t, oneShot(t, s, audit.Options{}))
+	if strings.Contains(plain, "container_audit_findings") {
+		t.Errorf("per-container findings without the option:\n%s", plain)
+	}
+	e := NewExporter(Options{FindingsByContainer: true, Scan: func(context.Context) (*snapshot.Snapshot, error) { return s, nil }})
+	if err := e.Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out := text(t, e)
+	want := `kcmpgraph_container_audit_findings{container="web?\"}?",namespace="shop",pod="web-7d9",rule="KG001",runtime="cri",severity="high"} 1`
+	if n := strings.Count(out, "kcmpgraph_container_audit_findings{"); n != 1 || !strings.Contains(out, want+"\n") {
+		t.Errorf("want the one series %s, got:\n%s", want, out)
+	}
+	problems, err := testutil.CollectAndLint(e)
+	if err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %v", err, problems)
+	}
+
+	// A thousand containers with findings: the series stop at the cap.
+	many := loadHost(t)
+	r := &audit.Report{Rules: rep.Rules}
+	for i := range 1000 {
+		pid := 200000 + i
+		many.Processes = append(many.Processes, snapshot.Process{PID: pid, Tasks: []int{pid},
+			Container: &snapshot.Container{Runtime: "docker", ID: fmt.Sprintf("%012x%052d", i, 0)}})
+		r.Findings = append(r.Findings, audit.Finding{Rule: "KG003", Severity: audit.Critical, Holders: []audit.Holder{{PID: pid}}})
+	}
+	sum := Summarize(many, r)
+	if len(sum.ContainerFindings) != maxContainerSeries+1 {
+		t.Errorf("%d per-container keys for 1000 containers, want %d and one other", len(sum.ContainerFindings), maxContainerSeries)
+	}
+	if n := sum.ContainerFindings[ContainerKey{FindingKey{"KG003", "critical"}, other, other, other, other}]; n != 1000-maxContainerSeries {
+		t.Errorf("other counts %d findings, want %d", n, 1000-maxContainerSeries)
+	}
+}

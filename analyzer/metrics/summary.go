@@ -2,7 +2,10 @@ package metrics
 
 import (
 	"slices"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/audit"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
@@ -31,6 +34,10 @@ type Summary struct {
 	// that ran; Allowed counts those the allow-list removed.
 	Findings map[FindingKey]int
 	Allowed  int
+	// ContainerFindings counts, for each container, the findings with a
+	// holder inside it (its runtime's helpers on the host not included);
+	// only containers with findings, at most maxContainerSeries keys.
+	ContainerFindings map[ContainerKey]int
 	// ReadSeconds and GroupSeconds are the scan's phases; AuditSeconds is
 	// the audit's wall time (set by the Exporter).
 	ReadSeconds  float64
@@ -43,6 +50,24 @@ type FindingKey struct {
 	Rule     string
 	Severity string
 }
+
+// ContainerKey labels a count of findings in one container: the rule and
+// severity, and the container's runtime, Kubernetes namespace and pod
+// (empty outside Kubernetes) and name (its short id when it has none).
+type ContainerKey struct {
+	FindingKey
+	Runtime   string
+	Namespace string
+	Pod       string
+	Container string
+}
+
+// maxContainerSeries bounds ContainerFindings: past it, findings count
+// under a key whose identity labels are all "other".
+const maxContainerSeries = 200
+
+// containerRuntimes are the values of snapshot.Container.Runtime.
+var containerRuntimes = []string{"docker", "containerd", "cri-o", "podman", "runc", "crun", "lxc", "systemd-nspawn", "cri"}
 
 var (
 	// kcmpCallTypes are the keys of stats.kcmp_calls: the group types,
@@ -112,8 +137,66 @@ func Summarize(s *snapshot.Snapshot, rep *audit.Report) *Summary {
 			}
 		}
 		sum.Allowed = rep.Allowed
+		sum.ContainerFindings = containerFindings(s, rep)
 	}
 	return sum
+}
+
+// containerFindings counts each finding once for every container one of
+// its holders runs in.
+func containerFindings(s *snapshot.Snapshot, rep *audit.Report) map[ContainerKey]int {
+	out := map[ContainerKey]int{}
+	for _, f := range rep.Findings {
+		fk := FindingKey{f.Rule, f.Severity.String()}
+		seen := map[ContainerKey]bool{}
+		for _, h := range f.Holders {
+			p := s.Process(h.PID)
+			if p == nil || p.Container == nil || p.Container.Helper {
+				continue
+			}
+			k := containerKey(fk, p.Container)
+			if _, ok := out[k]; !ok && len(out) >= maxContainerSeries {
+				k = ContainerKey{FindingKey: fk, Runtime: other, Namespace: other, Pod: other, Container: other}
+			}
+			if !seen[k] {
+				seen[k] = true
+				out[k]++
+			}
+		}
+	}
+	return out
+}
+
+func containerKey(fk FindingKey, c *snapshot.Container) ContainerKey {
+	name := c.Name
+	if name == "" {
+		name = c.ShortID()
+	}
+	k := ContainerKey{FindingKey: fk, Runtime: inSet(c.Runtime, containerRuntimes), Container: labelText(name)}
+	if c.Pod != nil {
+		k.Namespace, k.Pod = labelText(c.Pod.Namespace), labelText(c.Pod.Name)
+		if k.Pod == "" {
+			k.Pod = labelText(c.Pod.UID)
+		}
+	}
+	return k
+}
+
+// labelText makes a name from a runtime's state or a cgroup path fit for
+// a label value: valid UTF-8 without control characters, at most 128
+// bytes. The exposition format escapes the rest.
+func labelText(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(s, "?") {
+		if unicode.IsControl(r) {
+			r = '?'
+		}
+		if b.Len()+utf8.RuneLen(r) > 128 {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // scannedGroupTypes are the group types the snapshot's scan covered:

@@ -14,6 +14,7 @@ import (
 func newMetricsCmd() *cobra.Command {
 	var sel *selection
 	var af auditFlags
+	var byContainer bool
 	var output string
 	cmd := &cobra.Command{
 		Use:   "metrics [SNAPSHOT]",
@@ -46,8 +47,9 @@ that scan was taken, so staleness shows.`,
 					}
 					return src.snap, nil
 				},
-				Audit:   auditOpts,
-				Version: version,
+				Audit:               auditOpts,
+				FindingsByContainer: byContainer,
+				Version:             version,
 			})
 			if err := exp.Scan(cmd.Context()); err != nil {
 				return err
@@ -58,6 +60,7 @@ that scan was taken, so staleness shows.`,
 	}
 	sel = addSelection(cmd, selectAll)
 	af.add(cmd)
+	cmd.Flags().BoolVar(&byContainer, "findings-by-container", false, "also export kcmpgraph_container_audit_findings: findings per container, labelled with its runtime, Kubernetes namespace and pod, and name")
 	cmd.Flags().StringVarP(&output, "output", "o", "-", "write to this file (atomically, mode 0644); - is stdout")
 	return cmd
 }

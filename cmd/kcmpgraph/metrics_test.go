@@ -3,11 +3,18 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kcmpgraph/kcmpgraph/internal/containertest"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
+	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
 
 const auditHost = "../../analyzer/audit/testdata/host.json"
@@ -117,5 +124,44 @@ func TestDeployFiles(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
+	}
+}
+
+// TestMetricsByContainer: a real runc container is handed a host
+// directory that a host process holds too (the runc CVE-2024-21626
+// shape). With --findings-by-container, the critical KG003 finding counts
+// for that container, named by its runc id; without it, no such series.
+func TestMetricsByContainer(t *testing.T) {
+	testkit.RequireKcmp(t)
+	rt := containertest.NewRunc(t)
+	node := fixture.New(t).Root()
+	dirFD := testkit.Must[int](t)(node.Open(t.TempDir(), unix.O_RDONLY|unix.O_DIRECTORY))
+	// The same open file description in this process, to hand to runc.
+	pidfd, err := unix.PidfdOpen(node.PID(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.PidfdGetfd(pidfd, dirFD, 0)
+	unix.Close(pidfd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostDir := os.NewFile(uintptr(fd), "host-dir")
+	defer hostDir.Close()
+	c := rt.Run("kg-metrics", hostDir)
+	pids := fmt.Sprintf("%d,%d", node.PID(), c.PID)
+
+	out, stderr, code := runCLI(t, "metrics", "--pid", pids, "--findings-by-container")
+	if code != 0 {
+		t.Fatalf("metrics: exit %d %s", code, stderr)
+	}
+	want := fmt.Sprintf(`kcmpgraph_container_audit_findings{container=%q,namespace="",pod="",rule="KG003",runtime="runc",severity="critical"} 1`, c.ID)
+	if !strings.Contains(out, want+"\n") || strings.Count(out, "\nkcmpgraph_container_audit_findings{") != 1 {
+		t.Errorf("want the one series %s:\n%s", want, out)
+	}
+	promtoolCheckMetrics(t, out)
+	out, _, _ = runCLI(t, "metrics", "--pid", pids)
+	if strings.Contains(out, "container_audit_findings") {
+		t.Errorf("per-container findings without --findings-by-container:\n%s", out)
 	}
 }

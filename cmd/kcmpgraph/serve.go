@@ -33,6 +33,7 @@ const shutdownGrace = 5 * time.Second
 func newServeCmd() *cobra.Command {
 	var sel *selection
 	var af auditFlags
+	var byContainer bool
 	var listen []string
 	var interval time.Duration
 	var webConfig, logLevel, logFormat string
@@ -88,11 +89,12 @@ Reading every process needs root, or CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH
 				Scan: func(ctx context.Context) (*snapshot.Snapshot, error) {
 					return scanHost(ctx, scanOpts)
 				},
-				Audit:         auditOpts,
-				Interval:      interval,
-				Version:       version,
-				Logger:        logger,
-				ReleaseMemory: true,
+				Audit:               auditOpts,
+				FindingsByContainer: byContainer,
+				Interval:            interval,
+				Version:             version,
+				Logger:              logger,
+				ReleaseMemory:       true,
 			})
 			return serve(cmd.Context(), exp, logger, &web.FlagConfig{
 				WebListenAddresses: &listen,
@@ -103,6 +105,7 @@ Reading every process needs root, or CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH
 	}
 	sel = addSelection(cmd, selectAll)
 	af.add(cmd)
+	cmd.Flags().BoolVar(&byContainer, "findings-by-container", false, "also export kcmpgraph_container_audit_findings: findings per container, labelled with its runtime, Kubernetes namespace and pod, and name")
 	cmd.Flags().StringArrayVar(&listen, "listen", []string{defaultListen}, "address to serve /metrics on (repeatable; :9842 means every interface)")
 	cmd.Flags().DurationVar(&interval, "interval", time.Minute, "time between the starts of two scans")
 	cmd.Flags().StringVar(&webConfig, "web.config.file", "", "exporter-toolkit web configuration file: TLS, basic auth")

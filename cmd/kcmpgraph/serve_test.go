@@ -361,7 +361,7 @@ scrape_configs:
 		return r
 	}
 	// Prometheus's first scrape comes about 5 s after it starts.
-	waitFor(t, 20*time.Second, "kcmpgraph_scan_success = 1 on both targets", func() (bool, string) {
+	waitFor(t, 30*time.Second, "kcmpgraph_scan_success = 1 on both targets", func() (bool, string) {
 		r := query("kcmpgraph_scan_success", "job")
 		return r["plain"] == 1 && r["tls"] == 1, fmt.Sprint(r)
 	})
@@ -377,7 +377,7 @@ scrape_configs:
 	if r := query(`kcmpgraph_processes{job="plain"} - on() kcmpgraph_processes{job="tls"}`); r[""] != 0 {
 		t.Errorf("uid 65534 with two capabilities and root see different process counts: %v", r)
 	}
-	waitFor(t, 10*time.Second, "KcmpgraphCriticalFinding firing for both targets", func() (bool, string) {
+	waitFor(t, 15*time.Second, "KcmpgraphCriticalFinding firing for both targets", func() (bool, string) {
 		r := query(`ALERTS{alertname="KcmpgraphCriticalFinding",alertstate="firing",rule="KG005"}`, "job")
 		return r["plain"] == 1 && r["tls"] == 1, fmt.Sprint(r)
 	})
