@@ -126,7 +126,7 @@ func Summarize(s *snapshot.Snapshot, rep *audit.Report) *Summary {
 	}
 	if rep != nil {
 		for _, r := range rep.Rules {
-			for sev := audit.Low; sev <= audit.Critical; sev++ {
+			for sev := audit.Info; sev <= audit.Critical; sev++ {
 				sum.Findings[FindingKey{r.ID, sev.String()}] = 0
 			}
 		}
