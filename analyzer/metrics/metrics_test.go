@@ -301,7 +301,9 @@ func TestRunOneScanAtATime(t *testing.T) {
 	if most.Load() != 1 {
 		t.Errorf("%d scans ran at once", most.Load())
 	}
-	if n := scans.Load(); n < 5 || n > 16 {
+	// At most 300 ms / 20 ms back to back; at least two, however loaded the
+	// machine (a scan here also audits and is scraped under -race).
+	if n := scans.Load(); n < 2 || n > 16 {
 		t.Errorf("%d scans of 20 ms in 300 ms", n)
 	}
 	if err := NewExporter(Options{}).Run(ctx); !errors.Is(err, ErrNoInterval) {
