@@ -76,7 +76,7 @@ func addSelection(cmd *cobra.Command, which selectFlags) *selection {
 		cmd.RegisterFlagCompletionFunc("types", completeList(kcmp.TypeNames()))
 	}
 	if which&selectThreads != 0 {
-		f.BoolVar(&s.threads, "threads", false, "every thread, not only thread-group leaders (a snapshot must have been scanned with --threads)")
+		f.BoolVar(&s.threads, "threads", false, "every thread, not only thread-group leaders, and the fds of threads with an fd table of their own (a snapshot must have been scanned with --threads)")
 	}
 	return s
 }
