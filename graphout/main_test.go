@@ -3,12 +3,22 @@
 package graphout
 
 import (
+	"fmt"
 	"os"
 	"testing"
 )
 
-// TestMain lets Render re-execute this test binary as its renderer.
+// TestMain lets Render re-execute this test binary as its renderer, with
+// a compilation cache of this run's own instead of the user's.
 func TestMain(m *testing.M) {
 	ServeRenderer()
-	os.Exit(m.Run())
+	cache, err := os.MkdirTemp("", "kcmpgraph-cache-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
+	code := m.Run()
+	os.RemoveAll(cache)
+	os.Exit(code)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -42,10 +43,16 @@ type RenderOptions struct {
 // run by wazero) in a child process: the running program itself, started
 // again from /proc/self/exe with ServeRenderer's argument. The child gets
 // an empty environment and / as its directory, needs no HOME or TMPDIR,
-// reads no file and loads no compiled code from disk (graphviz is compiled
-// in the child's memory). It is bounded by a timeout, a memory limit and
-// PR_SET_PDEATHSIG, so a layout that runs away cannot outlive or exhaust
-// the caller.
+// and gives graphviz no file system. It is bounded by a timeout, a memory
+// limit and PR_SET_PDEATHSIG, so a layout that runs away cannot outlive or
+// exhaust the caller.
+//
+// Compiling graphviz takes the child about a second of CPU. The compiled
+// code is cached in $XDG_CACHE_HOME/kcmpgraph/graphviz (else
+// ~/.cache/kcmpgraph/graphviz) when that directory, every directory above
+// it and everything in it can be changed by no one but root and this user
+// (see openRenderCache); otherwise the child compiles in memory and caches
+// nothing.
 func Render(ctx context.Context, dotText []byte, layout string, w io.Writer, opts RenderOptions) error {
 	if !serving.Load() {
 		return ErrNoRenderer
@@ -60,9 +67,18 @@ func Render(ctx context.Context, dotText []byte, layout string, w io.Writer, opt
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "/proc/self/exe", rendererArg,
-		"-layout", layout, "-max-memory", strconv.FormatInt(maxMemory, 10))
+	args := []string{rendererArg, "-layout", layout, "-max-memory", strconv.FormatInt(maxMemory, 10)}
+	var cache *os.File
+	if dir, err := openRenderCache(); err == nil {
+		cache = dir
+		defer cache.Close()
+		args = append(args, "-cache-fd", "3")
+	}
+	cmd := exec.CommandContext(ctx, "/proc/self/exe", args...)
 	cmd.Args[0] = rendererName
+	if cache != nil {
+		cmd.ExtraFiles = []*os.File{cache}
+	}
 	cmd.Env = []string{}
 	cmd.Dir = "/"
 	cmd.Stdin = bytes.NewReader(dotText)

@@ -69,6 +69,7 @@ func serveRenderer(args []string, in io.Reader, out io.Writer) error {
 	fl.SetOutput(io.Discard)
 	layout := fl.String("layout", "dot", "graphviz layout engine")
 	maxMemory := fl.Int64("max-memory", DefaultMaxMemory, "graphviz memory limit in bytes")
+	cacheFD := fl.Int("cache-fd", -1, "an open directory (checked by Render) to cache compiled graphviz in")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -84,24 +85,33 @@ func serveRenderer(args []string, in io.Reader, out io.Writer) error {
 	if len(data) > maxDOT {
 		return fmt.Errorf("DOT input larger than %d MiB", maxDOT>>20)
 	}
-	return renderSVG(context.Background(), data, graphviz.Layout(*layout), *maxMemory, out)
+	cfg := wazero.NewRuntimeConfig()
+	if *cacheFD >= 0 {
+		// The directory is reached through the descriptor Render opened
+		// and checked, never by its path.
+		if cache, err := wazero.NewCompilationCacheWithDir(fmt.Sprintf("/proc/self/fd/%d", *cacheFD)); err == nil {
+			cfg = cfg.WithCompilationCache(cache)
+		}
+	}
+	return renderSVG(context.Background(), data, graphviz.Layout(*layout), *maxMemory, cfg, out)
 }
 
 // wasmPage is the size of a WebAssembly memory page.
 const wasmPage = 64 << 10
 
-// renderSVG renders in this process with go-graphviz. graphviz's heap is
+// renderSVG renders in this process with go-graphviz, in a wazero runtime
+// configured by cfg (its compilation cache). graphviz's heap is
 // the module's linear memory, capped at maxMemory; the Go heap (the
 // compiler, the copy of the output) gets a soft limit above it. The module
 // sees no file system, so a DOT attribute that names a file (image,
 // shapefile, fontpath) reads nothing.
-func renderSVG(ctx context.Context, dotText []byte, layout graphviz.Layout, maxMemory int64, out io.Writer) error {
+func renderSVG(ctx context.Context, dotText []byte, layout graphviz.Layout, maxMemory int64, cfg wazero.RuntimeConfig, out io.Writer) error {
 	pages := min(maxMemory/wasmPage, 1<<16)
 	if pages < 1 {
 		return fmt.Errorf("memory limit %d bytes is below one WebAssembly page", maxMemory)
 	}
 	debug.SetMemoryLimit(maxMemory + maxMemory/2)
-	if err := graphviz.Init(ctx, wazero.NewRuntimeConfig().WithMemoryLimitPages(uint32(pages))); err != nil {
+	if err := graphviz.Init(ctx, cfg.WithMemoryLimitPages(uint32(pages))); err != nil {
 		return err
 	}
 	graphviz.SetFileSystem(noFiles{})

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,11 +14,19 @@ import (
 )
 
 // TestMain lets graph and diff, run in-process, render SVG by re-executing
-// this test binary as the renderer, as main does for kcmpgraph; and removes
+// this test binary as the renderer, as main does for kcmpgraph, with a
+// compilation cache of this run's own instead of the user's; and removes
 // the kcmpgraph that kcmpgraphBinary built.
 func TestMain(m *testing.M) {
 	graphout.ServeRenderer()
+	cache, err := os.MkdirTemp("", "kcmpgraph-cache-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
 	code := m.Run()
+	os.RemoveAll(cache)
 	if built.dir != "" {
 		os.RemoveAll(built.dir)
 	}

@@ -113,6 +113,38 @@ func TestSVGAsNobody(t *testing.T) {
 	checkSVG(t, svg)
 }
 
+// TestRenderCache: the first SVG compiles graphviz and caches it in a
+// private XDG_CACHE_HOME; the second loads it (a tenth of the CPU, or
+// less: compiling takes about a second).
+func TestRenderCache(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds kcmpgraph")
+	}
+	bin := kcmpgraphBinary(t)
+	cache := t.TempDir()
+	var cpu [2]time.Duration
+	for i := range cpu {
+		cmd := exec.Command(bin, "graph", filepath.Join("testdata", "host.json"), "-o", filepath.Join(t.TempDir(), "host.svg"))
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "XDG_CACHE_HOME=" + cache}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("graph -o host.svg: %v\n%s", err, out)
+		}
+		// The renderer's CPU is in kcmpgraph's: it waited for it.
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		cpu[i] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	var files []string
+	filepath.WalkDir(filepath.Join(cache, "kcmpgraph", "graphviz"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			files = append(files, path)
+		}
+		return err
+	})
+	if len(files) != 1 || cpu[1] > cpu[0]/4 {
+		t.Errorf("cache files %v; CPU %v for the first render, %v for the second", files, cpu[0], cpu[1])
+	}
+}
+
 // TestRendererBounds runs the renderer entry point of the binary directly:
 // past its memory limit graphviz stops with a message that says so, and
 // the DOT cannot make it read a file (an image attribute naming a real PNG
@@ -224,10 +256,12 @@ func BenchmarkStartup(b *testing.B) {
 // go-graphviz directory of another user's in TMPDIR, in one that others
 // may write, and under XDG_CACHE_HOME and HOME in a kcmpgraph directory of
 // another user's (where the previous kcmpgraph let its renderer cache, one
-// level below a parent it did not check). The published module, built here,
-// opens the entry (the control: the marker is where it looks); a root
-// render with kcmpgraph, with TMPDIR, XDG_CACHE_HOME and HOME pointing at
-// those directories, must succeed without opening any of them.
+// level below a parent it did not check); and where this kcmpgraph caches,
+// below that directory of another user's and in a private directory whose
+// subdirectory others may write. The published module, built here, opens
+// the entry (the control: the marker is where it looks); a root render
+// with kcmpgraph, with TMPDIR, XDG_CACHE_HOME and HOME pointing at those
+// directories, must succeed without opening any of them.
 func TestPlantedCompilationCache(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds kcmpgraph and the published go-graphviz")
@@ -257,10 +291,12 @@ func TestPlantedCompilationCache(t *testing.T) {
 		}
 	}
 	var fifos []string
-	plant := func(cacheDir string) {
+	// plant makes the FIFO, uid 65534's, at entry in cacheDir, in a
+	// directory of uid's with mode.
+	plant := func(cacheDir string, uid int, mode os.FileMode) {
 		t.Helper()
 		fifo := filepath.Join(cacheDir, entry)
-		mkdir(filepath.Dir(fifo), 65534, 0o755)
+		mkdir(filepath.Dir(fifo), uid, mode)
 		if err := unix.Mkfifo(fifo, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -272,21 +308,30 @@ func TestPlantedCompilationCache(t *testing.T) {
 	// TMPDIR/go-graphviz owned by another user.
 	tmpOwned := filepath.Join(root, "tmp-owned")
 	mkdir(filepath.Join(tmpOwned, "go-graphviz"), 65534, 0o755)
-	plant(filepath.Join(tmpOwned, "go-graphviz"))
+	plant(filepath.Join(tmpOwned, "go-graphviz"), 65534, 0o755)
 	// TMPDIR/go-graphviz root's but writable by others, like /tmp itself.
 	tmpOpen := filepath.Join(root, "tmp-open")
 	mkdir(tmpOpen, 0, 0o1777)
 	mkdir(filepath.Join(tmpOpen, "go-graphviz"), 0, 0o777)
-	plant(filepath.Join(tmpOpen, "go-graphviz"))
+	plant(filepath.Join(tmpOpen, "go-graphviz"), 65534, 0o755)
 	// The previous kcmpgraph's cache: .../kcmpgraph/graphviz (root's, 0700,
 	// all it checked) in a kcmpgraph directory of another user's, who can
 	// swap what lies below it.
+	// This kcmpgraph caches in that graphviz directory itself: planted
+	// there too, and below a private chain whose last directory others
+	// may write.
 	for _, base := range []string{filepath.Join(root, "xdg"), filepath.Join(root, "home", ".cache")} {
 		mkdir(filepath.Join(base, "kcmpgraph"), 65534, 0o755)
 		mkdir(filepath.Join(base, "kcmpgraph", "graphviz"), 0, 0o700)
 		mkdir(filepath.Join(base, "kcmpgraph", "graphviz", "go-graphviz"), 65534, 0o755)
-		plant(filepath.Join(base, "kcmpgraph", "graphviz", "go-graphviz"))
+		plant(filepath.Join(base, "kcmpgraph", "graphviz", "go-graphviz"), 65534, 0o755)
+		plant(filepath.Join(base, "kcmpgraph", "graphviz"), 65534, 0o755)
 	}
+	loose := filepath.Join(root, "loose")
+	for _, d := range []string{loose, filepath.Join(loose, "kcmpgraph"), filepath.Join(loose, "kcmpgraph", "graphviz")} {
+		mkdir(d, 0, 0o700)
+	}
+	plant(filepath.Join(loose, "kcmpgraph", "graphviz"), 0, 0o777)
 
 	// The control opens the entries planted in TMPDIR.
 	for i, tmp := range []string{tmpOwned, tmpOpen} {
@@ -308,6 +353,7 @@ func TestPlantedCompilationCache(t *testing.T) {
 	for _, env := range [][]string{
 		{"TMPDIR=" + tmpOwned, "XDG_CACHE_HOME=" + filepath.Join(root, "xdg"), "HOME=" + filepath.Join(root, "home")},
 		{"TMPDIR=" + tmpOpen, "HOME=" + filepath.Join(root, "home")},
+		{"XDG_CACHE_HOME=" + loose},
 	} {
 		svg := filepath.Join(t.TempDir(), "host.svg")
 		cmd := exec.Command(bin, "graph", snap, "-o", svg, "--timeout", "2m")
