@@ -21,6 +21,7 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/audit"
+	"github.com/kcmpgraph/kcmpgraph/analyzer/diff"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
@@ -239,7 +240,7 @@ func (b *browser) checkClean(t testing.TB, title string) {
 }
 
 // exercise drives the view of lv like a person: search, click, toggle.
-func (b *browser) exercise(t *testing.T, lv *live, m *Model) {
+func (b *browser) exercise(t *testing.T, lv *live, m *Model, name string) {
 	t.Helper()
 	b.do(t, chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)))
 	b.checkClean(t, m.Title)
@@ -259,6 +260,7 @@ func (b *browser) exercise(t *testing.T, lv *live, m *Model) {
 			t.Errorf("worker's panel lacks %q:\n%s", want, panel)
 		}
 	}
+	b.shot(t, name+"-worker.png")
 	// The epoll toggle hides the epoll edges.
 	const visible = `[...document.querySelectorAll('path.t-epoll')].filter((e) => getComputedStyle(e).display !== 'none').length`
 	shown := eval[int](t, b, visible)
@@ -319,7 +321,7 @@ func TestReportInBrowser(t *testing.T) {
 	testkit.Check(t, WriteReport(f, m))
 	testkit.Check(t, f.Close())
 	b.do(t, chromedp.Navigate("file://"+path))
-	b.exercise(t, lv, m)
+	b.exercise(t, lv, m, "report")
 	b.shot(t, "report.png")
 }
 
@@ -347,12 +349,40 @@ func TestWebInBrowser(t *testing.T) {
 		}
 	})
 	b.do(t, chromedp.Navigate("http://"+ln.Addr().String()+"/"))
-	b.exercise(t, lv, m)
+	b.exercise(t, lv, m, "web")
 	b.shot(t, "web.png")
 
 	b.do(t, chromedp.Click(chromedp.CSS(`#rescan`)), poll(`!document.querySelector('#rescan').disabled`))
 	if n := eval[int](t, b, `document.querySelectorAll('g.box').length`); rescans != 1 || n != len(m.Boxes) {
 		t.Errorf("rescan: %d scans, %d boxes, want 1 and %d", rescans, n, len(m.Boxes))
 	}
+	b.checkClean(t, m.Title)
+}
+
+// TestDiffReportInBrowser opens the before/after report of two snapshots:
+// the changes are listed, started and exited processes coloured, and a
+// change selects its processes.
+func TestDiffReportInBrowser(t *testing.T) {
+	before, after := load(t, "../analyzer/diff/testdata/before.json"), load(t, "../analyzer/diff/testdata/after.json")
+	d := diff.Compare(before, after, "before.json", "after.json", diff.Options{})
+	m := BuildDiff(before, after, d, Options{})
+	path := filepath.Join(t.TempDir(), "diff.html")
+	f, err := os.Create(path)
+	testkit.Check(t, err)
+	testkit.Check(t, WriteReport(f, m))
+	testkit.Check(t, f.Close())
+	b := newBrowser(t)
+	b.do(t, chromedp.Navigate("file://"+path), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)))
+	if n := eval[int](t, b, `document.querySelectorAll('#list li button').length`); n != len(m.Changes) {
+		t.Errorf("%d changes listed, want %d", n, len(m.Changes))
+	}
+	started := eval[int](t, b, `document.querySelectorAll('g.box.s-started').length`)
+	exited := eval[int](t, b, `document.querySelectorAll('g.box.s-exited').length`)
+	coloured := eval[int](t, b, `document.querySelectorAll('path.edge.s-added, path.edge.s-removed').length`)
+	if started == 0 || exited == 0 || coloured == 0 {
+		t.Errorf("%d started, %d exited boxes, %d coloured edges; want some of each", started, exited, coloured)
+	}
+	b.do(t, chromedp.Click(chromedp.CSS(`#list li button`)), poll(`document.querySelectorAll('g.box.related').length > 0`))
+	b.shot(t, "diff.png")
 	b.checkClean(t, m.Title)
 }

@@ -500,12 +500,25 @@ func (b *builder) edges() {
 		}
 		b.m.Notes = append(b.m.Notes, fmt.Sprintf("not drawn: %s, held in up to %d boxes", what, l.most))
 	}
-	// Channels: the ends' first holders, a line for who talks to whom.
+	// Channels: a line between the boxes that hold one end and the boxes
+	// that hold the other, for who talks to whom; between every pair of
+	// them when they are few, else from each side's first box.
 	for i := range b.m.Objects {
 		o := &b.m.Objects[i]
 		for _, p := range o.Peers {
-			if p > i && len(o.Holders) > 0 && len(b.m.Objects[p].Holders) > 0 {
-				add(b.boxOf(o.Holders[0].PID), b.boxOf(b.m.Objects[p].Holders[0].PID), "channel", i)
+			if p < i {
+				continue
+			}
+			b0, b1 := b.holderBoxes(o.Holders), b.holderBoxes(b.m.Objects[p].Holders)
+			if len(b0) == 0 || len(b1) == 0 || nboxes >= 20 && (len(b0) > nboxes/2 || len(b1) > nboxes/2) {
+				continue
+			}
+			for _, x := range b0 {
+				for _, y := range b1 {
+					if len(b0)*len(b1) <= 64 || x == b0[0] || y == b1[0] {
+						add(x, y, "channel", i)
+					}
+				}
 			}
 		}
 	}

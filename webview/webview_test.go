@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -293,4 +294,37 @@ func TestServerRescan(t *testing.T) {
 	if w := request(off, "POST", "/api/rescan", host, map[string]string{"Origin": "http://" + host}); w.Code != http.StatusConflict {
 		t.Errorf("rescan of a snapshot: %d", w.Code)
 	}
+}
+
+// FuzzReport: any snapshot the loader accepts makes a report whose data
+// cannot end its element and reads back as JSON, without a panic.
+func FuzzReport(f *testing.F) {
+	for _, name := range []string{"../analyzer/audit/testdata/host.json", "../analyzer/diff/testdata/hostile-after.json", "../graphout/testdata/small.json"} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := snapshot.Parse(data, "fuzz.json")
+		if err != nil {
+			return
+		}
+		rep, err := audit.Run(s, audit.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := WriteReport(&buf, Build(s, Options{Audit: rep})); err != nil {
+			t.Fatal(err)
+		}
+		html := buf.String()
+		const open = `<script type="application/json" id="kg-data">`
+		i := strings.Index(html, open) + len(open)
+		j := strings.Index(html[i:], "</script>")
+		if j < 0 || strings.ContainsAny(html[i:i+j], "<>&\u2028\u2029") || !json.Valid([]byte(html[i:i+j])) {
+			t.Fatalf("data element broken")
+		}
+	})
 }
