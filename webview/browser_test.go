@@ -333,10 +333,11 @@ func TestWebInBrowser(t *testing.T) {
 	m := lv.model(t, lv.snap)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	testkit.Check(t, err)
-	rescans := 0
+	rescans, last := 0, m
 	srv, err := NewServer(m, ln.Addr(), false, func(context.Context) (*Model, error) {
 		rescans++
-		return lv.model(t, lv.scan(t)), nil
+		last = lv.model(t, lv.scan(t))
+		return last, nil
 	})
 	testkit.Check(t, err)
 	ctx, stop := context.WithCancel(context.Background())
@@ -356,7 +357,7 @@ func TestWebInBrowser(t *testing.T) {
 	if n := eval[int](t, b, `document.querySelectorAll('g.box').length`); rescans != 1 || n != len(m.Boxes) {
 		t.Errorf("rescan: %d scans, %d boxes, want 1 and %d", rescans, n, len(m.Boxes))
 	}
-	b.checkClean(t, m.Title)
+	b.checkClean(t, last.Title)
 }
 
 // TestDiffReportInBrowser opens the before/after report of two snapshots:
