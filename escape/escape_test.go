@@ -22,8 +22,8 @@ var hostile = []string{
 	"/tmp/invoice\u202egpj.exe", "\u2066isolate\u2069", "zero\u200bwidth\u200f", "\ufeffbom",
 	"line\u2028para\u2029", "\u00adsoft", "tag\U000e0041", "fill\u3164er", "vs\U000e0100",
 	"amp&lt;&#x3c;", `quote"and'apos`, `back\slash\n`, "\xff\xfe(", "\xed\xa0\x80 surrogate bytes",
-	"\ufffd replacement", "nul\x00byte", "a\x00kcmpgraph-bytes:0", "\x00kcmpgraph-bytes:7",
-	"\\u0000kcmpgraph-bytes:0", `\udcff`, "<b>&amp;</b>",
+	"\ufffd replacement", "nul\x00byte", "a\x00byte:ff;", "\x00byte:zz;\x00", "\x00byte:f",
+	"\\u0000byte:ff;", `\udcff`, "<b>&amp;</b>", "\U0001f480\x80",
 	strings.Repeat("long ", 100),
 }
 
@@ -121,6 +121,12 @@ func checkText(t *testing.T, s string) {
 	}
 	if firstUnsafe(s) < 0 && out != s {
 		t.Fatalf("Text changed the clean string %q to %q", s, out)
+	}
+	if !Inert(out) {
+		t.Fatalf("Text(%q) = %q is not Inert", s, out)
+	}
+	if Inert(s) != (out == strings.ReplaceAll(s, `\`, `\\`)) {
+		t.Fatalf("Inert(%q) = %v, but Text gives %q", s, Inert(s), out)
 	}
 	if got := string(AppendText([]byte("x"), s)); got != "x"+out {
 		t.Fatalf("AppendText(%q) = %q, want %q", s, got, "x"+out)
@@ -279,38 +285,6 @@ func TestJSONReaderPassesThrough(t *testing.T) {
 	}
 }
 
-func TestJSONReaderOffsets(t *testing.T) {
-	in := `{"a": "\udcff\udcfe", "b": tru}`
-	jr := NewJSONReader(strings.NewReader(in))
-	var v map[string]any
-	err := json.NewDecoder(jr).Decode(&v)
-	var se *json.SyntaxError
-	if !asSyntax(err, &se) {
-		t.Fatalf("err = %v, want a syntax error", err)
-	}
-	var plain *json.SyntaxError
-	if !asSyntax(json.Unmarshal([]byte(in), &v), &plain) {
-		t.Fatal("the input decodes")
-	}
-	if got, want := jr.InputOffset(se.Offset), plain.Offset; got != want {
-		t.Errorf("syntax error at input offset %d, want %d", got, want)
-	}
-}
-
-func asSyntax(err error, se **json.SyntaxError) bool {
-	s, ok := err.(*json.SyntaxError)
-	*se = s
-	return ok
-}
-
-func TestJSONReaderMaxString(t *testing.T) {
-	jr := NewJSONReader(strings.NewReader(`{"a": "` + strings.Repeat("x", 1000) + `"}`))
-	jr.MaxString = 100
-	if _, err := io.ReadAll(jr); err == nil || !strings.Contains(err.Error(), "too long") {
-		t.Errorf("err = %v, want ErrStringTooLong", err)
-	}
-}
-
 func FuzzText(f *testing.F) {
 	for _, s := range hostile {
 		f.Add(s)
@@ -350,7 +324,7 @@ func FuzzJSONValue(f *testing.F) {
 // unless a literal needed a placeholder, and it never fails where the
 // decoder would not.
 func FuzzJSONReader(f *testing.F) {
-	f.Add([]byte(`{"a": "\udcff", "b": ["x", "\u0000kcmpgraph-bytes:0"]}`))
+	f.Add([]byte(`{"a": "\udcff", "b": ["x", "\u0000byte:ff;", "\ud83d\udc80\udc80"]}`))
 	f.Add([]byte(`"\\udcff\""`))
 	f.Add([]byte(`{"a":"x`))
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -359,7 +333,7 @@ func FuzzJSONReader(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(jr.originals) == 0 && !bytes.Equal(out, in) {
+		if !jr.tokens && !bytes.Equal(out, in) {
 			t.Fatalf("changed %q to %q", in, out)
 		}
 		var a, b any
@@ -368,4 +342,33 @@ func FuzzJSONReader(f *testing.F) {
 			t.Fatalf("decoding %q: %v; through the reader: %v", in, errIn, errOut)
 		}
 	})
+}
+
+// TestMarshalJSONFollowsVisibility: a field encoding/json hides (shadowed
+// by an outer field of the same name, or tagged "-") is no trouble; a
+// ",string" field, which encoding/json quotes twice, is refused rather
+// than written with a placeholder in it.
+func TestMarshalJSONFollowsVisibility(t *testing.T) {
+	type inner struct {
+		Name string `json:"name"`
+	}
+	type outer struct {
+		inner
+		Name   string `json:"name"`
+		Hidden string `json:"-"`
+	}
+	v := outer{inner: inner{Name: "\xffhidden"}, Name: "shown\xfe", Hidden: "\xfd"}
+	got, err := MarshalJSON(v)
+	if err != nil || string(got) != `{"name":"shown\udcfe"}` {
+		t.Errorf("MarshalJSON = %s, %v", got, err)
+	}
+	type quoted struct {
+		N string `json:"n,string"`
+	}
+	if got, err := MarshalJSON(quoted{N: "\xff"}); err == nil {
+		t.Errorf("a ,string field was written: %s", got)
+	}
+	if got, err := MarshalJSON(quoted{N: `\u0000byte:ff;`}); err != nil || string(got) != `{"n":"\"\\\\u0000byte:ff;\""}` {
+		t.Errorf("a ,string field holding the mark as text: %s, %v", got, err)
+	}
 }

@@ -2,44 +2,29 @@ package escape
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"io"
 	"reflect"
-	"strconv"
 	"strings"
 )
 
-// ErrStringTooLong is returned by a JSONReader when a string literal is
-// longer than its MaxString.
-var ErrStringTooLong = errors.New("JSON string too long")
-
 // JSONReader passes a JSON text through to a json.Decoder and keeps the
 // bytes that the JSON form of this package escapes (\udc80 to \udcff),
-// which encoding/json alone would turn into U+FFFD: each string literal
-// that holds such an escape reaches the decoder as a placeholder, and
-// Restore puts the original strings back into the decoded value. Text
-// without such escapes passes through unchanged.
+// which encoding/json alone turns into U+FFFD: inside strings, each such
+// escape, and each \u0000, reaches the decoder as a token (see
+// byteToken), and Restore turns the tokens in the decoded value back into
+// bytes. A text without either escape passes through unchanged.
 type JSONReader struct {
-	// MaxString, if positive, bounds the length of a string literal in
-	// the input; a longer one fails the read with ErrStringTooLong. It
-	// bounds what the reader holds, whatever the input.
-	MaxString int
-
-	r         io.Reader
-	chunk     []byte
-	pending   []byte
-	err       error
-	inString  bool
-	escaped   bool
-	lit       []byte
-	originals []string
-	in, out   int64   // bytes read from r; bytes handed out
-	shifts    []shift // where a placeholder changed the length
+	r        io.Reader
+	chunk    []byte
+	pending  []byte
+	hold     []byte // an escape cut by the end of a read
+	err      error
+	inString bool
+	// afterHigh is set when the last thing handed on was the escape of a
+	// high surrogate: a low one right after it is half of a pair.
+	afterHigh bool
+	tokens    bool // a token was handed on
 }
-
-// shift records that output offset out corresponds to input offset in.
-type shift struct{ out, in int64 }
 
 // NewJSONReader returns a JSONReader reading the JSON text in r.
 func NewJSONReader(r io.Reader) *JSONReader {
@@ -53,25 +38,25 @@ func (j *JSONReader) Read(p []byte) (int, error) {
 			return 0, j.err
 		}
 		n, err := j.r.Read(j.chunk)
-		j.transform(j.chunk[:n])
-		if err != nil && j.err == nil {
+		c := j.chunk[:n]
+		if len(j.hold) > 0 {
+			c = append(j.hold, c...)
+			j.hold = nil
+		}
+		j.transform(c)
+		if err != nil {
 			j.err = err
-			if j.inString { // an unterminated literal: the decoder says so
-				j.pending = append(j.pending, j.lit...)
-				j.inString = false
-			}
+			j.pending = append(j.pending, j.hold...) // a cut escape at the end: the decoder says so
+			j.hold = nil
 		}
 	}
 	n := copy(p, j.pending)
 	j.pending = j.pending[n:]
-	j.out += int64(n)
 	return n, nil
 }
 
 // transform appends the output for the input bytes c to j.pending.
 func (j *JSONReader) transform(c []byte) {
-	base := j.in
-	j.in += int64(len(c))
 	for i := 0; i < len(c); {
 		if !j.inString {
 			k := bytes.IndexByte(c[i:], '"')
@@ -79,108 +64,119 @@ func (j *JSONReader) transform(c []byte) {
 				j.pending = append(j.pending, c[i:]...)
 				return
 			}
-			j.pending = append(j.pending, c[i:i+k]...)
+			j.pending = append(j.pending, c[i:i+k+1]...)
 			i += k + 1
-			j.inString, j.escaped = true, false
-			j.lit = append(j.lit[:0], '"')
-			continue
-		}
-		if j.escaped {
-			j.escaped = false
-			j.lit = append(j.lit, c[i])
-			i++
+			j.inString, j.afterHigh = true, false
 			continue
 		}
 		k := bytes.IndexAny(c[i:], `"\`)
-		closed := false
 		if k < 0 {
-			j.lit = append(j.lit, c[i:]...)
-			i = len(c)
-		} else {
-			j.lit = append(j.lit, c[i:i+k+1]...)
-			i += k + 1
-			j.escaped = c[i-1] == '\\'
-			closed = !j.escaped
-		}
-		if j.MaxString > 0 && len(j.lit) > j.MaxString {
-			j.err = fmt.Errorf("%w: more than %d bytes", ErrStringTooLong, j.MaxString)
-			j.pending = append(j.pending, j.lit...)
-			j.inString, j.lit = false, j.lit[:0]
+			if i < len(c) {
+				j.pending = append(j.pending, c[i:]...)
+				j.afterHigh = false
+			}
 			return
 		}
-		if closed {
+		if k > 0 {
+			j.pending = append(j.pending, c[i:i+k]...)
+			j.afterHigh = false
+			i += k
+		}
+		if c[i] == '"' {
+			j.pending = append(j.pending, '"')
 			j.inString = false
-			j.emit(base + int64(i))
+			i++
+			continue
 		}
-	}
-}
-
-// emit hands out the literal in j.lit, which ended at input offset end,
-// or a placeholder for it.
-func (j *JSONReader) emit(end int64) {
-	lit := j.lit
-	if bytes.Contains(lit, []byte(`\u`)) {
-		if s, err := UnquoteJSON(lit); err == nil && needsPlaceholder(s) {
-			j.originals = append(j.originals, s)
-			ph := appendMarshaled(nil, placeholderMark+strconv.Itoa(len(j.originals)-1))
-			j.pending = append(j.pending, ph...)
-			outEnd := j.out + int64(len(j.pending))
-			j.shifts = append(j.shifts, shift{out: outEnd, in: end})
+		if i+1 < len(c) && c[i+1] != 'u' {
+			j.pending = append(j.pending, c[i:i+2]...)
+			j.afterHigh = false
+			i += 2
+			continue
+		}
+		if i+6 > len(c) {
+			j.hold = append([]byte(nil), c[i:]...)
 			return
 		}
-	}
-	j.pending = append(j.pending, lit...)
-}
-
-// InputOffset maps an offset in what the reader handed out (a
-// json.SyntaxError's, or a Decoder's InputOffset) to the offset in its
-// input. An offset inside a placeholder maps to the end of its literal.
-func (j *JSONReader) InputOffset(out int64) int64 {
-	for k := len(j.shifts) - 1; k >= 0; k-- {
-		if s := j.shifts[k]; s.out <= out {
-			return out - s.out + s.in
+		r, ok := hex4(c[i+2 : i+6])
+		switch {
+		case ok && (r == 0 || r >= 0xdc80 && r <= 0xdcff && !j.afterHigh):
+			j.pending = appendByteToken(j.pending, byte(r))
+			j.tokens = true
+			j.afterHigh = false
+		default:
+			j.pending = append(j.pending, c[i:i+6]...)
+			j.afterHigh = ok && r >= 0xd800 && r < 0xdc00
 		}
+		i += 6
 	}
-	return out
 }
 
-// Restore replaces the placeholders in the value v points to with the
-// strings they stand for: struct fields, slice, array and map elements,
-// map keys and what pointers and interfaces hold.
+// byteToken stands for one byte inside a decoded string: NUL, the prefix,
+// two hex digits and ';'. JSON can give a string a NUL only by \u0000,
+// and every \u0000 becomes a token, so every NUL in a decoded string
+// starts one.
+const byteToken = "\x00byte:"
+
+// appendByteToken appends the JSON escape of the token for c.
+func appendByteToken(b []byte, c byte) []byte {
+	b = append(b, `\u0000byte:`...)
+	return append(b, hexDigits[c>>4], hexDigits[c&0xf], ';')
+}
+
+// restoreString turns the tokens in s back into bytes.
+func restoreString(s string) string {
+	if strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, byteToken)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		s = s[i:]
+		end := len(byteToken) + 3
+		v, ok := rune(0), false
+		if len(s) >= end && s[end-1] == ';' {
+			v, ok = hex4([]byte("00" + s[len(byteToken):end-1]))
+		}
+		if !ok { // not a token: keep the NUL
+			b.WriteByte(0)
+			s = s[1:]
+			continue
+		}
+		b.WriteByte(byte(v))
+		s = s[end:]
+	}
+}
+
+// Restore turns the tokens in the value v points to back into the bytes
+// they stand for: struct fields, slice, array and map elements, map keys
+// and what pointers and interfaces hold.
 func (j *JSONReader) Restore(v any) {
-	if len(j.originals) == 0 {
+	if !j.tokens {
 		return
 	}
 	rv := reflect.ValueOf(v)
 	if rv.Kind() == reflect.Pointer && !rv.IsNil() {
-		j.restore(rv.Elem())
+		restore(rv.Elem())
 	}
 }
 
-// original returns the string a placeholder stands for.
-func (j *JSONReader) original(s string) (string, bool) {
-	rest, ok := strings.CutPrefix(s, placeholderMark)
-	if !ok {
-		return "", false
-	}
-	n, err := strconv.Atoi(rest)
-	if err != nil || n < 0 || n >= len(j.originals) {
-		return "", false
-	}
-	return j.originals[n], true
-}
-
-// restore replaces the placeholders in v, which is settable where a
-// placeholder can be.
-func (j *JSONReader) restore(v reflect.Value) {
+// restore turns the tokens in v back into bytes; v is settable where a
+// token can be.
+func restore(v reflect.Value) {
 	switch v.Kind() {
 	case reflect.String:
-		if s, ok := j.original(v.String()); ok && v.CanSet() {
-			v.SetString(s)
+		if s := v.String(); strings.IndexByte(s, 0) >= 0 && v.CanSet() {
+			v.SetString(restoreString(s))
 		}
 	case reflect.Pointer:
 		if !v.IsNil() {
-			j.restore(v.Elem())
+			restore(v.Elem())
 		}
 	case reflect.Interface:
 		if v.IsNil() {
@@ -189,7 +185,7 @@ func (j *JSONReader) restore(v reflect.Value) {
 		// What an interface holds cannot be set in place: copy, fix, put back.
 		e := reflect.New(v.Elem().Type()).Elem()
 		e.Set(v.Elem())
-		j.restore(e)
+		restore(e)
 		if v.CanSet() {
 			v.Set(e)
 		}
@@ -197,12 +193,15 @@ func (j *JSONReader) restore(v reflect.Value) {
 		t := v.Type()
 		for i := 0; i < v.NumField(); i++ {
 			if t.Field(i).IsExported() {
-				j.restore(v.Field(i))
+				restore(v.Field(i))
 			}
 		}
 	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8 {
+			return
+		}
 		for i := 0; i < v.Len(); i++ {
-			j.restore(v.Index(i))
+			restore(v.Index(i))
 		}
 	case reflect.Map:
 		if v.IsNil() {
@@ -217,8 +216,8 @@ func (j *JSONReader) restore(v reflect.Value) {
 			k.Set(it.Key())
 			e := reflect.New(it.Value().Type()).Elem()
 			e.Set(it.Value())
-			j.restore(k)
-			j.restore(e)
+			restore(k)
+			restore(e)
 			fixed = append(fixed, entry{it.Key(), k, e})
 		}
 		for _, f := range fixed {

@@ -6,80 +6,101 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"strconv"
 	"strings"
 )
 
 // MarshalJSON and JSONReader give encoding/json's Marshal and Decoder the
 // JSON form of this package for every string of a value, whatever its
-// type, without a MarshalJSON method on each: a string that needs it (not
-// valid UTF-8) is replaced by a placeholder before encoding/json sees it,
-// and the placeholder by the string's own form after. A placeholder is
-// placeholderMark and a number; placeholderMark starts with a NUL, which
-// JSON writes as \u0000, and any string that holds the mark itself gets a
-// placeholder too, so nothing else in a document ever looks like one.
-const placeholderMark = "\x00kcmpgraph-bytes:"
+// type, without a MarshalJSON method on each: before encoding/json sees a
+// string, each byte that is not valid UTF-8, and each NUL, becomes a
+// token of valid text (byteToken), and after it, each token's escape
+// (\u0000byte:ff;) becomes the byte's own (\udcff, \u0000).
 
 var (
 	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
 	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
-// needsPlaceholder reports whether encoding/json would not keep s as is,
-// or s could be mistaken for a placeholder.
-func needsPlaceholder(s string) bool {
-	return validPrefix(s) < len(s) || strings.Contains(s, placeholderMark)
+// needsTokens reports whether encoding/json would not keep s as is, or s
+// holds a NUL that could be mistaken for a token.
+func needsTokens(s string) bool {
+	return validPrefix(s) < len(s) || strings.IndexByte(s, 0) >= 0
+}
+
+// tokenize replaces each invalid byte and each NUL of s with its token.
+func tokenize(s string) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		n := validPrefix(s)
+		if k := strings.IndexByte(s[:n], 0); k >= 0 {
+			n = k
+		}
+		b.WriteString(s[:n])
+		if n == len(s) {
+			break
+		}
+		b.WriteString(byteToken)
+		b.WriteByte(hexDigits[s[n]>>4])
+		b.WriteByte(hexDigits[s[n]&0xf])
+		b.WriteByte(';')
+		s = s[n+1:]
+	}
+	return b.String()
 }
 
 // MarshalJSON is json.Marshal, except that every string of v, struct
 // fields, slice and map elements and map keys included, is written in
 // this package's JSON form (AppendJSON): a value whose strings are all
-// valid UTF-8 is encoded by json.Marshal alone and comes out identical.
-// Values of types with their own MarshalJSON or MarshalText are left to
-// those methods.
+// valid UTF-8 without NUL is encoded by json.Marshal alone. Values of
+// types with their own MarshalJSON or MarshalText are left to those
+// methods; a field tagged ",string" that needs the form is refused.
 func MarshalJSON(v any) ([]byte, error) {
 	rv := reflect.ValueOf(v)
 	if !rv.IsValid() || !hasRawString(rv) {
 		return json.Marshal(v)
 	}
-	var originals []string
-	copied := withPlaceholders(rv, &originals)
-	out, err := json.Marshal(copied.Interface())
+	if quotedRawString(rv) {
+		return nil, fmt.Errorf("escape: %T has a \",string\" field holding invalid UTF-8 or NUL, which this form cannot write", v)
+	}
+	out, err := json.Marshal(withTokens(rv).Interface())
 	if err != nil {
 		return nil, err
 	}
-	// Only placeholders hold the mark: every occurrence is one.
-	mark := appendMarshaled(nil, placeholderMark)
-	mark = mark[1 : len(mark)-1]
+	const tok = `\u0000byte:`
 	var b []byte
-	replaced := 0
-	for from := 0; ; {
-		i := bytes.Index(out[from:], mark)
+	for {
+		i := bytes.Index(out, []byte(tok))
 		if i < 0 {
 			break
 		}
-		i += from
-		j := i + len(mark)
-		k := j
-		for k < len(out) && out[k] >= '0' && out[k] <= '9' {
-			k++
-		}
-		// A placeholder is a whole string; anything else holding these
-		// bytes is a string with an escaped backslash before "u0000".
-		n, err := strconv.Atoi(string(out[j:k]))
-		if err != nil || i == 0 || out[i-1] != '"' || k >= len(out) || out[k] != '"' || n >= len(originals) {
-			from = j
+		end := i + len(tok) + 3
+		// Text with an escaped backslash before "u0000byte:" is no token.
+		if !realEscape(out, i) || end > len(out) || out[end-1] != ';' {
+			b = append(b, out[:i+1]...)
+			out = out[i+1:]
 			continue
 		}
-		b = append(b, out[:i-1]...) // without the opening quote
-		b = AppendJSON(b, originals[n])
-		out, from = out[k+1:], 0 // past the closing quote
-		replaced++
-	}
-	if replaced != len(originals) {
-		return nil, fmt.Errorf("escape: a string of %T is not written as a plain JSON string (a \",string\" field?)", v)
+		v, _ := hex4([]byte("00" + string(out[i+len(tok):end-1])))
+		b = append(b, out[:i]...)
+		if v == 0 {
+			b = append(b, `\u0000`...)
+		} else {
+			b = append(b, `\udc`...)
+			b = append(b, out[i+len(tok):end-1]...)
+		}
+		out = out[end:]
 	}
 	return append(b, out...), nil
+}
+
+// realEscape reports whether the backslash at out[i] starts an escape,
+// rather than being the second half of an escaped backslash.
+func realEscape(out []byte, i int) bool {
+	n := 0
+	for i-n-1 >= 0 && out[i-n-1] == '\\' {
+		n++
+	}
+	return n%2 == 0
 }
 
 // marshalsItself reports whether encoding/json hands values of type t to
@@ -89,20 +110,65 @@ func marshalsItself(t reflect.Type) bool {
 		reflect.PointerTo(t).Implements(jsonMarshaler) || reflect.PointerTo(t).Implements(textMarshaler)
 }
 
-// hasRawString reports whether v holds a string that needs a placeholder.
+// stringOption reports whether a field's JSON tag has the ,string option.
+func stringOption(f reflect.StructField) bool {
+	_, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+	for _, o := range strings.Split(opts, ",") {
+		if o == "string" {
+			return true
+		}
+	}
+	return false
+}
+
+// visible reports whether encoding/json may write field f.
+func visible(f reflect.StructField) bool { return f.IsExported() && f.Tag.Get("json") != "-" }
+
+// quotedRawString reports whether v has a ",string" field, which
+// encoding/json quotes twice, that holds a string needing tokens.
+func quotedRawString(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		return !v.IsNil() && quotedRawString(v.Elem())
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < v.NumField(); i++ {
+			f := t.Field(i)
+			if visible(f) && (stringOption(f) && hasRawString(v.Field(i)) || quotedRawString(v.Field(i))) {
+				return true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if quotedRawString(v.Index(i)) {
+				return true
+			}
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			if quotedRawString(it.Value()) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasRawString reports whether v holds a string that needs tokens.
 func hasRawString(v reflect.Value) bool {
 	if v.Kind() != reflect.String && marshalsItself(v.Type()) {
 		return false
 	}
 	switch v.Kind() {
 	case reflect.String:
-		return needsPlaceholder(v.String())
+		return needsTokens(v.String())
 	case reflect.Pointer, reflect.Interface:
 		return !v.IsNil() && hasRawString(v.Elem())
 	case reflect.Struct:
 		t := v.Type()
 		for i := 0; i < v.NumField(); i++ {
-			if t.Field(i).IsExported() && hasRawString(v.Field(i)) {
+			if visible(t.Field(i)) && hasRawString(v.Field(i)) {
 				return true
 			}
 		}
@@ -126,53 +192,52 @@ func hasRawString(v reflect.Value) bool {
 	return false
 }
 
-// withPlaceholders returns a copy of v in which every string that needs
-// one is replaced by a placeholder whose number indexes originals.
-func withPlaceholders(v reflect.Value, originals *[]string) reflect.Value {
+// withTokens returns a copy of v in which every string that needs tokens
+// has them.
+func withTokens(v reflect.Value) reflect.Value {
 	if !hasRawString(v) {
 		return v
 	}
 	switch v.Kind() {
 	case reflect.String:
-		*originals = append(*originals, v.String())
 		out := reflect.New(v.Type()).Elem()
-		out.SetString(placeholderMark + strconv.Itoa(len(*originals)-1))
+		out.SetString(tokenize(v.String()))
 		return out
 	case reflect.Pointer:
 		out := reflect.New(v.Type().Elem())
-		out.Elem().Set(withPlaceholders(v.Elem(), originals))
+		out.Elem().Set(withTokens(v.Elem()))
 		return out
 	case reflect.Interface:
 		out := reflect.New(v.Type()).Elem()
-		out.Set(withPlaceholders(v.Elem(), originals))
+		out.Set(withTokens(v.Elem()))
 		return out
 	case reflect.Struct:
 		out := reflect.New(v.Type()).Elem()
 		out.Set(v)
 		t := v.Type()
 		for i := 0; i < v.NumField(); i++ {
-			if t.Field(i).IsExported() {
-				out.Field(i).Set(withPlaceholders(v.Field(i), originals))
+			if visible(t.Field(i)) {
+				out.Field(i).Set(withTokens(v.Field(i)))
 			}
 		}
 		return out
 	case reflect.Slice:
 		out := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
 		for i := 0; i < v.Len(); i++ {
-			out.Index(i).Set(withPlaceholders(v.Index(i), originals))
+			out.Index(i).Set(withTokens(v.Index(i)))
 		}
 		return out
 	case reflect.Array:
 		out := reflect.New(v.Type()).Elem()
 		for i := 0; i < v.Len(); i++ {
-			out.Index(i).Set(withPlaceholders(v.Index(i), originals))
+			out.Index(i).Set(withTokens(v.Index(i)))
 		}
 		return out
 	case reflect.Map:
 		out := reflect.MakeMapWithSize(v.Type(), v.Len())
 		it := v.MapRange()
 		for it.Next() {
-			out.SetMapIndex(withPlaceholders(it.Key(), originals), withPlaceholders(it.Value(), originals))
+			out.SetMapIndex(withTokens(it.Key()), withTokens(it.Value()))
 		}
 		return out
 	}

@@ -23,6 +23,21 @@ func Text(s string) string {
 	return string(appendText(b, s[i:]))
 }
 
+// Inert reports whether s can be printed on a terminal as it is: it holds
+// nothing Text escapes except backslashes (which Text doubles so that its
+// escapes can be told from text, but which a terminal does not act on).
+// Text's own output is inert, so a message assembled from escaped parts
+// needs no second pass.
+func Inert(s string) bool {
+	for i := firstUnsafe(s); i >= 0; i = firstUnsafe(s) {
+		if s[i] != '\\' {
+			return false
+		}
+		s = s[i+1:]
+	}
+	return true
+}
+
 // AppendText appends Text(s) to b.
 func AppendText(b []byte, s string) []byte {
 	i := firstUnsafe(s)

@@ -1,36 +1,18 @@
 package snapshot
 
 import (
-	"encoding/json"
 	"strconv"
+
+	"github.com/kcmpgraph/kcmpgraph/escape"
 )
 
 // The encoder writes the lines a snapshot has most of (fds, groups, epoll
 // fds and endpoints) with these appenders instead of encoding/json: reflection and
 // the compaction json does after every MarshalJSON were a tenth of a
-// 100k-fd scan. Their output is byte for byte what json.Marshal writes
-// (TestAppendMatchesMarshal, FuzzAppendString).
+// 100k-fd scan. Their output is byte for byte what escape.MarshalJSON
+// writes: json.Marshal's, with invalid UTF-8 kept (TestAppendMatchesMarshal).
 
-// appendString appends s as a JSON string exactly as json.Marshal
-// writes it: plain ASCII is copied, anything that needs escaping (control
-// bytes, quotes, backslash, HTML-sensitive <>&, non-ASCII, which may be
-// invalid UTF-8 or U+2028/U+2029) is left to encoding/json.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, err := json.Marshal(s)
-			if err != nil { // cannot happen for a string
-				panic(err)
-			}
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
-// appendFD appends fd as json.Marshal(fd) would.
+// appendFD appends fd as escape.MarshalJSON(fd) would.
 func appendFD(b []byte, fd *FD) []byte {
 	b = append(b, `{"fd":`...)
 	b = strconv.AppendInt(b, int64(fd.FD), 10)
@@ -39,7 +21,7 @@ func appendFD(b []byte, fd *FD) []byte {
 		b = strconv.AppendInt(b, int64(fd.Thread), 10)
 	}
 	b = append(b, `,"target":`...)
-	b = appendString(b, fd.Target)
+	b = escape.AppendJSON(b, fd.Target)
 	b = append(b, `,"dev":`...)
 	b = strconv.AppendUint(b, fd.Dev, 10)
 	b = append(b, `,"ino":`...)
@@ -102,16 +84,16 @@ func appendMembers(b []byte, ms []Member) []byte {
 	return appendList(b, ms, func(b []byte, m *Member) []byte { return appendMember(b, *m) })
 }
 
-// appendGroup appends g as json.Marshal(g) would.
+// appendGroup appends g as escape.MarshalJSON(g) would.
 func appendGroup(b []byte, g *Group) []byte {
 	b = append(b, `{"type":`...)
-	b = appendString(b, g.Type)
+	b = escape.AppendJSON(b, g.Type)
 	b = append(b, `,"members":`...)
 	b = appendMembers(b, g.Members)
 	return append(b, '}')
 }
 
-// appendEpoll appends e as json.Marshal(e) would.
+// appendEpoll appends e as escape.MarshalJSON(e) would.
 func appendEpoll(b []byte, e *Epoll) []byte {
 	b = append(b, `{"pid":`...)
 	b = strconv.AppendInt(b, int64(e.PID), 10)
@@ -140,29 +122,29 @@ func appendWatch(b []byte, w *Watch) []byte {
 	return append(b, '}')
 }
 
-// appendEndpoint appends e as json.Marshal(e) would.
+// appendEndpoint appends e as escape.MarshalJSON(e) would.
 func appendEndpoint(b []byte, e *Endpoint) []byte {
 	b = append(b, `{"kind":`...)
-	b = appendString(b, e.Kind)
+	b = escape.AppendJSON(b, e.Kind)
 	if e.Name != "" {
 		b = append(b, `,"name":`...)
-		b = appendString(b, e.Name)
+		b = escape.AppendJSON(b, e.Name)
 	}
 	if len(e.Addresses) > 0 {
 		b = append(b, `,"addresses":`...)
-		b = appendList(b, e.Addresses, func(b []byte, a *string) []byte { return appendString(b, *a) })
+		b = appendList(b, e.Addresses, func(b []byte, a *string) []byte { return escape.AppendJSON(b, *a) })
 	}
 	b = append(b, `,"ends":`...)
 	b = appendList(b, e.Ends, func(b []byte, end *[]Member) []byte { return appendMembers(b, *end) })
 	return append(b, '}')
 }
 
-// appendSocket appends k as json.Marshal(k) would.
+// appendSocket appends k as escape.MarshalJSON(k) would.
 func appendSocket(b []byte, k *Socket) []byte {
 	b = append(b, `{"ino":`...)
 	b = strconv.AppendUint(b, k.Ino, 10)
 	b = append(b, `,"protocol":`...)
-	b = appendString(b, k.Protocol)
+	b = escape.AppendJSON(b, k.Protocol)
 	if k.NetNS != 0 {
 		b = append(b, `,"netns":`...)
 		b = strconv.AppendUint(b, k.NetNS, 10)
@@ -170,7 +152,7 @@ func appendSocket(b []byte, k *Socket) []byte {
 	for _, f := range [...]struct{ key, v string }{{`,"state":`, k.State}, {`,"local":`, k.Local}, {`,"remote":`, k.Remote}} {
 		if f.v != "" {
 			b = append(b, f.key...)
-			b = appendString(b, f.v)
+			b = escape.AppendJSON(b, f.v)
 		}
 	}
 	if k.Peer != 0 {

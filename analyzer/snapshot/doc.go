@@ -168,6 +168,30 @@
 // endpoints are absent. A warning says so, and every output that shows
 // such a snapshot says NOT EXACT.
 //
+// # Strings that are not UTF-8
+//
+// A command name, a command line or a path from /proc is bytes, not
+// always UTF-8, and a JSON string holds Unicode only. Each byte that is
+// not part of valid UTF-8 is written as the escape of a lone low
+// surrogate, \udc80 to \udcff for the bytes 0x80 to 0xff (Python's
+// "surrogateescape"): the file name "caf\xe9.txt" is "caf\udce9.txt".
+// Valid UTF-8 never encodes a surrogate, so nothing else reads the same,
+// and Load gives the bytes back exactly, in every string. A reader that
+// does not know the form (encoding/json, jq, older kcmpgraph) reads U+FFFD
+// for each such byte, which is what snapshots held there before the form
+// was added within v1. Package escape writes and reads it.
+//
+// # Loading
+//
+// Load decodes as it reads, element by element, and never holds the JSON
+// text whole. It refuses what cannot be a snapshot at the byte where that
+// shows, naming its line and column: input that is not a JSON object, bad
+// JSON, nesting deeper than 64, a string over 4 MiB, another schema. A
+// snapshot is at most LoadOptions.MaxBytes (DefaultMaxBytes, 192 MiB); a
+// regular file over it is refused before it is read. The loaded snapshot
+// is in canonical process and fd order, so Process and FDIn are binary
+// searches.
+//
 // # Where a process runs
 //
 // "container", "unit" and "slice" on each process, "namespaces" and

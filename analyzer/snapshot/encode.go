@@ -2,8 +2,9 @@ package snapshot
 
 import (
 	"bufio"
-	"encoding/json"
 	"io"
+
+	"github.com/kcmpgraph/kcmpgraph/escape"
 )
 
 // Encode writes the snapshot as JSON followed by a newline, one fd, group
@@ -29,7 +30,9 @@ func (s *Snapshot) Encode(w io.Writer) error {
 			e.fds = p.StreamFDs(e.fds[:0])
 			fds = e.fds
 		}
-		b, err := json.Marshal(processHead{Process: p})
+		head := *p
+		head.FDs = nil // not even looked at: they follow, one per line
+		b, err := escape.MarshalJSON(processHead{Process: &head})
 		if err != nil {
 			return err
 		}
@@ -135,7 +138,7 @@ func (e *encoder) value(v any) {
 	if e.err != nil {
 		return
 	}
-	b, err := json.Marshal(v)
+	b, err := escape.MarshalJSON(v)
 	if err != nil {
 		e.err = err
 		return

@@ -141,7 +141,7 @@ func TestLoadRejects(t *testing.T) {
 		{"garbage", []byte("{\"schema\": \"kcmpgraph.snapshot/v1\", \"processes\": [}"), ErrInvalid, "t.json:1:"},
 		{"no schema", []byte(`{"processes": []}`), ErrSchema, "schema: missing"},
 		{"other schema", []byte(`{"schema": "kcmpgraph.snapshot/v2"}`), ErrSchema, `"kcmpgraph.snapshot/v2" is not supported`},
-		{"wrong type", mutate(t, func(m map[string]any) { proc(m, 0)["pid"] = "1234" }), ErrInvalid, "processes.pid: expected int"},
+		{"wrong type", mutate(t, func(m map[string]any) { proc(m, 0)["pid"] = "1234" }), ErrInvalid, "processes[0].pid: expected int"},
 		{"dup pid", mutate(t, func(m map[string]any) { proc(m, 1)["pid"] = 1234.0 }), ErrInvalid, "processes[1].pid: pid 1234 is listed twice"},
 		{"zero pid", mutate(t, func(m map[string]any) { proc(m, 0)["pid"] = 0.0 }), ErrInvalid, "processes[0].pid: pid 0 is not positive"},
 		{"container without id", mutate(t, func(m map[string]any) {

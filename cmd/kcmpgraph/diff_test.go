@@ -188,7 +188,7 @@ func TestDiffTrouble(t *testing.T) {
 	badRef := write("badref.json", `{"schema": "kcmpgraph.snapshot/v1", "processes": [{"pid": 1, "fds": []}],
 		"groups": [{"type": "file", "members": [{"pid": 1, "fd": 3}, {"pid": 2, "fd": 3}]}]}`)
 
-	wantUsageError(t, "syntax.json:3:17: bad JSON", "diff", diffBefore, syntax)
+	wantUsageError(t, "syntax.json:3:16: bad JSON", "diff", diffBefore, syntax)
 	wantUsageError(t, `v2.json: schema: "kcmpgraph.snapshot/v2" is not supported`, "diff", v2, diffAfter)
 	wantUsageError(t, "graph.json: schema: missing; not a kcmpgraph snapshot", "diff", diffBefore, noSchema)
 	wantUsageError(t, "badref.json: groups[0].members[0]: fd 3 is not an fd of pid 1", "diff", badRef, diffAfter)

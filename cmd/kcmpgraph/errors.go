@@ -35,9 +35,7 @@ func usagef(format string, args ...any) error {
 }
 
 // exitCode prints err as one line (unless it is errFound) and maps it to
-// the process exit code. The message is escaped here, once, for the
-// terminal: errors carry file names, JSON keys and /proc text raw, as Go
-// errors do.
+// the process exit code.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
@@ -55,8 +53,9 @@ func exitCode(err error, stderr io.Writer) int {
 	return exitRuntime
 }
 
-// oneLine joins the lines of a message, each trimmed, and escapes the
-// result for a terminal.
+// oneLine joins the lines of a message, each trimmed. Errors of our
+// packages escape the hostile text they quote; one that does not (a file
+// name in an os.PathError) is escaped here.
 func oneLine(msg string) string {
 	var parts []string
 	for _, l := range strings.Split(msg, "\n") {
@@ -64,5 +63,9 @@ func oneLine(msg string) string {
 			parts = append(parts, l)
 		}
 	}
-	return escape.Text(strings.Join(parts, " "))
+	msg = strings.Join(parts, " ")
+	if !escape.Inert(msg) {
+		msg = escape.Text(msg)
+	}
+	return msg
 }

@@ -125,7 +125,7 @@ func TestShowRejects(t *testing.T) {
 		{"array", "\n[1, 2]", "not a JSON object"},
 		{"syntax", "{\n \"schema\": \"kcmpgraph.snapshot/v1\",\n \"processes\": [}\n", ":3:"},
 		{"truncated", head + `"processes": [`, "truncated"},
-		{"type", doc(`"processes": [{"pid": "ten"}]`), ": processes.pid: expected int"},
+		{"type", doc(`"processes": [{"pid": "ten"}]`), ": processes[0].pid: expected int"},
 		{"noschema", `{"processes": []}`, ": schema: missing"},
 		{"v2", `{"schema": "kcmpgraph.snapshot/v2"}`, `: schema: "kcmpgraph.snapshot/v2" is not supported`},
 		{"pid", doc(`"processes": [{"pid": -4}]`), ": processes[0].pid: pid -4 is not positive"},
