@@ -14,12 +14,11 @@ import (
 // byteToken), and Restore turns the tokens in the decoded value back into
 // bytes. A text without either escape passes through unchanged.
 type JSONReader struct {
-	r        io.Reader
-	chunk    []byte
-	pending  []byte
-	hold     []byte // an escape cut by the end of a read
-	err      error
-	inString bool
+	r       io.Reader
+	chunk   []byte
+	pending []byte
+	hold    []byte // an escape cut by the end of a read
+	err     error
 	// afterHigh is set when the last thing handed on was the escape of a
 	// high surrogate: a low one right after it is half of a pair.
 	afterHigh bool
@@ -55,21 +54,13 @@ func (j *JSONReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// transform appends the output for the input bytes c to j.pending.
+// transform appends the output for the input bytes c to j.pending. In
+// JSON a backslash starts an escape, and only inside a string: the
+// reader looks at backslashes alone, and hands everything else on as
+// it is.
 func (j *JSONReader) transform(c []byte) {
 	for i := 0; i < len(c); {
-		if !j.inString {
-			k := bytes.IndexByte(c[i:], '"')
-			if k < 0 {
-				j.pending = append(j.pending, c[i:]...)
-				return
-			}
-			j.pending = append(j.pending, c[i:i+k+1]...)
-			i += k + 1
-			j.inString, j.afterHigh = true, false
-			continue
-		}
-		k := bytes.IndexAny(c[i:], `"\`)
+		k := bytes.IndexByte(c[i:], '\\')
 		if k < 0 {
 			if i < len(c) {
 				j.pending = append(j.pending, c[i:]...)
@@ -81,12 +72,6 @@ func (j *JSONReader) transform(c []byte) {
 			j.pending = append(j.pending, c[i:i+k]...)
 			j.afterHigh = false
 			i += k
-		}
-		if c[i] == '"' {
-			j.pending = append(j.pending, '"')
-			j.inString = false
-			i++
-			continue
 		}
 		if i+1 < len(c) && c[i+1] != 'u' {
 			j.pending = append(j.pending, c[i:i+2]...)

@@ -187,7 +187,8 @@
 // text whole. It refuses what cannot be a snapshot at the byte where that
 // shows, naming its line and column: input that is not a JSON object, bad
 // JSON, nesting deeper than 64, a string over 4 MiB, another schema. A
-// snapshot is at most LoadOptions.MaxBytes (DefaultMaxBytes, 192 MiB); a
+// snapshot is at most LoadOptions.MaxBytes (DefaultMaxBytes, 160 MiB), as input and as the
+// memory its decoded form takes (estimated as it is read); a
 // regular file over it is refused before it is read. The loaded snapshot
 // is in canonical process and fd order, so Process and FDIn are binary
 // searches.

@@ -2,12 +2,15 @@ package snapshot
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -15,10 +18,11 @@ import (
 )
 
 // DefaultMaxBytes is the largest snapshot Load accepts unless told
-// otherwise: a host with a million fds writes about 160 MB, and decoding
-// takes about as much memory again as the file is long, so a refused
-// input costs at most about this much memory.
-const DefaultMaxBytes int64 = 192 << 20
+// otherwise, both as input and as the memory its decoded form takes: a
+// host with 900,000 fds writes about 140 MB, which take about 160 MiB
+// decoded. A refused input costs at most about this much memory, whatever
+// its shape (see memsize.go).
+const DefaultMaxBytes int64 = 160 << 20
 
 // Errors a loader returns, testable with errors.Is.
 var (
@@ -62,9 +66,14 @@ func (e *LoadError) Unwrap() error { return e.Err }
 
 // LoadOptions bound what Load accepts.
 type LoadOptions struct {
-	// MaxBytes is the size limit; 0 means DefaultMaxBytes.
+	// MaxBytes is the size limit, of the input and of the memory its
+	// decoded form takes (at least 16 MiB); 0 means DefaultMaxBytes.
 	MaxBytes int64
 }
+
+// minMemory is the decoded memory any load may take, however small its
+// input limit: a small snapshot decodes to more than its length.
+const minMemory = 16 << 20
 
 func (o LoadOptions) limit() int64 {
 	if o.MaxBytes <= 0 {
@@ -101,7 +110,7 @@ func LoadFileContext(ctx context.Context, path string, opts LoadOptions) (*Snaps
 }
 
 func tooLarge(name string, limit int64) error {
-	return &LoadError{File: name, Msg: fmt.Sprintf("larger than the %d-byte limit", limit), Err: ErrTooLarge}
+	return &LoadError{File: name, Msg: fmt.Sprintf("larger than the %d-byte limit (as a file or decoded)", limit), Err: ErrTooLarge}
 }
 
 func errnoText(err error) string {
@@ -134,8 +143,10 @@ func Load(r io.Reader, name string, opts LoadOptions) (*Snapshot, error) {
 // find what they look for by binary search.
 func LoadContext(ctx context.Context, r io.Reader, name string, opts LoadOptions) (*Snapshot, error) {
 	limit := opts.limit()
-	jr := escape.NewJSONReader(newSyntaxReader(&limitReader{ctx: ctx, r: r, left: limit}))
-	d := &decoder{ctx: ctx, dec: json.NewDecoder(jr)}
+	sr := newSyntaxReader(&limitReader{ctx: ctx, r: r, left: limit})
+	jr := escape.NewJSONReader(sr)
+	d := &decoder{ctx: ctx, dec: json.NewDecoder(jr), sr: sr, memory: max(limit, minMemory)}
+	sr.budget, sr.valueCost, sr.objectCost = &d.memory, minValueCost, minValueCost
 	s, err := d.snapshot()
 	if err != nil {
 		return nil, loadError(ctx, name, limit, err)
@@ -148,9 +159,10 @@ func LoadContext(ctx context.Context, r io.Reader, name string, opts LoadOptions
 	return s, nil
 }
 
-// Parse decodes and validates a snapshot held in memory.
+// Parse decodes and validates a snapshot held in memory, of any length;
+// its decoded form may take DefaultMaxBytes, or as much as data if more.
 func Parse(data []byte, name string) (*Snapshot, error) {
-	return Load(bytes.NewReader(data), name, LoadOptions{MaxBytes: int64(len(data)) + 1})
+	return Load(bytes.NewReader(data), name, LoadOptions{MaxBytes: max(int64(len(data))+1, DefaultMaxBytes)})
 }
 
 // loadError names the file in err, or returns ctx's error.
@@ -204,6 +216,29 @@ func (l *limitReader) Read(p []byte) (int, error) {
 type decoder struct {
 	ctx context.Context
 	dec *json.Decoder
+	sr  *syntaxReader
+	// memory is what the decoded values may still take (memsize.go).
+	memory int64
+}
+
+// minValueCost is the least any decoded value is charged: a string
+// header, or an int and its slot.
+const minValueCost = 16
+
+// The object each list holds most of, whose size the syntax check
+// charges for every object of an element of that list as it is read.
+var (
+	fdSize     = int64(reflect.TypeFor[FD]().Size())
+	memberSize = int64(reflect.TypeFor[Member]().Size())
+	socketSize = int64(reflect.TypeFor[Socket]().Size())
+)
+
+// spend charges n bytes of decoded memory.
+func (d *decoder) spend(n int64) error {
+	if d.memory -= n; d.memory < 0 {
+		return errTooLarge
+	}
+	return nil
 }
 
 // checkEvery is how many list elements are decoded between looks at the
@@ -234,18 +269,20 @@ func (d *decoder) snapshot() (*Snapshot, error) {
 			}
 			haveSchema = true
 		case "processes":
-			err = decodeList(d, key, &s.Processes, shrinkFDs)
+			err = decodeList(d, key, &s.Processes, fdSize, shrinkFDs)
 		case "groups":
-			err = decodeList(d, key, &s.Groups)
+			err = decodeList(d, key, &s.Groups, memberSize)
 		case "epoll":
-			err = decodeList(d, key, &s.Epoll)
+			err = decodeList(d, key, &s.Epoll, memberSize)
 		case "endpoints":
-			err = decodeList(d, key, &s.Endpoints)
+			err = decodeList(d, key, &s.Endpoints, memberSize)
 		case "sockets":
-			err = decodeList(d, key, &s.Sockets)
+			err = decodeList(d, key, &s.Sockets, socketSize)
 		default:
 			var raw json.RawMessage
-			err = d.dec.Decode(&raw)
+			if err = d.dec.Decode(&raw); err == nil {
+				err = d.spend(2 * int64(len(raw)))
+			}
 			rest[key] = raw
 		}
 		if err != nil {
@@ -293,8 +330,12 @@ func shrinkFDs(p *Process) {
 }
 
 // decodeList decodes the array (or null) that follows into out, one
-// element at a time, calling each (if not nil) on each element.
-func decodeList[T any](d *decoder, name string, out *[]T, each ...func(*T)) error {
+// element at a time, calling each on each element. While an element is
+// read, each object in it is charged objectCost; once it is decoded, the
+// estimate of what it takes replaces that charge.
+func decodeList[T any](d *decoder, name string, out *[]T, objectCost int64, each ...func(*T)) error {
+	d.sr.objectCost = objectCost
+	defer func() { d.sr.objectCost = minValueCost }()
 	tok, err := d.dec.Token()
 	if err != nil {
 		return err
@@ -311,11 +352,16 @@ func decodeList[T any](d *decoder, name string, out *[]T, each ...func(*T)) erro
 			return d.ctx.Err()
 		}
 		var v T
+		charged := d.sr.charged
 		if err := d.dec.Decode(&v); err != nil {
 			return elementError(fmt.Sprintf("%s[%d]", name, i), err)
 		}
 		for _, f := range each {
 			f(&v)
+		}
+		d.memory += d.sr.charged - charged
+		if err := d.spend(memoryOf(&v)); err != nil {
+			return err
 		}
 		*out = append(*out, v)
 	}
@@ -376,9 +422,9 @@ func quoted(s string, n int) string {
 // sortForLookup puts processes in pid order and each process's fds in
 // (table, number) order, where they are not already.
 func (s *Snapshot) sortForLookup() {
-	if !sort.SliceIsSorted(s.Processes, func(i, j int) bool { return s.Processes[i].PID < s.Processes[j].PID }) {
-		sort.SliceStable(s.Processes, func(i, j int) bool { return s.Processes[i].PID < s.Processes[j].PID })
-	}
+	// Pids are unique (Validate): no order between equals to keep.
+	slices.SortFunc(s.Processes, func(a, b Process) int { return cmp.Compare(a.PID, b.PID) })
+	s.inOrder = true
 	for i := range s.Processes {
 		fds := s.Processes[i].FDs
 		less := func(a, b int) bool {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 )
 
 // TestInvalidUTF8RoundTrip: bytes that are not UTF-8, in any string of a
@@ -64,28 +66,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// endless repeats its pattern after a prefix, forever.
-type endless struct {
-	prefix, pattern []byte
-	off             int
-}
-
-func (e *endless) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		if len(e.prefix) > 0 {
-			c := copy(p[n:], e.prefix)
-			e.prefix = e.prefix[c:]
-			n += c
-			continue
-		}
-		c := copy(p[n:], e.pattern[e.off:])
-		e.off = (e.off + c) % len(e.pattern)
-		n += c
-	}
-	return n, nil
-}
-
 // TestRefusedEarly: input that cannot become a snapshot is refused where
 // that shows, after reading little of it, however long it goes on.
 func TestRefusedEarly(t *testing.T) {
@@ -106,8 +86,12 @@ func TestRefusedEarly(t *testing.T) {
 		{"a number without end", head + `"x": 1`, "1", "a number longer than", 1 << 16},
 		{"two objects", head + `"processes": []}`, "{}", "after the end of the JSON object", 1 << 16},
 		{"processes without end", head + `"processes": [`, `{"pid": 1, "fds": [{"fd": 0, "target": "/dev/null"}]},`, "limit", limit + 1<<17},
+		// Tiny JSON that decodes large is refused by what it would take.
+		{"empty fds without end", head + `"processes": [{"pid": 1, "fds": [`, `{},`, "limit", 1 << 20},
+		{"tiny processes without end", head + `"processes": [`, `{},`, "limit", 1 << 20},
+		{"tids without end", head + `"processes": [{"pid": 1, "tasks": [`, `1,`, "limit", 4 << 20},
 	} {
-		cr := &countingReader{r: &endless{prefix: []byte(c.prefix), pattern: []byte(c.repeat)}}
+		cr := &countingReader{r: &testkit.Endless{Prefix: []byte(c.prefix), Pattern: []byte(c.repeat)}}
 		_, err := Load(cr, "in", LoadOptions{MaxBytes: limit})
 		var le *LoadError
 		if !errors.As(err, &le) || !strings.Contains(err.Error(), c.want) {
@@ -256,4 +240,27 @@ func TestLoadCancelled(t *testing.T) {
 	if _, err := LoadContext(ctx, strings.NewReader(`{}`), "small", LoadOptions{}); errors.As(err, &le) {
 		t.Errorf("a cancelled load reported a LoadError: %v", err)
 	}
+}
+
+// FuzzMemberCompact: the fast member reader agrees with encoding/json on
+// everything it accepts.
+func FuzzMemberCompact(f *testing.F) {
+	for _, s := range []string{`{"pid":1,"fd":2}`, `{"pid":10,"tid":12}`, `{"pid":13,"fd":0,"tid":14}`, `{"pid":-1,"fd":-2}`,
+		`{"pid":1,"pid":2}`, `{"pid":1,"fd":2,}`, `{"fd":1}`, `{"pid":123456789012,"fd":1}`, `{"x":1}`, `{ "pid": 1 }`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fast memberJSON
+		if !fast.parseCompact(b) {
+			return
+		}
+		var slow memberJSON
+		if err := json.Unmarshal(b, &slow); err != nil {
+			t.Fatalf("%q: the fast reader accepts what encoding/json refuses: %v", b, err)
+		}
+		same := func(a, b *int) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
+		if !same(fast.PID, slow.PID) || !same(fast.FD, slow.FD) || !same(fast.TID, slow.TID) {
+			t.Fatalf("%q: fast %v %v %v, encoding/json %v %v %v", b, fast.PID, fast.FD, fast.TID, slow.PID, slow.FD, slow.TID)
+		}
+	})
 }

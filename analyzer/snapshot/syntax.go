@@ -64,8 +64,15 @@ type syntaxReader struct {
 	n   int
 	lit string
 	// numState tracks the number grammar: see stepNumber.
-	numState  int
-	line, col int
+	numState int
+	// budget, if set, is charged valueCost for each value and objectCost
+	// more for each object: the least memory they take decoded, charged
+	// as they are read, before a decoder could allocate it (memsize.go).
+	// charged sums the charges.
+	budget                *int64
+	valueCost, objectCost int64
+	charged               int64
+	line, col             int
 }
 
 func newSyntaxReader(r io.Reader) *syntaxReader {
@@ -89,6 +96,20 @@ func (s *syntaxReader) Read(p []byte) (int, error) {
 			s.col += j - i
 			if s.n += j - i; s.n > maxString {
 				s.err = &syntaxError{s.line, s.col, fmt.Sprintf("a string longer than %d bytes", maxString)}
+				return i, nil
+			}
+			if i = j; i == n {
+				break
+			}
+		} else if s.state == stNumber && (s.numState == numInt || s.numState == numFrac || s.numState == numExp) {
+			// And most of the others are digits.
+			j := i
+			for j < n && p[j] >= '0' && p[j] <= '9' {
+				j++
+			}
+			s.col += j - i
+			if s.n += j - i; s.n > maxNumberLen {
+				s.err = &syntaxError{s.line, s.col, fmt.Sprintf("a number longer than %d bytes", maxNumberLen)}
 				return i, nil
 			}
 			if i = j; i == n {
@@ -243,6 +264,16 @@ func (s *syntaxReader) step2(c byte) error {
 
 // value starts a value with its first byte c.
 func (s *syntaxReader) value(c byte) error {
+	if s.budget != nil {
+		cost := s.valueCost
+		if c == '{' {
+			cost += s.objectCost
+		}
+		s.charged += cost
+		if *s.budget -= cost; *s.budget < 0 {
+			return errTooLarge
+		}
+	}
 	switch {
 	case c == '{' || c == '[':
 		return s.open(c)

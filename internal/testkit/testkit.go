@@ -1,8 +1,9 @@
 //go:build linux
 
 // Package testkit is what kcmpgraph's tests share: skips for a missing
-// capability (kcmp, root) that say why, and Must helpers for the fixture
-// calls a sound test cannot see fail.
+// capability (kcmp, root) that say why, Must helpers for the fixture
+// calls a sound test cannot see fail, and Endless, hostile input that
+// never ends.
 //
 // It is for tests only; nothing outside a _test.go file imports it.
 package testkit
