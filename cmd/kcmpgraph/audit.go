@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +15,7 @@ import (
 
 func newAuditCmd() *cobra.Command {
 	var sel *selection
+	var timeout *time.Duration
 	var af auditFlags
 	var format, output, failOn string
 	cmd := &cobra.Command{
@@ -76,38 +78,41 @@ bad usage or input.` + selectionHelp,
 			if err != nil {
 				return err
 			}
-			src, err := load(cmd, args, sel)
-			if err != nil {
-				return err
-			}
-			rep, err := audit.Run(src.snap, auditOpts)
-			if err != nil {
-				return err
-			}
-			err = writeOutput(cmd, output, func(w io.Writer) error {
-				switch format {
-				case "json":
-					enc := json.NewEncoder(w)
-					enc.SetIndent("", "  ")
-					return enc.Encode(rep)
-				case "sarif":
-					return rep.WriteSARIF(w, moduleVersion())
+			return bounded(cmd, *timeout, func() error {
+				src, err := load(cmd, args, sel)
+				if err != nil {
+					return err
 				}
-				return rep.WriteText(w)
+				rep, err := audit.Run(src.snap, auditOpts)
+				if err != nil {
+					return err
+				}
+				err = writeOutput(cmd, output, func(w io.Writer) error {
+					switch format {
+					case "json":
+						enc := json.NewEncoder(w)
+						enc.SetIndent("", "  ")
+						return enc.Encode(rep)
+					case "sarif":
+						return rep.WriteSARIF(w, moduleVersion())
+					}
+					return rep.WriteText(w)
+				})
+				if err != nil {
+					return err
+				}
+				if rep.Worst() >= threshold {
+					return errFound
+				}
+				return nil
 			})
-			if err != nil {
-				return err
-			}
-			if rep.Worst() >= threshold {
-				return errFound
-			}
-			return nil
 		},
 	}
 	sel = addSelection(cmd, selectAll)
 	cmd.Flags().StringVar(&format, "format", "", "text, json or sarif (default: from the -o extension, else text)")
 	cmd.Flags().StringVarP(&output, "output", "o", "-", "write to this file (atomically); - is stdout")
 	cmd.Flags().StringVar(&failOn, "fail-on", "critical", "exit 1 when a finding at or above this severity exists: low, medium, high, critical")
+	timeout = addTimeoutFlag(cmd, 0)
 	af.add(cmd)
 	return cmd
 }

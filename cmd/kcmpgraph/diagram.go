@@ -26,7 +26,7 @@ type diagramFlags struct {
 func addDiagramFlags(cmd *cobra.Command) *diagramFlags {
 	f := &diagramFlags{}
 	cmd.Flags().IntVar(&f.maxNodes, "max-nodes", 2000, "dot, svg: refuse diagrams with more nodes than this")
-	cmd.Flags().DurationVar(&f.timeout, "timeout", 60*time.Second, "svg: give up rendering after this long")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 60*time.Second, "give up the whole command (reading, drawing, rendering, writing) after this long; 0 never")
 	return f
 }
 
@@ -58,7 +58,11 @@ func (f *diagramFlags) draw(ctx context.Context, format string, opts graphout.Op
 		return append(dotText, '\n'), nil
 	}
 	var svg bytes.Buffer
-	if err := graphout.Render(ctx, dotText, d.Layout(), &svg, graphout.RenderOptions{Timeout: f.timeout}); err != nil {
+	renderFor := f.timeout // the command's deadline bounds the renderer too
+	if renderFor <= 0 {
+		renderFor = 24 * time.Hour
+	}
+	if err := graphout.Render(ctx, dotText, d.Layout(), &svg, graphout.RenderOptions{Timeout: renderFor}); err != nil {
 		return nil, err
 	}
 	return svg.Bytes(), nil

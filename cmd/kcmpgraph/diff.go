@@ -72,49 +72,48 @@ Exit status, like diff(1): 0 no differences, 1 differences, 2 trouble
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			before, err := loadSnapshot(args[0])
-			if err != nil {
-				return err
-			}
-			after, err := loadSnapshot(args[1])
-			if err != nil {
-				return err
-			}
-			s, err := sel.forSnapshots(args, before, after)
-			if err != nil {
-				return err
-			}
-			d := diff.Compare(before, after, args[0], args[1], diff.Options{IgnoreStdio: ignoreStdio, Selection: s})
-			var picture []byte
-			if format == "dot" || format == "svg" {
-				picture, err = diagram.draw(cmd.Context(), format, graphout.Options{},
-					func(o graphout.Options) (*graphout.Diagram, error) { return graphout.BuildDiff(d, o) })
+			return bounded(cmd, diagram.timeout, func() error {
+				snaps, err := loadSnapshots(cmd, args[0], args[1])
 				if err != nil {
 					return err
 				}
-			}
-			if format != "text" && !quietFlag(cmd) {
-				d.WriteWarnings(cmd.ErrOrStderr(), "kcmpgraph: warning: ")
-			}
-			switch format {
-			case "json":
-				err = writeOutput(cmd, output, d.WriteJSON)
-			case "text":
-				if summary {
-					err = writeOutput(cmd, output, d.WriteSummary)
-				} else {
-					err = writeOutput(cmd, output, d.WriteText)
+				before, after := snaps[0], snaps[1]
+				s, err := sel.forSnapshots(args, before, after)
+				if err != nil {
+					return err
 				}
-			default:
-				err = writeDiagram(cmd, output, picture)
-			}
-			if err != nil {
-				return err
-			}
-			if d.Differences > 0 {
-				return errFound
-			}
-			return nil
+				d := diff.Compare(before, after, args[0], args[1], diff.Options{IgnoreStdio: ignoreStdio, Selection: s})
+				var picture []byte
+				if format == "dot" || format == "svg" {
+					picture, err = diagram.draw(cmd.Context(), format, graphout.Options{},
+						func(o graphout.Options) (*graphout.Diagram, error) { return graphout.BuildDiff(d, o) })
+					if err != nil {
+						return err
+					}
+				}
+				if format != "text" && !quietFlag(cmd) {
+					d.WriteWarnings(cmd.ErrOrStderr(), "kcmpgraph: warning: ")
+				}
+				switch format {
+				case "json":
+					err = writeOutput(cmd, output, d.WriteJSON)
+				case "text":
+					if summary {
+						err = writeOutput(cmd, output, d.WriteSummary)
+					} else {
+						err = writeOutput(cmd, output, d.WriteText)
+					}
+				default:
+					err = writeDiagram(cmd, output, picture)
+				}
+				if err != nil {
+					return err
+				}
+				if d.Differences > 0 {
+					return errFound
+				}
+				return nil
+			})
 		},
 	}
 	sel = addSelection(cmd, selectAll)

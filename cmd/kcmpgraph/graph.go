@@ -66,24 +66,26 @@ Without SNAPSHOT the live host is scanned. SVG is rendered by graphviz
 			if err != nil {
 				return err
 			}
-			src, err := load(cmd, args, sel)
-			if err != nil {
-				return err
-			}
-			if focus != nil {
-				if src.snap, err = graphout.Around(src.snap, focus.pid, focus.fd, focus.depth); err != nil {
-					if errors.Is(err, graphout.ErrNotInSnapshot) {
-						return usagef("--around: %v", err)
-					}
+			return bounded(cmd, diagram.timeout, func() error {
+				src, err := load(cmd, args, sel)
+				if err != nil {
 					return err
 				}
-			}
-			picture, err := diagram.draw(cmd.Context(), format, graphout.Options{View: view, NoCollapse: noCollapse, Users: userNames{}.name},
-				func(o graphout.Options) (*graphout.Diagram, error) { return graphout.Build(src.snap, o) })
-			if err != nil {
-				return err
-			}
-			return writeDiagram(cmd, output, picture)
+				if focus != nil {
+					if src.snap, err = graphout.Around(src.snap, focus.pid, focus.fd, focus.depth); err != nil {
+						if errors.Is(err, graphout.ErrNotInSnapshot) {
+							return usagef("--around: %v", err)
+						}
+						return err
+					}
+				}
+				picture, err := diagram.draw(cmd.Context(), format, graphout.Options{View: view, NoCollapse: noCollapse, Users: userNames{}.name},
+					func(o graphout.Options) (*graphout.Diagram, error) { return graphout.Build(src.snap, o) })
+				if err != nil {
+					return err
+				}
+				return writeDiagram(cmd, output, picture)
+			})
 		},
 	}
 	sel = addSelection(cmd, selectAll)

@@ -47,14 +47,11 @@ func (v *viewFlags) model(cmd *cobra.Command, args []string) (*webview.Model, er
 		if args[0] == "-" && args[1] == "-" {
 			return nil, usagef("BEFORE and AFTER cannot both be standard input")
 		}
-		before, err := loadSnapshot(args[0])
+		snaps, err := loadSnapshots(cmd, args[0], args[1])
 		if err != nil {
 			return nil, err
 		}
-		after, err := loadSnapshot(args[1])
-		if err != nil {
-			return nil, err
-		}
+		before, after := snaps[0], snaps[1]
 		s, err := v.sel.forSnapshots(args, before, after)
 		if err != nil {
 			return nil, err

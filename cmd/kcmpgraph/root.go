@@ -91,6 +91,7 @@ Type names: file vm files fs sighand io sysvsem epoll.`,
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(flagError)
 	root.PersistentFlags().BoolP("quiet", "q", false, "print no warnings and no progress bar")
+	addMaxInputFlag(root)
 	root.AddCommand(
 		newScanCmd(),
 		newShowCmd(),

@@ -17,6 +17,7 @@ import (
 
 func newScanCmd() *cobra.Command {
 	var sel *selection
+	var timeout *time.Duration
 	var freeze bool
 	var freezeMax time.Duration
 	var format, output string
@@ -92,16 +93,17 @@ sleep) are left out and scanned as they run, each named in a warning.`,
 			}
 			// JSON is encoded straight from the scan's records.
 			opts.StreamFDs = format == "json"
+			defer withTimeout(cmd, *timeout)()
 			snap, err := scanLive(cmd, opts)
 			if err != nil {
-				return err
+				return why(cmd, err)
 			}
 			// A table on the terminal ends with the warnings: do not
 			// print them twice.
 			if !(format == "table" && toStdout && isTerminal(stdout)) {
 				printWarnings(cmd, snap.Warnings)
 			}
-			return writeOutput(cmd, output, func(w io.Writer) error {
+			return why(cmd, writeOutput(cmd, output, func(w io.Writer) error {
 				if format == "table" {
 					width := 0
 					if !wide {
@@ -110,7 +112,7 @@ sleep) are left out and scanned as they run, each named in a warning.`,
 					return writeTable(w, snap, tableOptions{width: width})
 				}
 				return snap.Encode(w)
-			})
+			}))
 		},
 	}
 	sel = addSelection(cmd, selectAll)
@@ -120,6 +122,7 @@ sleep) are left out and scanned as they run, each named in a warning.`,
 	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().StringVarP(&output, "output", "o", "-", "write to this file (atomically); - is stdout")
 	cmd.Flags().BoolVar(&wide, "wide", false, "never cut the table to the terminal width")
+	timeout = addTimeoutFlag(cmd, 0)
 	cmd.Flags().StringVar(&profileDir, "profile", "", "write cpu.prof and heap.prof of this scan into this directory (go tool pprof)")
 	return cmd
 }

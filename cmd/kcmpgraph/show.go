@@ -4,12 +4,14 @@ package main
 
 import (
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 )
 
 func newShowCmd() *cobra.Command {
 	var sel *selection
+	var timeout *time.Duration
 	var format, output string
 	var wide bool
 	cmd := &cobra.Command{
@@ -40,20 +42,22 @@ file is refused with the file and the JSON path of the problem (exit 2).` + sele
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			src, err := loadFile(args[0], sel)
-			if err != nil {
-				return err
-			}
-			snap := src.snap
-			return writeOutput(cmd, output, func(w io.Writer) error {
-				if format == "json" {
-					return snap.Encode(w)
+			return bounded(cmd, *timeout, func() error {
+				src, err := loadFile(cmd, args[0], sel)
+				if err != nil {
+					return err
 				}
-				width := 0
-				if !wide {
-					width = terminalWidth(w)
-				}
-				return writeTable(w, snap, tableOptions{width: width, filter: sel.describe(src.sel), total: src.total})
+				snap := src.snap
+				return writeOutput(cmd, output, func(w io.Writer) error {
+					if format == "json" {
+						return snap.Encode(w)
+					}
+					width := 0
+					if !wide {
+						width = terminalWidth(w)
+					}
+					return writeTable(w, snap, tableOptions{width: width, filter: sel.describe(src.sel), total: src.total})
+				})
 			})
 		},
 	}
@@ -62,6 +66,7 @@ file is refused with the file and the JSON path of the problem (exit 2).` + sele
 	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().StringVarP(&output, "output", "o", "-", "write to this file (atomically); - is stdout")
 	cmd.Flags().BoolVar(&wide, "wide", false, "never cut the table to the terminal width")
+	timeout = addTimeoutFlag(cmd, 0)
 	return cmd
 }
 

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -33,7 +34,7 @@ type source struct {
 // registered fewer selection flags has them at their zero value.
 func load(cmd *cobra.Command, args []string, s *selection) (*source, error) {
 	if len(args) > 0 {
-		return loadFile(args[0], s)
+		return loadFile(cmd, args[0], s)
 	}
 	opts, err := s.liveOptions()
 	if err != nil {
@@ -48,8 +49,8 @@ func load(cmd *cobra.Command, args []string, s *selection) (*source, error) {
 }
 
 // loadFile loads the snapshot file name and applies the selection.
-func loadFile(name string, s *selection) (*source, error) {
-	snap, err := loadSnapshot(name)
+func loadFile(cmd *cobra.Command, name string, s *selection) (*source, error) {
+	snap, err := loadSnapshot(cmd, name)
 	if err != nil {
 		return nil, err
 	}
@@ -62,8 +63,35 @@ func loadFile(name string, s *selection) (*source, error) {
 
 // loadSnapshot reads and checks one snapshot file ("-" is standard
 // input): every command reads snapshots through it.
-func loadSnapshot(name string) (*snapshot.Snapshot, error) {
-	return snapshot.LoadFile(name, snapshot.LoadOptions{})
+// It stops when the command's context ends, and --max-input bounds it.
+func loadSnapshot(cmd *cobra.Command, name string) (*snapshot.Snapshot, error) {
+	opts := loadOptions(cmd)
+	gcForLoading(opts, 1)
+	snap, err := snapshot.LoadFileContext(cmd.Context(), name, opts)
+	return snap, tooLargeHint(err)
+}
+
+// loadSnapshots loads the snapshot files names at once, one goroutine
+// each (diff reads two), and returns the first error in names' order.
+func loadSnapshots(cmd *cobra.Command, names ...string) ([]*snapshot.Snapshot, error) {
+	gcForLoading(loadOptions(cmd), len(names))
+	snaps := make([]*snapshot.Snapshot, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() { snaps[i], errs[i] = loadSnapshot(cmd, name) })
+	}
+	wg.Wait()
+	return snaps, firstError(errs)
+}
+
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // scanLive scans the live host with opts, with a progress bar on a
