@@ -94,6 +94,7 @@ func (s *Snapshot) Select(sel Selection) *Snapshot {
 		}
 		out.Processes = append(out.Processes, p)
 	}
+	out.reindex()
 	out.Groups = nil
 	fileGroupOf := map[Member][]Member{}
 	for _, g := range s.Groups {

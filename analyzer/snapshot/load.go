@@ -424,7 +424,7 @@ func quoted(s string, n int) string {
 func (s *Snapshot) sortForLookup() {
 	// Pids are unique (Validate): no order between equals to keep.
 	slices.SortFunc(s.Processes, func(a, b Process) int { return cmp.Compare(a.PID, b.PID) })
-	s.inOrder = true
+	s.reindex()
 	for i := range s.Processes {
 		fds := s.Processes[i].FDs
 		less := func(a, b int) bool {

@@ -2,8 +2,10 @@ package snapshot
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -73,10 +75,30 @@ type Snapshot struct {
 	// Warnings are one-line messages about the run a reader should see
 	// (inaccessible processes, degraded modes).
 	Warnings []string `json:"warnings,omitempty"`
-	// inOrder says that Processes are in pid order (Load and Normalize
-	// leave them so; Select keeps the order), so a pid that a binary
-	// search misses is not there at all.
-	inOrder bool
+	// index finds processes by pid (Load, Select and Normalize make it).
+	index *pidIndex
+}
+
+// pidIndex maps pids to their place in Processes, as they were when it
+// was made: first and n tell whether Processes is still that slice. A
+// slice reordered in place keeps its pids, so the index still knows which
+// pids are there; where a place is wrong, Process searches.
+type pidIndex struct {
+	at    map[int]int32
+	first *Process
+	n     int
+}
+
+// reindex makes the pid index of the processes as they are.
+func (s *Snapshot) reindex() {
+	ix := &pidIndex{at: make(map[int]int32, len(s.Processes)), n: len(s.Processes)}
+	if ix.n > 0 {
+		ix.first = &s.Processes[0]
+	}
+	for i := range s.Processes {
+		ix.at[s.Processes[i].PID] = int32(i)
+	}
+	s.index = ix
 }
 
 // Host describes where and when the snapshot was taken.
@@ -535,13 +557,34 @@ func (s Stats) TotalKcmpCalls() int64 {
 }
 
 // Process returns the process with the given pid, or nil.
+//
+// On a snapshot from Load, Select or Normalize it takes constant time,
+// and keeps working if the processes are reordered or their pids changed
+// in pid order since; a pid it does not know is looked for by binary
+// search. After other changes, call Normalize. Other snapshots take
+// logarithmic time if in pid order, else linear.
 func (s *Snapshot) Process(pid int) *Process {
-	i := sort.Search(len(s.Processes), func(i int) bool { return s.Processes[i].PID >= pid })
-	if i < len(s.Processes) && s.Processes[i].PID == pid {
-		return &s.Processes[i]
+	known := false
+	if ix := s.index; ix != nil && ix.n == len(s.Processes) && (ix.n == 0 || ix.first == &s.Processes[0]) {
+		i, ok := ix.at[pid]
+		if ok {
+			if p := &s.Processes[i]; p.PID == pid {
+				return p
+			}
+			known = true // it is there, elsewhere: reordered
+		}
+		if !ok {
+			if i, found := slices.BinarySearchFunc(s.Processes, pid, func(p Process, pid int) int { return cmp.Compare(p.PID, pid) }); found {
+				return &s.Processes[i]
+			}
+			return nil
+		}
 	}
-	if s.inOrder {
-		return nil
+	if !known {
+		i := sort.Search(len(s.Processes), func(i int) bool { return s.Processes[i].PID >= pid })
+		if i < len(s.Processes) && s.Processes[i].PID == pid {
+			return &s.Processes[i]
+		}
 	}
 	for i := range s.Processes { // unsorted input
 		if s.Processes[i].PID == pid {
@@ -585,7 +628,7 @@ func (p *Process) MemberOf(fd *FD) Member { return Member{PID: p.PID, FD: fd.FD,
 // Two snapshots with the same content normalize to the same JSON.
 func (s *Snapshot) Normalize() {
 	sort.Slice(s.Processes, func(i, j int) bool { return s.Processes[i].PID < s.Processes[j].PID })
-	s.inOrder = !hasDuplicatePID(s.Processes)
+	s.reindex()
 	for i := range s.Processes {
 		p := &s.Processes[i]
 		sort.Slice(p.FDs, func(a, b int) bool {
@@ -651,15 +694,4 @@ func (s *Snapshot) FileGroupIndex() map[Member]int {
 		}
 	}
 	return idx
-}
-
-// hasDuplicatePID reports whether processes in pid order list a pid twice
-// (an unvalidated snapshot), where a binary search could miss one.
-func hasDuplicatePID(ps []Process) bool {
-	for i := 1; i < len(ps); i++ {
-		if ps[i].PID == ps[i-1].PID {
-			return true
-		}
-	}
-	return false
 }

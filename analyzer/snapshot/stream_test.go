@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -263,4 +264,40 @@ func FuzzMemberCompact(f *testing.F) {
 			t.Fatalf("%q: fast %v %v %v, encoding/json %v %v %v", b, fast.PID, fast.FD, fast.TID, slow.PID, slow.FD, slow.TID)
 		}
 	})
+}
+
+// TestProcessIndex: Process finds every process of a loaded snapshot after
+// the processes are shuffled, or renumbered in order, and nil for a pid
+// that is not there.
+func TestProcessIndex(t *testing.T) {
+	var buf bytes.Buffer
+	if err := synthetic(300, 2).Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Parse(buf.Bytes(), "index")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string) {
+		t.Helper()
+		for i := range s.Processes {
+			if p := s.Process(s.Processes[i].PID); p != &s.Processes[i] {
+				t.Fatalf("%s: Process(%d) = %v", what, s.Processes[i].PID, p)
+			}
+		}
+		if s.Process(1_000_000) != nil || s.Process(0) != nil {
+			t.Fatalf("%s: an absent pid was found", what)
+		}
+	}
+	check("loaded")
+	r := rand.New(rand.NewPCG(4, 5))
+	r.Shuffle(len(s.Processes), func(i, j int) { s.Processes[i], s.Processes[j] = s.Processes[j], s.Processes[i] })
+	check("shuffled")
+	s.Normalize()
+	for i := range s.Processes {
+		s.Processes[i].PID += 5000
+	}
+	check("renumbered in order")
+	s.Processes = s.Processes[:100]
+	check("cut")
 }
