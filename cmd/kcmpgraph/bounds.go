@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,8 +29,22 @@ import (
 // half written: outfile writes files unnamed until they are complete.
 
 // signalGrace is how long a command may take to end after SIGINT or
-// SIGTERM before the process exits anyway.
+// SIGTERM before the process exits anyway, unless it allows itself more.
 const signalGrace = 500 * time.Millisecond
+
+// grace is the signal grace of the running command.
+var grace atomic.Int64
+
+// allowShutdown gives a command that shuts down in order when told to
+// (serve waits for the scrapes in flight) up to d after a signal.
+func allowShutdown(d time.Duration) { grace.Store(int64(d)) }
+
+func signalGraceNow() time.Duration {
+	if d := time.Duration(grace.Load()); d > 0 {
+		return d
+	}
+	return signalGrace
+}
 
 // interrupted is the cause of a command's context when a signal ended it.
 type interrupted struct{ sig syscall.Signal }
@@ -48,7 +63,9 @@ func signalName(sig syscall.Signal) string {
 
 // runMain runs the command line with the process's streams and returns
 // the exit code: that of the command, or 128 plus the signal's number
-// when SIGINT or SIGTERM ended it, within signalGrace of the signal.
+// when SIGINT or SIGTERM ended it, within signalGrace of the signal. A
+// command that ends without error when told to (serve shuts down) exits
+// 0.
 func runMain(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
@@ -64,8 +81,11 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		sig := s.(syscall.Signal)
 		cancel(interrupted{sig})
 		select {
-		case <-done:
-		case <-time.After(signalGrace):
+		case err := <-done:
+			if err == nil {
+				return exitOK
+			}
+		case <-time.After(signalGraceNow()):
 		case <-sigs:
 		}
 		fmt.Fprintf(stderr, "kcmpgraph: %s\n", interrupted{sig})

@@ -64,6 +64,7 @@ Reading every process needs root, or CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH
   curl -s 127.0.0.1:9842/metrics | grep ^kcmpgraph_audit_findings`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			allowShutdown(shutdownGrace + time.Second)
 			if interval <= 0 {
 				return usagef("--interval must be positive")
 			}
