@@ -62,13 +62,13 @@ bench: build
 	$(GO) run ./internal/bench -procs $(PROCS) -fds $(FDS) -runs $(RUNS) -kcmpgraph $(BIN) -o BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# The pan/zoom library the web view embeds (webview/assets/vendor): the
+# The pan/zoom library the web view embeds (graphout/webview/assets/vendor): the
 # pinned npm release, fetched with npm pack into a temporary directory;
 # the tarball's integrity and the file's checksum must match VERSION.
 PANZOOM_VERSION   := 3.6.2
 PANZOOM_INTEGRITY := sha512-JwnvRWfVKw/Xzfe6jriFyfey/lWJLq4bUh2jwoR5ChWQuQoOH8FEh1l/bEp46iHHKHEJWIyFJETbazraxNWECg==
 PANZOOM_SHA256    := 9c8fc41b3359e699990766dd7a943595d234a80c880a90dfc14b920a273b99d8
-PANZOOM_DIR       := webview/assets/vendor/svg-pan-zoom
+PANZOOM_DIR       := graphout/webview/assets/vendor/svg-pan-zoom
 vendor:
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	(cd "$$tmp" && npm pack --silent svg-pan-zoom@$(PANZOOM_VERSION) >/dev/null); \

@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kcmpgraph/kcmpgraph/analyzer/identity"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
-	"github.com/kcmpgraph/kcmpgraph/identity"
 )
 
 // box is one process box: a process, or similar processes drawn once.

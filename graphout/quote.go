@@ -3,7 +3,7 @@ package graphout
 import (
 	"unicode/utf8"
 
-	"github.com/kcmpgraph/kcmpgraph/escape"
+	"github.com/kcmpgraph/kcmpgraph/internal/escape"
 )
 
 // maxLabelRunes bounds every free-text value in a label.

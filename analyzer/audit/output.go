@@ -9,7 +9,7 @@ import (
 
 	"github.com/owenrumney/go-sarif/v2/sarif"
 
-	"github.com/kcmpgraph/kcmpgraph/escape"
+	"github.com/kcmpgraph/kcmpgraph/internal/escape"
 	"github.com/kcmpgraph/kcmpgraph/internal/plural"
 )
 

@@ -3,7 +3,7 @@ package snapshot
 import (
 	"strconv"
 
-	"github.com/kcmpgraph/kcmpgraph/escape"
+	"github.com/kcmpgraph/kcmpgraph/internal/escape"
 )
 
 // The encoder writes the lines a snapshot has most of (fds, groups, epoll

@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/kcmpgraph/kcmpgraph/escape"
+	"github.com/kcmpgraph/kcmpgraph/internal/escape"
 )
 
 var hostileStrings = []string{

@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"io"
 
-	"github.com/kcmpgraph/kcmpgraph/escape"
+	"github.com/kcmpgraph/kcmpgraph/internal/escape"
 )
 
 // Encode writes the snapshot as JSON followed by a newline, one fd, group

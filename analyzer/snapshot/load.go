@@ -14,7 +14,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kcmpgraph/kcmpgraph/escape"
+	"github.com/kcmpgraph/kcmpgraph/internal/escape"
 )
 
 // DefaultMaxBytes is the largest snapshot Load accepts unless told

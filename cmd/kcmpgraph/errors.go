@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
-	"github.com/kcmpgraph/kcmpgraph/escape"
+	"github.com/kcmpgraph/kcmpgraph/internal/escape"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
 )
 

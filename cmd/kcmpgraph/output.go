@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kcmpgraph/kcmpgraph/outfile"
+	"github.com/kcmpgraph/kcmpgraph/internal/outfile"
 )
 
 // checkOutput fails early, before a long scan, when path cannot be

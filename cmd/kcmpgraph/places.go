@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
-	"github.com/kcmpgraph/kcmpgraph/escape"
+	"github.com/kcmpgraph/kcmpgraph/internal/escape"
 )
 
 // maxPlaceProcs is how many processes a row of the places table names

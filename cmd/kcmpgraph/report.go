@@ -9,7 +9,7 @@ import (
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/audit"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/diff"
-	"github.com/kcmpgraph/kcmpgraph/webview"
+	"github.com/kcmpgraph/kcmpgraph/graphout/webview"
 )
 
 // viewHelp ends the --help of report and web: what the page shows.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kcmpgraph/kcmpgraph/webview"
+	"github.com/kcmpgraph/kcmpgraph/graphout/webview"
 )
 
 func newWebCmd() *cobra.Command {

@@ -364,7 +364,7 @@ func TestWebInBrowser(t *testing.T) {
 // the changes are listed, started and exited processes coloured, and a
 // change selects its processes.
 func TestDiffReportInBrowser(t *testing.T) {
-	before, after := load(t, "../analyzer/diff/testdata/before.json"), load(t, "../analyzer/diff/testdata/after.json")
+	before, after := load(t, "../../analyzer/diff/testdata/before.json"), load(t, "../../analyzer/diff/testdata/after.json")
 	d := diff.Compare(before, after, "before.json", "after.json", diff.Options{})
 	m := BuildDiff(before, after, d, Options{})
 	path := filepath.Join(t.TempDir(), "diff.html")

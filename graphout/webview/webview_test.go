@@ -30,7 +30,7 @@ func load(t *testing.T, path string) *snapshot.Snapshot {
 // hostileSnapshot is the audit's test host with a process whose strings
 // are crafted.
 func hostileSnapshot(t *testing.T) *snapshot.Snapshot {
-	s := load(t, "../analyzer/audit/testdata/host.json")
+	s := load(t, "../../analyzer/audit/testdata/host.json")
 	p := &s.Processes[0]
 	p.Comm = "</script><script>alert(1)</script>\u2028\u2029"
 	p.Cmdline = []string{`"><img src=x onerror=alert(2)>`, "<!--", "\u202e\xff"}
@@ -84,7 +84,7 @@ func TestReportData(t *testing.T) {
 // style, and only those.
 func TestReportCSP(t *testing.T) {
 	var buf bytes.Buffer
-	testkit.Check(t, WriteReport(&buf, Build(load(t, "../graphout/testdata/small.json"), Options{})))
+	testkit.Check(t, WriteReport(&buf, Build(load(t, "../testdata/small.json"), Options{})))
 	html := buf.String()
 	csp := regexp.MustCompile(`<meta http-equiv="Content-Security-Policy" content="([^"]*)">`).FindStringSubmatch(html)
 	if csp == nil {
@@ -119,7 +119,7 @@ func TestInlineRefusesEndTags(t *testing.T) {
 }
 
 func TestDiffModel(t *testing.T) {
-	before, after := load(t, "../analyzer/diff/testdata/before.json"), load(t, "../analyzer/diff/testdata/after.json")
+	before, after := load(t, "../../analyzer/diff/testdata/before.json"), load(t, "../../analyzer/diff/testdata/after.json")
 	d := diff.Compare(before, after, "before.json", "after.json", diff.Options{})
 	m := BuildDiff(before, after, d, Options{})
 	if m.Mode != "diff" || len(m.Changes) == 0 {
@@ -162,7 +162,7 @@ func TestDiffModel(t *testing.T) {
 // TestLayoutBounds: every box is inside the diagram, no two overlap, no
 // row is wider than maxRow, also with many processes collapsed.
 func TestLayoutBounds(t *testing.T) {
-	s := load(t, "../analyzer/audit/testdata/host.json")
+	s := load(t, "../../analyzer/audit/testdata/host.json")
 	base := s.Processes[1]
 	for i := 0; i < 900; i++ {
 		p := base
@@ -197,7 +197,7 @@ func TestLayoutBounds(t *testing.T) {
 }
 
 func newTestServer(t *testing.T, rescan func(context.Context) (*Model, error)) *Server {
-	m := Build(load(t, "../graphout/testdata/small.json"), Options{})
+	m := Build(load(t, "../testdata/small.json"), Options{})
 	s, err := NewServer(m, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4242}, false, rescan)
 	testkit.Check(t, err)
 	return s
@@ -263,7 +263,7 @@ func TestServerRescan(t *testing.T) {
 	scans := 0
 	s := newTestServer(t, func(context.Context) (*Model, error) {
 		scans++
-		return Build(load(t, "../graphout/testdata/small.json"), Options{Title: "again"}), nil
+		return Build(load(t, "../testdata/small.json"), Options{Title: "again"}), nil
 	})
 	const host = "127.0.0.1:4242"
 	for _, c := range []struct {
@@ -299,7 +299,7 @@ func TestServerRescan(t *testing.T) {
 // FuzzReport: any snapshot the loader accepts makes a report whose data
 // cannot end its element and reads back as JSON, without a panic.
 func FuzzReport(f *testing.F) {
-	for _, name := range []string{"../analyzer/audit/testdata/host.json", "../analyzer/diff/testdata/hostile-after.json", "../graphout/testdata/small.json"} {
+	for _, name := range []string{"../../analyzer/audit/testdata/host.json", "../../analyzer/diff/testdata/hostile-after.json", "../testdata/small.json"} {
 		data, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
