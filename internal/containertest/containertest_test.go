@@ -38,7 +38,9 @@ func TestCleanupRemovesEverything(t *testing.T) {
 	if left := CgroupsLeft(c.ID); len(left) > 0 {
 		t.Errorf("cgroups left: %q", left)
 	}
-	if _, err := os.Stat("/run/runc"); os.IsNotExist(rootErr) != os.IsNotExist(err) {
-		t.Errorf("/run/runc existed before: %v, after: %v", rootErr == nil, err == nil)
+	// runc's state root, made for this container, goes with it; other
+	// packages' tests may run containers meanwhile, whose state keeps it.
+	if entries, err := os.ReadDir("/run/runc"); os.IsNotExist(rootErr) && err == nil && len(entries) == 0 {
+		t.Error("/run/runc did not exist before and is left empty")
 	}
 }
