@@ -93,7 +93,7 @@ func TestReplacedDescriptions(t *testing.T) {
 func TestFlagChanges(t *testing.T) {
 	d := Compare(snap("b", proc(1, 1, fdf(4, "/x", 9, 0, 0))),
 		snap("b", proc(1, 1, fdf(4, "/x", 9, snapshot.ONonblock|snapshot.OCloexec, 0))), "a", "b", Options{})
-	if len(d.FDs) != 1 || len(d.FDs[0].Flags) != 1 || d.FDs[0].Flags[0] != (FDFlags{FD: 4, Target: "/x", Before: "O_RDONLY", After: "O_RDONLY|O_NONBLOCK|O_CLOEXEC"}) {
+	if len(d.FDs) != 1 || len(d.FDs[0].Flags) != 1 || d.FDs[0].Flags[0] != (FDFlags{FD: 4, Target: "/x", Name: "/x", Before: "O_RDONLY", After: "O_RDONLY|O_NONBLOCK|O_CLOEXEC"}) {
 		t.Fatalf("fds %+v", d.FDs)
 	}
 	if d.Differences != 1 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kcmpgraph/kcmpgraph/analyzer/objname"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
 	"github.com/kcmpgraph/kcmpgraph/internal/plural"
 )
@@ -73,8 +74,11 @@ type FD struct {
 	// TID is set for an fd of a thread's own fd table (snapshot.FD.Thread).
 	TID    int    `json:"tid,omitempty"`
 	Target string `json:"target"`
-	Dev    uint64 `json:"dev"`
-	Ino    uint64 `json:"ino"`
+	// Name names the description for people, as show, who, audit and
+	// graph do (package objname): "tcp 127.0.0.1:8080 LISTEN".
+	Name string `json:"name"`
+	Dev  uint64 `json:"dev"`
+	Ino  uint64 `json:"ino"`
 	// Leak, for an fd that appeared, says why it is a leak: a process
 	// that ran before holds a file or directory its credentials could not
 	// open (see LeakReason).
@@ -105,6 +109,7 @@ type FDFlags struct {
 	FD     int    `json:"fd"`
 	TID    int    `json:"tid,omitempty"`
 	Target string `json:"target"`
+	Name   string `json:"name"` // as FD.Name
 	Before string `json:"before"`
 	After  string `json:"after"`
 }
@@ -188,6 +193,9 @@ type SharingChange struct {
 	// kernel structure (mm_struct, files_struct, fs_struct,
 	// sighand_struct, io_context, sem_undo_list) for the others.
 	Object string `json:"object"`
+	// Name names the object for people (package objname): a file
+	// object's description as FD.Name names it, "address space" for vm.
+	Name   string `json:"name"`
 	Change string `json:"change"`
 	// Leak is set when Leaked is not empty.
 	Leak bool `json:"leak"`
@@ -215,6 +223,9 @@ type Watch struct {
 	// Object is the target of the watched description's holder, or
 	// "(held by no scanned fd)".
 	Object string `json:"object"`
+	// Name names the watched description as FD.Name does, or is Object
+	// when no scanned fd holds it. Watches are compared by TFD and Object.
+	Name string `json:"name"`
 }
 
 // EpollChange lists the watches an epoll fd of a process gained and lost.
@@ -241,6 +252,9 @@ type EndpointChange struct {
 	Change string `json:"change"`
 	Kind   string `json:"kind"`
 	Name   string `json:"name,omitempty"`
+	// Label names the channel for people (objname.Channel): "pipe:[4711]",
+	// "unix /run/app.sock", "tcp 127.0.0.1:41822 → 127.0.0.1:8080".
+	Label string `json:"label"`
 	// Addresses are a tcp or udp connection's local address of each end,
 	// aligned with Ends (snapshot.Endpoint.Addresses).
 	Addresses []string   `json:"addresses,omitempty"`
@@ -289,6 +303,7 @@ type procKey struct {
 type view struct {
 	s       *snapshot.Snapshot // the selection
 	full    *snapshot.Snapshot // everything, for parents outside the selection
+	names   *objname.Names     // of full
 	epoch   int
 	procs   map[procKey]*snapshot.Process
 	key     map[int]procKey // by pid
@@ -297,7 +312,7 @@ type view struct {
 
 func newView(full *snapshot.Snapshot, sel snapshot.Selection, epoch int) *view {
 	s := full.Select(sel)
-	v := &view{s: s, full: full, epoch: epoch, procs: make(map[procKey]*snapshot.Process, len(s.Processes)),
+	v := &view{s: s, full: full, names: objname.New(full), epoch: epoch, procs: make(map[procKey]*snapshot.Process, len(s.Processes)),
 		key: make(map[int]procKey, len(s.Processes)), partial: map[int]bool{}}
 	for i := range s.Processes {
 		p := &s.Processes[i]
@@ -306,6 +321,11 @@ func newView(full *snapshot.Snapshot, sel snapshot.Selection, epoch int) *view {
 		v.key[p.PID] = k
 	}
 	return v
+}
+
+// name names fd f of process p (objname).
+func (v *view) name(p *snapshot.Process, f *snapshot.FD) string {
+	return v.names.FD(snapshot.Member{PID: p.PID, FD: f.FD, Thread: f.Thread}).String()
 }
 
 func (v *view) proc(pid int) *snapshot.Process {
@@ -721,6 +741,13 @@ func fdOf(f *snapshot.FD) FD {
 	return FD{FD: f.FD, TID: f.Thread, Target: f.Target, Dev: f.Dev, Ino: f.Ino}
 }
 
+// namedFD is fdOf with the fd's name in view v.
+func namedFD(v *view, p *snapshot.Process, f *snapshot.FD) FD {
+	x := fdOf(f)
+	x.Name = v.name(p, f)
+	return x
+}
+
 // fds compares the fds of the processes in both snapshots: the ones that
 // appeared, closed, hold another description (files.replaced) or changed
 // flags. An fd that appeared in a process that could not have opened it
@@ -736,7 +763,7 @@ func (c *comparer) fds() {
 		ch := FDChange{Process: procOf(q), Opened: []FD{}, Closed: []FD{}, Replaced: []FDReplaced{}, Flags: []FDFlags{}}
 		for key, f := range fa {
 			if _, ok := fb[key]; !ok {
-				ch.Closed = append(ch.Closed, fdOf(f))
+				ch.Closed = append(ch.Closed, namedFD(c.a, p, f))
 			}
 		}
 		for key, f := range fb {
@@ -744,15 +771,16 @@ func (c *comparer) fds() {
 			hk := holderKey{proc: k, fd: key}
 			switch {
 			case !ok:
-				x := fdOf(f)
+				x := namedFD(c.b, q, f)
 				x.Leak = c.cannotOpen(q, f)
 				ch.Opened = append(ch.Opened, x)
 			case c.files != nil && c.files.replaced[hk] != nil:
 				r := *c.files.replaced[hk]
+				r.Name = c.b.name(q, f)
 				r.Leak = c.cannotOpen(q, f)
 				ch.Replaced = append(ch.Replaced, r)
 			case before.Flags != f.Flags:
-				ch.Flags = append(ch.Flags, FDFlags{FD: f.FD, TID: f.Thread, Target: f.Target,
+				ch.Flags = append(ch.Flags, FDFlags{FD: f.FD, TID: f.Thread, Target: f.Target, Name: c.b.name(q, f),
 					Before: snapshot.FlagsText(before.Flags), After: snapshot.FlagsText(f.Flags)})
 			}
 		}

@@ -179,7 +179,7 @@ func TestLeakAndChanges(t *testing.T) {
 		fdsText(d.FDs[0].Opened) != "[{5 /var/log/new.log 8 51} {8 /etc/app.conf 8 60} {9 socket:[900] 8 900}]" {
 		t.Fatalf("fd changes: %+v", d.FDs)
 	}
-	if len(d.Epoll) != 1 || fmt.Sprint(d.Epoll[0].Added) != "[{9 socket:[900]}]" || len(d.Epoll[0].Removed) != 0 {
+	if len(d.Epoll) != 1 || fmt.Sprint(d.Epoll[0].Added) != "[{9 socket:[900] unix /run/app.sock (connected)}]" || len(d.Epoll[0].Removed) != 0 {
 		t.Errorf("epoll changes: %+v", d.Epoll)
 	}
 }

@@ -128,14 +128,14 @@
 //	                   "before": string, "after": string}]}],   // by pid
 //	  "fds":         [{"process": proc, "opened": [fd], "closed": [fd],  // by pid; fds by table, number
 //	                   "replaced": [replaced], "flags": [flags]}],
-//	  "sharing":     [{"type": string, "object": string,
+//	  "sharing":     [{"type": string, "object": string, "name": string,
 //	                   "change": "began" | "ended" | "changed", "leak": bool,
 //	                   "before": [holder], "after": [holder],
 //	                   "joined": [holder], "left": [holder], "leaked": [holder]}],
 //	  "epoll":       [{"process": proc, "fd": int, "tid": int /* omitted for the process's own table */,
 //	                   "added": [watch], "removed": [watch]}],
 //	  "endpoints":   [{"change": "gone" | "appeared", "kind": string,
-//	                   "name": string /* omitted if empty */,
+//	                   "name": string /* omitted if empty */, "label": string,
 //	                   "addresses": [string] /* tcp, udp: each end's local
 //	                                            address, aligned with ends */,
 //	                   "ends": [[holder]]}],
@@ -148,11 +148,11 @@
 //	          "comm": string, "uid": int,   // AFTER's values for changed processes
 //	          "place": string}              // its container or unit, if any
 //	fd     = {"fd": int, "tid": int /* omitted for the process's own table */,
-//	          "target": string, "dev": int, "ino": int,
+//	          "target": string, "name": string, "dev": int, "ino": int,
 //	          "leak": string /* why an fd that appeared is a leak; omitted if none */}
 //	replaced = fd + {"before_flags": string, "after_flags": string,   // FlagsText names
 //	          "before_pos": int, "after_pos": int, "certain": bool, "evidence": [string]}
-//	flags  = {"fd": int, "tid": int /* omitted ... */, "target": string,
+//	flags  = {"fd": int, "tid": int /* omitted ... */, "target": string, "name": string,
 //	          "before": string, "after": string}
 //	holder = {"pid": int, "start_time": int, "comm": string, "fd": int}   // file
 //	       | {"pid": int, "start_time": int, "comm": string, "fd": int, "tid": int}  // file, a thread's own table
@@ -164,8 +164,8 @@
 //	          "listeners_new": [string], "leaks": int,
 //	          "fds": {"opened": int, "closed": int, "replaced": int, "flags": int},
 //	          "sharing": {"began": int, "ended": int, "changed": int}}
-//	watch  = {"tfd": int, "object": string}  // target of the watched description's
-//	                                         // holder, or "(held by no scanned fd)"
+//	watch  = {"tfd": int, "object": string,  // target of the watched description's
+//	          "name": string}                // holder, or "(held by no scanned fd)"
 //
 // "changes" fields are comm, exe, uid, euid, gid, egid, cgroup, place
 // (the container or systemd unit, when both snapshots name one), root,
@@ -174,7 +174,11 @@
 // and sysvsem; "object" is a file object's target (its lowest holder's,
 // AFTER preferred) or the kernel structure a per-task type shares
 // (mm_struct, files_struct, fs_struct, sighand_struct, io_context,
-// sem_undo_list). "began": at most one holder before, two or more now;
+// sem_undo_list). Every "name" (of an fd, a watch's description, a
+// sharing change's object) and an endpoint's "label" name the object for
+// people the way show, who, audit and graph do (package objname: "tcp
+// 127.0.0.1:8080 LISTEN", "pipe:[4711] write end", "address space"); the
+// text forms print them. "began": at most one holder before, two or more now;
 // "ended": the reverse; "changed": two or more on both sides. "before"
 // and "after" list every holder, a sole one included; "joined" and "left"
 // the difference; "leaked" the joined holders that leaked ("leak" is true
@@ -191,7 +195,7 @@
 // one comm under one parent that is in both snapshots: a master's
 // workers), the other processes started, exited and changed, the
 // listening sockets (state LISTEN, tcp and unix) held in both snapshots,
-// gone or new ("PROTOCOL ADDRESS"), and counts.
+// gone or new (by name: "tcp 0.0.0.0:80 LISTEN"), and counts.
 //
 // # Text form
 //

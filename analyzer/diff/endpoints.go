@@ -65,7 +65,7 @@ func (c *comparer) endpoints() []EndpointChange {
 func (c *comparer) channels(v *view) map[string]EndpointChange {
 	m := map[string]EndpointChange{}
 	for _, e := range v.s.Endpoints {
-		ch := EndpointChange{Kind: e.Kind, Name: e.Name, Ends: [][]Holder{}}
+		ch := EndpointChange{Kind: e.Kind, Name: e.Name, Label: v.names.Channel(&e).Text, Ends: [][]Holder{}}
 		var endKeys, addrs []string
 		for j, end := range e.Ends {
 			var hs []Holder

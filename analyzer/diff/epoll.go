@@ -18,9 +18,11 @@ type epollKey struct {
 
 // watches lists the watches of each epoll fd of the processes in both
 // snapshots, counted: two registrations can look alike (one number, closed
-// and reopened on the same path, registered again).
-func (c *comparer) watches(v *view, matched map[procKey]bool) map[epollKey]map[Watch]int {
+// and reopened on the same path, registered again). The watches are
+// without Name, which names gives.
+func (c *comparer) watches(v *view, matched map[procKey]bool) (map[epollKey]map[Watch]int, map[Watch]string) {
 	m := map[epollKey]map[Watch]int{}
+	names := map[Watch]string{}
 	for _, e := range v.s.Epoll {
 		p := v.proc(e.PID)
 		if p == nil || v.partial[p.PID] || !matched[v.key[p.PID]] || !c.keepFD(e.FD) {
@@ -28,19 +30,21 @@ func (c *comparer) watches(v *view, matched map[procKey]bool) map[epollKey]map[W
 		}
 		ws := map[Watch]int{}
 		for _, w := range e.Watches {
-			obj := noHolder
+			obj, name := noHolder, noHolder
 			if w.Holder != nil {
 				if hp := v.proc(w.Holder.PID); hp != nil {
 					if f := hp.FDOf(*w.Holder); f != nil {
-						obj = f.Target
+						obj, name = f.Target, v.name(hp, f)
 					}
 				}
 			}
-			ws[Watch{TFD: w.TFD, Object: obj}]++
+			x := Watch{TFD: w.TFD, Object: obj}
+			ws[x]++
+			names[x] = name
 		}
 		m[epollKey{v.key[p.PID], e.Thread, e.FD}] = ws
 	}
-	return m
+	return m, names
 }
 
 // epoll compares the watches of the epoll fds of processes in both
@@ -58,7 +62,8 @@ func (c *comparer) epoll() []EpollChange {
 			matched[k] = true
 		}
 	}
-	wa, wb := c.watches(c.a, matched), c.watches(c.b, matched)
+	wa, na := c.watches(c.a, matched)
+	wb, nb := c.watches(c.b, matched)
 	keys := map[epollKey]bool{}
 	for k := range wa {
 		keys[k] = true
@@ -71,12 +76,12 @@ func (c *comparer) epoll() []EpollChange {
 		ch := EpollChange{Process: procOf(c.b.procs[k.proc]), FD: k.fd, TID: k.thread, Added: []Watch{}, Removed: []Watch{}}
 		for w, n := range x {
 			for i := y[w]; i < n; i++ {
-				ch.Removed = append(ch.Removed, w)
+				ch.Removed = append(ch.Removed, Watch{TFD: w.TFD, Object: w.Object, Name: na[w]})
 			}
 		}
 		for w, n := range y {
 			for i := x[w]; i < n; i++ {
-				ch.Added = append(ch.Added, w)
+				ch.Added = append(ch.Added, Watch{TFD: w.TFD, Object: w.Object, Name: nb[w]})
 			}
 		}
 		if len(ch.Added)+len(ch.Removed) == 0 {

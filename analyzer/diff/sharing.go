@@ -204,10 +204,10 @@ func (c *comparer) change(typ string, before, after map[holderKey]Holder) (Shari
 		sortHolders(l)
 	}
 	if t, ok := kcmp.Named(typ); ok {
-		ch.Object = t.Info().Struct
+		ch.Object, ch.Name = t.Info().Struct, c.b.names.Group(snapshot.Group{Type: typ}).Text
 	}
 	if typ == snapshot.TypeFile {
-		ch.Object = c.fileObjectName(before, after)
+		ch.Object, ch.Name = c.fileObjectName(before, after)
 	}
 	return ch, true
 }
@@ -294,9 +294,9 @@ func (c *comparer) leaked(k procKey) bool {
 	return p.Comm != parent.Comm
 }
 
-// fileObjectName is the target of the object's lowest holder, on the
-// AFTER side if it has holders.
-func (c *comparer) fileObjectName(before, after map[holderKey]Holder) string {
+// fileObjectName is the target and the name of the object's lowest
+// holder, on the AFTER side if it has holders.
+func (c *comparer) fileObjectName(before, after map[holderKey]Holder) (string, string) {
 	for _, side := range []struct {
 		v       *view
 		holders map[holderKey]Holder
@@ -312,12 +312,13 @@ func (c *comparer) fileObjectName(before, after map[holderKey]Holder) string {
 			if low.TID != nil {
 				m.Thread = *low.TID
 			}
-			if f := side.v.proc(low.PID).FDOf(m); f != nil {
-				return f.Target
+			p := side.v.proc(low.PID)
+			if f := p.FDOf(m); f != nil {
+				return f.Target, side.v.name(p, f)
 			}
 		}
 	}
-	return ""
+	return "", ""
 }
 
 func sortHolders(hs []Holder) { sort.Slice(hs, func(i, j int) bool { return hs[i].less(hs[j]) }) }

@@ -28,7 +28,8 @@ type Summary struct {
 	// Listeners are the listening sockets (TCP and unix, state LISTEN)
 	// held by scanned fds, by what became of them: kept (held in both,
 	// one socket inode with one address), gone, new. Each is named
-	// "PROTOCOL ADDRESS" ("tcp 0.0.0.0:80", "unix-stream /run/app.sock").
+	// named as objname names them ("tcp 0.0.0.0:80 LISTEN", "unix
+	// /run/app.sock LISTEN", with the netns when not the host's).
 	ListenersKept []string `json:"listeners_kept"`
 	ListenersGone []string `json:"listeners_gone"`
 	ListenersNew  []string `json:"listeners_new"`
@@ -191,7 +192,7 @@ func listeners(v *view) map[[2]string]string {
 			if k == nil || k.State != "LISTEN" || !strings.HasPrefix(f.Target, "socket:") {
 				continue
 			}
-			name := k.Protocol + " " + k.Local
+			name := v.name(&p, &f)
 			out[[2]string{f.Target, name}] = name
 		}
 	}

@@ -28,6 +28,15 @@ func value(s string) string {
 	return escape.Text(s)
 }
 
+// named is an object's name for the text, or its target for a diff made
+// without names.
+func named(name, target string) string {
+	if name != "" {
+		return name
+	}
+	return target
+}
+
 // width is the number of runes in an escaped string.
 func width(s string) int { return utf8.RuneCountInString(s) }
 
@@ -193,7 +202,7 @@ func (d *Diff) leakLines() []string {
 			also = append(also, h.String()+" "+escape.Text(h.Comm)+" ("+escape.Text(h.Reason)+")")
 			inSharing[fmt.Sprintf("%s@%d", h.String(), h.StartTime)] = true
 		}
-		out = append(out, fmt.Sprintf("LEAK %s %s: now also held by %s", escape.Text(s.Type), escape.Text(s.Object), strings.Join(also, ", ")))
+		out = append(out, fmt.Sprintf("LEAK %s %s: now also held by %s", escape.Text(s.Type), escape.Text(named(s.Name, s.Object)), strings.Join(also, ", ")))
 	}
 	for _, f := range d.FDs {
 		for _, x := range append(slices.Clone(f.Opened), replacedFDs(f.Replaced)...) {
@@ -202,7 +211,7 @@ func (d *Diff) leakLines() []string {
 				h.TID = &x.TID
 			}
 			if x.Leak != "" && !inSharing[fmt.Sprintf("%s@%d", h.String(), h.StartTime)] {
-				out = append(out, fmt.Sprintf("LEAK file %s: appeared in %s %s (%s)", escape.Text(x.Target), h.String(), escape.Text(f.Process.Comm), escape.Text(x.Leak)))
+				out = append(out, fmt.Sprintf("LEAK file %s: appeared in %s %s (%s)", escape.Text(named(x.Name, x.Target)), h.String(), escape.Text(f.Process.Comm), escape.Text(x.Leak)))
 			}
 		}
 	}
@@ -394,18 +403,18 @@ func (d *Diff) writeProcessHunks(t *textWriter) {
 				ids = append(ids, FD{FD: f.FD, TID: f.TID})
 			}
 			for _, f := range h.fds.Closed {
-				add("-", f, "", value(f.Target))
+				add("-", f, "", value(named(f.Name, f.Target)))
 			}
 			for _, f := range h.fds.Opened {
-				add("+", f, "", value(f.Target)+leakNote(f.Leak))
+				add("+", f, "", value(named(f.Name, f.Target))+leakNote(f.Leak))
 			}
 			for _, r := range h.fds.Replaced {
-				add("-", r.FD, "", value(r.Target)+fmt.Sprintf("  %s, position %d", r.BeforeFlags, r.BeforePos))
+				add("-", r.FD, "", value(named(r.Name, r.Target))+fmt.Sprintf("  %s, position %d", r.BeforeFlags, r.BeforePos))
 				sure := "another open file description"
 				if !r.Certain {
 					sure = "another open file description, probably"
 				}
-				add("+", r.FD, "", value(r.Target)+fmt.Sprintf("  %s, position %d: %s (%s)", r.AfterFlags, r.AfterPos, sure,
+				add("+", r.FD, "", value(named(r.Name, r.Target))+fmt.Sprintf("  %s, position %d: %s (%s)", r.AfterFlags, r.AfterPos, sure,
 					escape.Text(strings.Join(r.Evidence, "; ")))+leakNote(r.Leak))
 			}
 			for _, f := range h.fds.Flags {
@@ -440,10 +449,10 @@ func (d *Diff) writeProcessHunks(t *textWriter) {
 				}
 			}
 			for _, x := range e.Removed {
-				t.printf("-  watch fd %s  %s\n", pad(strconv.Itoa(x.TFD), ww), escape.Text(x.Object))
+				t.printf("-  watch fd %s  %s\n", pad(strconv.Itoa(x.TFD), ww), escape.Text(named(x.Name, x.Object)))
 			}
 			for _, x := range e.Added {
-				t.printf("+  watch fd %s  %s\n", pad(strconv.Itoa(x.TFD), ww), escape.Text(x.Object))
+				t.printf("+  watch fd %s  %s\n", pad(strconv.Itoa(x.TFD), ww), escape.Text(named(x.Name, x.Object)))
 			}
 		}
 	}
@@ -531,7 +540,7 @@ func writeSharing(t *textWriter, s SharingChange, x textIndex) {
 	if s.Leak {
 		head += ", LEAK"
 	}
-	t.printf("\n@@ %s %s: %s @@\n", escape.Text(s.Type), escape.Text(s.Object), head)
+	t.printf("\n@@ %s %s: %s @@\n", escape.Text(s.Type), escape.Text(named(s.Name, s.Object)), head)
 	for _, l := range lines {
 		if l.note == "" {
 			t.printf("%s\n", strings.TrimRight(fmt.Sprintf("%s%s  %s", l.sign, pad(l.h.String(), hw), escape.Text(l.h.Comm)), " "))
@@ -551,9 +560,9 @@ func (d *Diff) writeEndpoints(t *textWriter) {
 	names := make([]string, len(d.Endpoints))
 	nw := 0
 	for i, e := range d.Endpoints {
-		names[i] = escape.Text(e.Kind)
-		if e.Name != "" {
-			names[i] += " " + escape.Text(e.Name)
+		names[i] = escape.Text(e.Label)
+		if e.Label == "" {
+			names[i] = escape.Text(strings.TrimSpace(e.Kind + " " + e.Name))
 		}
 		nw = max(nw, width(names[i]))
 	}
