@@ -224,5 +224,8 @@ func itemLess(a, b *object) bool {
 	if ra != rb {
 		return ra < rb
 	}
+	if a.brief != b.brief {
+		return a.brief < b.brief
+	}
 	return a.name < b.name
 }

@@ -149,10 +149,10 @@ func leaveOutCommon(objs []*object) ([]*object, []string) {
 			kept = append(kept, o)
 			continue
 		}
-		c := byName[o.name]
+		c := byName[o.brief]
 		if c == nil {
-			c = &common{name: o.name}
-			byName[o.name] = c
+			c = &common{name: o.brief}
+			byName[o.brief] = c
 			order = append(order, c)
 		}
 		c.objects++
@@ -321,16 +321,16 @@ func describeDifferences(boxes []*box, bundles []*bundle, links []*link, n namer
 			if other == b {
 				other = l.from
 			}
-			b.differs = append(b.differs, "each: own "+l.objs[0].name+" with "+n.ref(other, other.comm == b.comm))
+			b.differs = append(b.differs, "each: own "+l.objs[0].brief+" with "+n.ref(other, other.comm == b.comm))
 		}
 	}
 	for _, bd := range bundles {
 		for _, sd := range bd.sides {
 			switch {
 			case sd.b == bd.each:
-				sd.b.differs = append(sd.b.differs, "each: own "+bd.items[0].name)
+				sd.b.differs = append(sd.b.differs, "each: own "+bd.items[0].brief)
 			case sd.cov != all && sd.b.size() > 1:
-				sd.b.differs = append(sd.b.differs, fmt.Sprintf("%d of %d hold %s", sd.n, sd.b.size(), bd.items[0].name))
+				sd.b.differs = append(sd.b.differs, fmt.Sprintf("%d of %d hold %s", sd.n, sd.b.size(), bd.items[0].brief))
 			}
 		}
 	}

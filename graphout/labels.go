@@ -238,17 +238,17 @@ func itemNames(items []*object) ([]string, map[string]int) {
 	counts := map[string]int{}
 	var names []string
 	for _, o := range items {
-		if counts[o.name] == 0 {
-			names = append(names, o.name)
+		if counts[o.brief] == 0 {
+			names = append(names, o.brief)
 		}
-		counts[o.name]++
+		counts[o.brief]++
 	}
 	return names, counts
 }
 
 func indexOfName(items []*object, name string) int {
 	for i, o := range items {
-		if o.name == name {
+		if o.brief == name {
 			return i
 		}
 	}

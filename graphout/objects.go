@@ -18,6 +18,9 @@ type object struct {
 	// channel ("pipe", "unix-stream", "tcp", "pty", ...) or "epoll".
 	typ  string
 	name string // raw text: escape before drawing
+	// brief is name as labels show it (objname.Brief): "pipe", not
+	// "pipe:[4711]"; tooltips give name.
+	brief string
 	kind objname.Kind
 	// pids are the distinct holder processes, sorted; a link's are its
 	// ends' (from, then to, for a directed one).
@@ -42,6 +45,7 @@ func collectObjects(s *snapshot.Snapshot, names *objname.Names, every bool) []*o
 		o := &object{typ: g.Type, fds: map[int][]string{}}
 		n := names.Group(g)
 		o.name, o.kind = n.String(), n.Kind
+		o.brief = objname.Brief(o.name)
 		for _, m := range g.Members {
 			o.fds[m.PID] = append(o.fds[m.PID], memberText(m))
 		}
@@ -56,7 +60,7 @@ func collectObjects(s *snapshot.Snapshot, names *objname.Names, every bool) []*o
 			continue
 		}
 		c := names.Channel(e)
-		o := &object{link: true, typ: e.Kind, name: c.Text, kind: objname.Socket, fds: map[int][]string{}}
+		o := &object{link: true, typ: e.Kind, name: c.Text, brief: objname.Brief(c.Text), kind: objname.Socket, fds: map[int][]string{}}
 		first, rest := 0, e.Ends[1:]
 		if c.From >= 0 {
 			first, rest = c.From, [][]snapshot.Member{e.Ends[c.To]}
@@ -96,7 +100,7 @@ func collectObjects(s *snapshot.Snapshot, names *objname.Names, every bool) []*o
 			k := pair{e.PID, w.Holder.PID}
 			o := watches[k]
 			if o == nil {
-				o = &object{link: true, typ: "epoll", name: "epoll watch", kind: objname.Anon, directed: true,
+				o = &object{link: true, typ: "epoll", name: "epoll watch", brief: "epoll watch", kind: objname.Anon, directed: true,
 					from: []int{e.PID}, to: []int{w.Holder.PID}, pids: sortedPair(e.PID, w.Holder.PID), fds: map[int][]string{}}
 				watches[k] = o
 				out = append(out, o)

@@ -59,9 +59,9 @@ func TestPipelineStagesStayApart(t *testing.T) {
 	}
 	text := dotText(t, d)
 	for _, want := range []string{
-		`pid501 -> pid502 [` + "\n" + `    label="pipe:[9001]"`,
-		`pid502 -> pid503 [` + "\n" + `    label="pipe:[9002]"`,
-		`pid503 -> pid504 [` + "\n" + `    label="pipe:[9003]"`,
+		`pid501 -> pid502 [` + "\n" + `    label="pipe"`,
+		`pid502 -> pid503 [` + "\n" + `    label="pipe"`,
+		`pid503 -> pid504 [` + "\n" + `    label="pipe"`,
 		`shared by bash and its 4 children:\lpty /dev/pts/3\l`,
 	} {
 		if !strings.Contains(text, want) {

@@ -63,6 +63,22 @@ func (n Name) String() string {
 	return n.Text + " " + n.End
 }
 
+// Brief is a name as a drawing labels it: without the inode number that
+// only tells one anonymous pipe or unnamed socket from another ("pipe:[4711]
+// write end" is "pipe write end", "socket:[9]" "socket"), what a person
+// reads at a glance. The full name stays where one object must be found
+// again (tooltips, tables, who).
+func Brief(name string) string {
+	for _, p := range []string{"pipe:[", "socket:["} {
+		if strings.HasPrefix(name, p) {
+			if i := strings.IndexByte(name, ']'); i > 0 {
+				return p[:len(p)-2] + name[i+1:]
+			}
+		}
+	}
+	return name
+}
+
 // Open-mode bits of the flags fdinfo gives (O_ACCMODE).
 const (
 	accMode  = 3

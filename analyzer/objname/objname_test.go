@@ -148,3 +148,15 @@ func TestChannels(t *testing.T) {
 		t.Errorf("Group(vm) = %+v", got)
 	}
 }
+
+func TestBrief(t *testing.T) {
+	for in, want := range map[string]string{
+		"pipe:[4711] write end": "pipe write end", "pipe:[4711]": "pipe", "socket:[9]": "socket",
+		"fifo /run/ctl read end": "fifo /run/ctl read end", "/tmp/pipe:[1]": "/tmp/pipe:[1]",
+		"tcp 127.0.0.1:8080 LISTEN": "tcp 127.0.0.1:8080 LISTEN", "pipe:[": "pipe:[",
+	} {
+		if got := Brief(in); got != want {
+			t.Errorf("Brief(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
