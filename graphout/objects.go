@@ -21,7 +21,7 @@ type object struct {
 	// brief is name as labels show it (objname.Brief): "pipe", not
 	// "pipe:[4711]"; tooltips give name.
 	brief string
-	kind objname.Kind
+	kind  objname.Kind
 	// pids are the distinct holder processes, sorted; a link's are its
 	// ends' (from, then to, for a directed one).
 	pids []int
