@@ -200,30 +200,81 @@ func (p *picture) drawPair(d *Diagram, a, b *dnode, bds []*bundle) {
 		lines("tooltip", tip, tooltipRunes, `\n`))
 }
 
-// drawLinks draws each link as an edge. One between siblings keeps them
-// on one rank, ordered along its direction: a pipeline reads left to
-// right.
+// drawLinks draws the links between each two boxes as one edge: a
+// pipe, a socketpair and an epoll watch between the same boxes are one
+// line that names all three (parallel lines, each with a label, would
+// spread around the boxes). One between siblings that flows one way
+// keeps them on one rank, ordered along its direction: a pipeline reads
+// left to right.
 func (p *picture) drawLinks(d *Diagram, node map[*box]*dnode) {
+	type pair struct{ a, b *box }
+	byPair := map[pair][]*link{}
+	var order []pair
 	for _, l := range p.links {
 		if l.from == l.to && l.from.size() == 1 {
 			continue
 		}
-		a := []encoding.Attribute{lines("label", p.n.linkLabel(l), maxLabelRunes, `\n`),
-			lines("tooltip", p.n.linkTooltip(l, p.comm), tooltipRunes, `\n`),
+		k := pair{l.from, l.to}
+		if l.from.pids[0] > l.to.pids[0] {
+			k = pair{l.to, l.from}
+		}
+		if byPair[k] == nil {
+			order = append(order, k)
+		}
+		byPair[k] = append(byPair[k], l)
+	}
+	for _, k := range order {
+		ls := byPair[k]
+		// from and to of the drawn edge: the direction every link agrees
+		// on, both ways if directed links disagree, none if some link has
+		// no direction (each label line says its own).
+		from, to := ls[0].from, ls[0].to
+		dir := "forward"
+		for _, l := range ls {
+			switch {
+			case !l.directed:
+				dir = ""
+			case dir == "forward" && l.from != from:
+				dir = "both"
+			}
+			if dir == "" {
+				break
+			}
+		}
+		label := p.n.linkLabel(ls[0])
+		var tip []string
+		var objs []*object
+		watches := true
+		for _, l := range ls {
+			tip = append(tip, p.n.linkTooltip(l, p.comm)...)
+			objs = append(objs, l.objs...)
+			watches = watches && l.objs[0].typ == "epoll"
+		}
+		if len(ls) > 1 {
+			label = countedNames(objs, 4)
+		}
+		if len(tip) > 60 {
+			tip = append(tip[:60], fmt.Sprintf("… (%d lines in all)", len(tip)))
+		}
+		a := []encoding.Attribute{lines("label", label, maxLabelRunes, `\n`),
+			lines("tooltip", tip, tooltipRunes, `\n`),
 			plain("color", linkColor), plain("penwidth", "1.4")}
-		if l.directed && l.from != l.to && l.from.parent != nil && l.from.parent == l.to.parent && l.from.cluster == l.to.cluster {
-			d.sameRank(node[l.from], node[l.to])
-			p.flat = append(p.flat, [2]*dnode{node[l.from], node[l.to]})
+		if dir == "forward" && from != to && from.parent != nil && from.parent == to.parent && from.cluster == to.cluster {
+			d.sameRank(node[from], node[to])
+			p.flat = append(p.flat, [2]*dnode{node[from], node[to]})
 		} else {
 			a = append(a, plain("constraint", "false"), plain("weight", "0"))
 		}
-		if l.objs[0].typ == "epoll" {
+		if watches {
 			a = append(a, plain("style", "dashed"), plain("color", watchColor))
 		}
-		if !l.directed {
+		switch dir {
+		case "":
 			a = append(a, plain("dir", "none"))
+		case "both":
+			a = append(a, plain("dir", "both"))
 		}
-		d.addEdge(node[l.from], node[l.to], a...)
+		d.addEdge(node[from], node[to], a...)
 	}
 }
 

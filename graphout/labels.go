@@ -222,9 +222,12 @@ func objectsText(objs []*object, comm func(int) string) []string {
 // nginx 101 fd 3", the first few processes.
 func holdersText(o *object, comm func(int) string) string {
 	var parts []string
-	for i, p := range o.pids {
-		if i == 6 {
-			parts = append(parts, fmt.Sprintf("+%d more", len(o.pids)-6))
+	for _, p := range o.pids {
+		if len(o.fds[p]) == 0 {
+			continue // the watched end of an epoll watch: the watcher's line names it
+		}
+		if len(parts) == 6 {
+			parts = append(parts, fmt.Sprintf("+%d more", len(o.fds)-6))
 			break
 		}
 		parts = append(parts, comm(p)+" "+strconv.Itoa(p)+" "+strings.Join(o.fds[p], ", "))
@@ -306,6 +309,24 @@ func (n namer) linkLabel(l *link) []string {
 		text = append(text, "(one per "+n.ref(l.each, other.comm == l.each.comm)+")")
 	}
 	return text
+}
+
+// countedNames lists the distinct names of objs, each with its count
+// ("8 × pipe", "unix /run/app.sock"), the first n and how many more.
+func countedNames(objs []*object, n int) []string {
+	names, counts := itemNames(objs)
+	var out []string
+	for i, name := range names {
+		if i == n {
+			out = append(out, "… and "+plural.Count(len(names)-n, "more kind", "more kinds"))
+			break
+		}
+		if c := counts[name]; c > 1 {
+			name = strconv.Itoa(c) + " × " + name
+		}
+		out = append(out, name)
+	}
+	return out
 }
 
 // linkTooltip lists each channel of a link with its holders' fds.

@@ -75,6 +75,14 @@ func (p *picture) pack(d *Diagram, node map[*box]*dnode) {
 		depthOf[bn] = depthOf[top]
 		union(bn, top)
 	}
+	// A note is laid out with every box holding it, not only the one it
+	// hangs beside: its lines to holders in another row crossed the
+	// drawing.
+	for _, l := range d.lines {
+		if _, ok := p.attach[l.f]; ok {
+			union(l.f, l.t)
+		}
+	}
 	for _, f := range p.flat {
 		union(f[0], f[1])
 	}

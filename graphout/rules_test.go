@@ -202,3 +202,26 @@ func TestAround(t *testing.T) {
 		t.Errorf("unknown fd: %v", err)
 	}
 }
+
+// The channels between two boxes are one edge that counts them by name:
+// parallel edges, each with a label, spread around the boxes.
+func TestLinksBetweenTwoBoxesAreOneEdge(t *testing.T) {
+	g := &gen{s: &snapshot.Snapshot{Schema: snapshot.Schema, Exact: true}, next: 10, ino: 100}
+	sh := g.proc(g.pid(), 1, "sh", 0, "")
+	a := g.proc(g.pid(), sh, "client", 0, "")
+	b := g.proc(g.pid(), sh, "server", 0, "")
+	g.pipe(a, b)
+	g.pipe(b, a)
+	g.pipe(b, a)
+	g.pair(a, b)
+	g.s.Normalize()
+	d, err := Build(g.s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := dotText(t, d)
+	edges := strings.Count(text, "pid12 -> pid13 [") + strings.Count(text, "pid13 -> pid12 [")
+	if edges != 1 || !strings.Contains(text, `label="3 × pipe\nunix socketpair"`) {
+		t.Errorf("%d edges between client and server, want 1 labelled 3 × pipe, unix socketpair:\n%s", edges, text)
+	}
+}
