@@ -2,7 +2,6 @@ package diff
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -597,7 +596,5 @@ func (d *Diff) WriteWarnings(w io.Writer, prefix string) error {
 // WriteJSON writes the diff as indented JSON followed by a newline: the
 // stable form the package documentation describes.
 func (d *Diff) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(d)
+	return escape.WriteJSONIndent(w, d, "", "  ")
 }

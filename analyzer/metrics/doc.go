@@ -17,7 +17,10 @@
 // or any other string from /proc or from a snapshot file. Label values
 // come from fixed sets (object types, channel kinds, audit rules and
 // severities, reasons, errno names); a value a snapshot file brings that
-// is not in its set is counted under "other".
+// is not in its set is counted under "other". The one exception is
+// opt-in (FindingsByContainer): the runtime's container, pod and
+// namespace names, escaped for a terminal (escape.Text) and cut to 128
+// bytes.
 //
 // The package judges nothing itself (package audit does) and reads no
 // /proc (the scan function it is given does).

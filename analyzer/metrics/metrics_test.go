@@ -419,7 +419,7 @@ func TestContainerFindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := text(t, e)
-	want := `kcmpgraph_container_audit_findings{container="web?\"}?",namespace="shop",pod="web-7d9",rule="KG001",runtime="cri",severity="high"} 1`
+	want := `kcmpgraph_container_audit_findings{container="web\\n\"}\\xff",namespace="shop",pod="web-7d9",rule="KG001",runtime="cri",severity="high"} 1`
 	kg001Series := regexp.MustCompile(`(?m)^kcmpgraph_container_audit_findings\{.*rule="KG001"`).FindAllString(out, -1)
 	if len(kg001Series) != 1 || !strings.Contains(out, want+"\n") || strings.Contains(out, "cdcdcdcdcdcd") {
 		t.Errorf("want one KG001 series, %s (the helper not counted), got:\n%s", want, out)

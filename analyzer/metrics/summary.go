@@ -4,11 +4,11 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/audit"
 	"github.com/kcmpgraph/kcmpgraph/analyzer/snapshot"
+	"github.com/kcmpgraph/kcmpgraph/internal/escape"
 )
 
 // Summary is what a scan leaves for the metrics: counts with bounded
@@ -183,18 +183,20 @@ func containerKey(fk FindingKey, c *snapshot.Container) ContainerKey {
 }
 
 // labelText makes a name from a runtime's state or a cgroup path fit for
-// a label value: valid UTF-8 without control characters, at most 128
-// bytes. The exposition format escapes the rest.
+// a label value: escaped with escape.Text, as a terminal shows it (the
+// exposition is read by people too, and a bidi override or zero-width
+// character in a label would hide what it names), and cut to at most 128
+// bytes between escapes. The exposition format escapes the rest.
 func labelText(s string) string {
 	var b strings.Builder
-	for _, r := range strings.ToValidUTF8(s, "?") {
-		if unicode.IsControl(r) {
-			r = '?'
-		}
-		if b.Len()+utf8.RuneLen(r) > 128 {
+	for len(s) > 0 {
+		_, n := utf8.DecodeRuneInString(s)
+		e := escape.Text(s[:n])
+		if b.Len()+len(e) > 128 {
 			break
 		}
-		b.WriteRune(r)
+		b.WriteString(e)
+		s = s[n:]
 	}
 	return b.String()
 }

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"encoding/json"
 	"io"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kcmpgraph/kcmpgraph/analyzer/audit"
+	"github.com/kcmpgraph/kcmpgraph/internal/escape"
 )
 
 func newAuditCmd() *cobra.Command {
@@ -90,9 +90,7 @@ bad usage or input.` + selectionHelp,
 				err = writeOutput(cmd, output, func(w io.Writer) error {
 					switch format {
 					case "json":
-						enc := json.NewEncoder(w)
-						enc.SetIndent("", "  ")
-						return enc.Encode(rep)
+						return escape.WriteJSONIndent(w, rep, "", "  ")
 					case "sarif":
 						return rep.WriteSARIF(w, moduleVersion())
 					}

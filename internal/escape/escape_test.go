@@ -372,3 +372,33 @@ func TestMarshalJSONFollowsVisibility(t *testing.T) {
 		t.Errorf("a ,string field holding the mark as text: %s, %v", got, err)
 	}
 }
+
+// TestWriteJSONIndent: the indented form is encoding/json's for valid
+// UTF-8 and keeps every byte of the rest.
+func TestWriteJSONIndent(t *testing.T) {
+	for i, s := range hostile {
+		in := newRecord(s, hostile[(i+1)%len(hostile)])
+		var got, want bytes.Buffer
+		if err := WriteJSONIndent(&got, in, "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(in); err != nil {
+			t.Fatal(err)
+		}
+		if !hasRawString(reflect.ValueOf(in)) && got.String() != want.String() {
+			t.Errorf("WriteJSONIndent = %s, json.Encoder wrote %s", got.String(), want.String())
+		}
+		jr := NewJSONReader(&got)
+		var back record
+		if err := json.NewDecoder(jr).Decode(&back); err != nil {
+			t.Fatal(err)
+		}
+		jr.Restore(&back)
+		back.Any = in.Any
+		if !reflect.DeepEqual(back, in) {
+			t.Errorf("WriteJSONIndent of %q did not read back", s)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 )
@@ -91,6 +92,25 @@ func MarshalJSON(v any) ([]byte, error) {
 		out = out[end:]
 	}
 	return append(b, out...), nil
+}
+
+// WriteJSONIndent writes v to w as json.Encoder does with
+// SetIndent(prefix, indent), followed by a newline, with every string in
+// this package's JSON form (MarshalJSON): the indented JSON outputs of
+// kcmpgraph are written with it.
+func WriteJSONIndent(w io.Writer, v any, prefix, indent string) error {
+	out, err := MarshalJSON(v)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	// Indent copies string literals byte for byte: the escapes stay.
+	if err := json.Indent(&b, out, prefix, indent); err != nil {
+		return err
+	}
+	b.WriteByte('\n')
+	_, err = w.Write(b.Bytes())
+	return err
 }
 
 // realEscape reports whether the backslash at out[i] starts an escape,
