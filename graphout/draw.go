@@ -26,6 +26,8 @@ type picture struct {
 	attach map[*dnode]*dnode
 	// flat holds the pairs of box nodes a link keeps on one rank.
 	flat [][2]*dnode
+	// edgeKinds are the kinds of link edge drawn, for the legend.
+	edgeKinds map[string]bool
 }
 
 // comm names a pid for tooltips.
@@ -207,6 +209,7 @@ func (p *picture) drawPair(d *Diagram, a, b *dnode, bds []*bundle) {
 // keeps them on one rank, ordered along its direction: a pipeline reads
 // left to right.
 func (p *picture) drawLinks(d *Diagram, node map[*box]*dnode) {
+	p.edgeKinds = map[string]bool{}
 	type pair struct{ a, b *box }
 	byPair := map[pair][]*link{}
 	var order []pair
@@ -253,6 +256,7 @@ func (p *picture) drawLinks(d *Diagram, node map[*box]*dnode) {
 		if len(ls) > 1 {
 			label = countedNames(objs, 4)
 		}
+		p.edgeKinds[edgeKind(ls)] = true
 		if len(tip) > 60 {
 			tip = append(tip[:60], fmt.Sprintf("… (%d lines in all)", len(tip)))
 		}
@@ -276,6 +280,30 @@ func (p *picture) drawLinks(d *Diagram, node map[*box]*dnode) {
 		}
 		d.addEdge(node[from], node[to], a...)
 	}
+}
+
+// edgeKind is what the legend calls an edge drawn for links ls.
+func edgeKind(ls []*link) string {
+	kinds := map[string]bool{}
+	for _, l := range ls {
+		switch k := l.objs[0].typ; {
+		case k == "pipe" || k == "fifo":
+			kinds["pipe"] = true
+		case k == "epoll":
+			kinds["epoll"] = true
+		case l.directed:
+			kinds["connection"] = true
+		default:
+			kinds["plain"] = true
+		}
+	}
+	if len(kinds) > 1 {
+		return "mixed"
+	}
+	for k := range kinds {
+		return k
+	}
+	return ""
 }
 
 // labelText strips the quotes quote added.
@@ -349,17 +377,8 @@ func (p *picture) key() []string {
 		merged = merged || b.size() > 1
 		tree = tree || p.treeEdge(b)
 	}
-	for _, l := range p.links {
-		switch k := l.objs[0].typ; {
-		case k == "pipe" || k == "fifo":
-			kinds["pipe"] = true
-		case k == "epoll":
-			kinds["epoll"] = true
-		case l.directed:
-			kinds["connection"] = true
-		default:
-			kinds["plain"] = true
-		}
+	for k := range p.edgeKinds {
+		kinds[k] = true
 	}
 	for _, h := range p.hubs {
 		kinds["hub"] = len(h.links) > 0
@@ -386,6 +405,9 @@ func (p *picture) key() []string {
 	}
 	if kinds["epoll"] {
 		lines = append(lines, "purple dashed arrows: epoll watches (watcher → watched)")
+	}
+	if kinds["mixed"] {
+		lines = append(lines, "black lines of several names: the channels between two boxes, counted")
 	}
 	if kinds["hub"] {
 		lines = append(lines, "black notes: the connections of a process most others talk to")

@@ -321,7 +321,11 @@ func describeDifferences(boxes []*box, bundles []*bundle, links []*link, n namer
 			if other == b {
 				other = l.from
 			}
-			b.differs = append(b.differs, "each: own "+l.objs[0].brief+" with "+n.ref(other, other.comm == b.comm))
+			with := " with "
+			if l.objs[0].typ == "epoll" {
+				with = " on " // a watch is of a description the other holds
+			}
+			b.differs = append(b.differs, "each: own "+l.objs[0].brief+with+n.ref(other, other.comm == b.comm))
 		}
 	}
 	for _, bd := range bundles {

@@ -68,7 +68,7 @@ func (n namer) boxLines(b *box) []string {
 	out := []string{title, n.user(b.uid) + " · " + pidList(b.pids)}
 	for i, d := range b.differs {
 		if i == 2 {
-			out = append(out, fmt.Sprintf("(+%d more differences)", len(b.differs)-2))
+			out = append(out, "(+"+plural.Count(len(b.differs)-2, "more difference", "more differences")+", in the tooltip)")
 			break
 		}
 		out = append(out, d)
