@@ -47,6 +47,7 @@ func (d *Diagram) finish(maxNodes int) error {
 	switch {
 	case cost <= dotBudget:
 		d.layout = "dot"
+		d.outerLabels()
 	case cost <= sfdpBudget:
 		d.layout = "sfdp"
 		d.graph = append(d.graph, plain("overlap", "scale"), plain("splines", "false"))
@@ -87,6 +88,24 @@ func (d *Diagram) setAttributes(legend []string) {
 		plain("fontname", quote(fontName)), plain("fontsize", "11"), plain("margin", `"0.12,0.05"`),
 	}
 	d.edge = []encoding.Attribute{plain("fontname", quote(fontName)), plain("fontsize", "10"), plain("arrowsize", "0.7")}
+}
+
+// outerLabels turns the labels of edges between two clusters into
+// xlabels, placed after the layout: dot routes such an edge around the
+// clusters between, and a label of its own widened the drawing by its
+// width at every rank it crossed (a host map 1600 points wide for 950
+// points of boxes).
+func (d *Diagram) outerLabels() {
+	for _, l := range d.lines {
+		if l.order || l.f.cluster == l.t.cluster {
+			continue
+		}
+		for i := range l.attrs {
+			if l.attrs[i].Key == "label" {
+				l.attrs[i].Key = "xlabel"
+			}
+		}
+	}
 }
 
 func dropKey(a []encoding.Attribute, key string) []encoding.Attribute {

@@ -105,6 +105,18 @@ func TestHostMapIsSummarised(t *testing.T) {
 				t.Errorf("dense %v: DOT lacks %q", dense, want)
 			}
 		}
+		// An edge between two services is labelled after the layout:
+		// its label does not widen every rank it crosses.
+		for _, l := range d.lines {
+			for _, a := range l.attrs {
+				if a.Key == "label" && l.f.cluster != l.t.cluster {
+					t.Errorf("dense %v: edge %s -> %s between clusters has a label, not an xlabel", dense, l.f.dotID, l.t.dotID)
+				}
+			}
+		}
+		if dense && !strings.Contains(text, "xlabel=") {
+			t.Error("no edge between services is named")
+		}
 	}
 }
 
