@@ -5,12 +5,15 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/vbauerster/cupwriter"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/sys/unix"
 )
 
 // progressDelay is how long a scan runs before a progress bar appears: a
@@ -18,7 +21,12 @@ import (
 const progressDelay = 500 * time.Millisecond
 
 // scanProgress draws a progress bar on stderr for scans that take more
-// than a moment, and only when stderr is a terminal. Its report method is
+// than a moment, and only when stderr is a terminal of which kcmpgraph is
+// in the foreground process group: each write is checked (see
+// foregroundWriter), so a run started with & or sent to the background
+// with Ctrl-Z and bg draws nothing. A background process that writes to
+// its terminal under "stty tostop" is stopped by SIGTTOU, and a stopped
+// kcmpgraph would hold a --freeze of other processes until resumed. Its report method is
 // procscan's Progress callback, called from several goroutines. The bar
 // has no colour, so NO_COLOR has nothing to turn off.
 //
@@ -40,6 +48,9 @@ type scanProgress struct {
 
 func newScanProgress(stderr io.Writer, quiet bool) *scanProgress {
 	p := &scanProgress{w: stderr, start: time.Now(), off: quiet || !isTerminal(stderr)}
+	if f, ok := stderr.(*os.File); ok && !p.off {
+		p.w = foregroundWriter{f}
+	}
 	p.setDesc("scanning processes")
 	return p
 }
@@ -58,7 +69,18 @@ func (p *scanProgress) report(done, total int) {
 		if time.Since(p.start) < progressDelay {
 			return
 		}
-		p.box = mpb.New(mpb.WithOutput(p.w), mpb.WithRefreshRate(100*time.Millisecond), mpb.WithWidth(30))
+		if fw, ok := p.w.(foregroundWriter); ok && !fw.foreground() {
+			return // no bar yet: a later report tries again
+		}
+		out := mpb.WithOutput(p.w)
+		if fw, ok := p.w.(foregroundWriter); ok {
+			// mpb's own writer, writing through fw, and told the
+			// terminal's fd for its width: it cannot see it through fw.
+			cw := cupwriter.New(fw, false)
+			cw.SetTermFd(int(fw.f.Fd()))
+			out = mpb.WithConsoleWriter(cw)
+		}
+		p.box = mpb.New(out, mpb.WithRefreshRate(100*time.Millisecond), mpb.WithWidth(30))
 		// One step more than there are processes: comparing with kcmp
 		// after the last process is read is the rest of the work, and
 		// the bar must not complete (and vanish) before finish.
@@ -89,4 +111,27 @@ func (p *scanProgress) finish() {
 		p.bar, p.box = nil, nil
 	}
 	p.off = true
+}
+
+// foregroundWriter writes to a terminal only while this process is in the
+// terminal's foreground process group (tcgetpgrp(fd) == getpgrp()), and
+// drops the write otherwise: a background process that writes to its
+// terminal is stopped by SIGTTOU under "stty tostop", and draws over
+// another job's output without it. A terminal that is not this process's
+// controlling terminal has no foreground group for it: nothing is drawn
+// there either. Between the check and the write a job control change can
+// still slip in; the bar is redrawn ten times a second, so the window is
+// one write.
+type foregroundWriter struct{ f *os.File }
+
+func (w foregroundWriter) foreground() bool {
+	pg, err := unix.IoctlGetInt(int(w.f.Fd()), unix.TIOCGPGRP)
+	return err == nil && pg == unix.Getpgrp()
+}
+
+func (w foregroundWriter) Write(b []byte) (int, error) {
+	if !w.foreground() {
+		return len(b), nil
+	}
+	return w.f.Write(b)
 }
