@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kcmpgraph/kcmpgraph/internal/outfile"
 )
 
 // maxCacheEntries bounds the walk over the cache directory's contents.
@@ -87,16 +89,21 @@ func openDirAt(dirfd int, name string, create bool) (int, error) {
 }
 
 // trusted reports whether st is a directory or regular file that only root
-// or this user can change. A directory on the way to the cache (above is
-// set) may be writable by others if it is sticky, like /tmp: others cannot
-// then rename or remove the next directory, which must be root's or this
+// or this user can change (outfile.OthersCanChange). A directory on the
+// way to the cache (above is set) may be writable by others if it is
+// sticky, like /tmp, and belongs to root or this user: others cannot then
+// rename or remove the next directory, which must be root's or this
 // user's.
 func trusted(st *unix.Stat_t, above bool) bool {
 	kind := st.Mode & unix.S_IFMT
-	if kind != unix.S_IFDIR && kind != unix.S_IFREG || st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+	if kind != unix.S_IFDIR && kind != unix.S_IFREG {
 		return false
 	}
-	return st.Mode&0o022 == 0 || above && kind == unix.S_IFDIR && st.Mode&unix.S_ISVTX != 0
+	euid := os.Geteuid()
+	if !outfile.OthersCanChange(st, euid) {
+		return true
+	}
+	return above && kind == unix.S_IFDIR && st.Mode&unix.S_ISVTX != 0 && (st.Uid == 0 || int(st.Uid) == euid)
 }
 
 func checkTrusted(fd int, path string, above bool) error {

@@ -37,6 +37,10 @@ type RenderOptions struct {
 	// MaxMemory limits graphviz's memory in bytes (default
 	// DefaultMaxMemory); past it the render fails with an error.
 	MaxMemory int64
+	// Warn, if set, is told why the cache of compiled code was not used
+	// (see Render): the render then compiles graphviz in memory, about a
+	// second of CPU every time.
+	Warn func(string)
 }
 
 // Render turns DOT text into SVG with graphviz (compiled to WebAssembly,
@@ -52,7 +56,7 @@ type RenderOptions struct {
 // ~/.cache/kcmpgraph/graphviz) when that directory, every directory above
 // it and everything in it can be changed by no one but root and this user
 // (see openRenderCache); otherwise the child compiles in memory and caches
-// nothing.
+// nothing, and RenderOptions.Warn is told why.
 func Render(ctx context.Context, dotText []byte, layout string, w io.Writer, opts RenderOptions) error {
 	if !serving.Load() {
 		return ErrNoRenderer
@@ -73,6 +77,8 @@ func Render(ctx context.Context, dotText []byte, layout string, w io.Writer, opt
 		cache = dir
 		defer cache.Close()
 		args = append(args, "-cache-fd", "3")
+	} else if opts.Warn != nil {
+		opts.Warn(fmt.Sprintf("svg: not caching compiled graphviz, compiling it anew (about a second): %v", err))
 	}
 	cmd := exec.CommandContext(ctx, "/proc/self/exe", args...)
 	cmd.Args[0] = rendererName

@@ -20,11 +20,12 @@ import (
 type diagramFlags struct {
 	maxNodes int
 	timeout  time.Duration
+	cmd      *cobra.Command // for warnings
 }
 
 // addDiagramFlags registers --max-nodes and --timeout on cmd.
 func addDiagramFlags(cmd *cobra.Command) *diagramFlags {
-	f := &diagramFlags{}
+	f := &diagramFlags{cmd: cmd}
 	cmd.Flags().IntVar(&f.maxNodes, "max-nodes", 2000, "dot, svg: refuse diagrams with more nodes than this")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 60*time.Second, "give up the whole command (reading, drawing, rendering, writing) after this long; 0 never")
 	return f
@@ -62,7 +63,9 @@ func (f *diagramFlags) draw(ctx context.Context, format string, opts graphout.Op
 	if renderFor <= 0 {
 		renderFor = 24 * time.Hour
 	}
-	if err := graphout.Render(ctx, dotText, d.Layout(), &svg, graphout.RenderOptions{Timeout: renderFor}); err != nil {
+	// A refused cache of compiled graphviz is said once, as a warning.
+	ro := graphout.RenderOptions{Timeout: renderFor, Warn: func(w string) { printWarnings(f.cmd, []string{w}) }}
+	if err := graphout.Render(ctx, dotText, d.Layout(), &svg, ro); err != nil {
 		return nil, err
 	}
 	return svg.Bytes(), nil

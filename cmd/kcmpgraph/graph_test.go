@@ -3,6 +3,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -23,4 +25,27 @@ func TestGraphAround(t *testing.T) {
 	wantUsageError(t, `--around: "x:1" is not PID or PID:FD`, "graph", snap, "--around", "x:1")
 	wantUsageError(t, "--depth needs --around", "graph", snap, "--depth", "2")
 	wantUsageError(t, "--depth: -1 is negative", "graph", snap, "--around", "102", "--depth", "-1")
+}
+
+// TestRefusedRenderCacheWarns: an SVG drawn without the cache of compiled
+// graphviz, because another user could change the cache directory, says
+// why once, as a warning; -q says nothing.
+func TestRefusedRenderCacheWarns(t *testing.T) {
+	base := t.TempDir()
+	if err := os.Chmod(base, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_CACHE_HOME", base)
+	out := filepath.Join(t.TempDir(), "g.svg")
+	_, stderr, code := runCLI(t, "graph", "testdata/host.json", "--tree", "100", "-o", out)
+	if code != 0 {
+		t.Fatalf("exit %d %s", code, stderr)
+	}
+	const want = "kcmpgraph: warning: svg: not caching compiled graphviz"
+	if strings.Count(stderr, want) != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "could be changed by another user") {
+		t.Errorf("stderr %q, want one warning %q that says why", stderr, want)
+	}
+	if _, stderr, _ := runCLI(t, "-q", "graph", "testdata/host.json", "--tree", "100", "-o", out); stderr != "" {
+		t.Errorf("-q: stderr %q", stderr)
+	}
 }

@@ -57,9 +57,13 @@ func (t *target) close() {
 	}
 }
 
-// othersCanChange reports whether a user other than the caller and root
-// can add, remove or rename entries of the directory st.
-func othersCanChange(st *unix.Stat_t, euid int) bool {
+// OthersCanChange reports whether a user other than euid and root can
+// change the file or directory st: it belongs to another user, or its
+// group or others may write it (for a directory: add, remove or rename
+// its entries). It is kcmpgraph's one test of whether a directory is
+// private, here for outputs and in package graphout for the cache of
+// compiled code.
+func OthersCanChange(st *unix.Stat_t, euid int) bool {
 	owner := int(st.Uid)
 	return (owner != euid && owner != 0) || st.Mode&0o022 != 0
 }
@@ -70,7 +74,7 @@ func othersCanChange(st *unix.Stat_t, euid int) bool {
 // change the directory, or the directory is sticky and the entry belongs
 // to its owner, who is the caller or root.
 func trusted(uid uint32, dir *unix.Stat_t, euid int) bool {
-	if int(uid) == euid || !othersCanChange(dir, euid) {
+	if int(uid) == euid || !OthersCanChange(dir, euid) {
 		return true
 	}
 	downer := int(dir.Uid)
