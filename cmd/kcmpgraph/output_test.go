@@ -13,12 +13,16 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 )
 
 const hostJSON = "testdata/host.json"
 
 // TestOutputModes: every file a command writes is 0600, whatever the
-// umask: diagrams and diffs name other users' files as snapshots do.
+// umask and whatever file it replaces: snapshots, tables, diagrams,
+// diffs, audits, reports and profiles name other users' files. Only the
+// metrics file, which names none, is 0644.
 func TestOutputModes(t *testing.T) {
 	old := syscall.Umask(0o022)
 	defer syscall.Umask(old)
@@ -35,6 +39,17 @@ func TestOutputModes(t *testing.T) {
 		{"audit", "../../analyzer/audit/testdata/host.json", "-o", out("audit.txt")},
 		{"audit", "../../analyzer/audit/testdata/host.json", "-o", out("audit.sarif")},
 		{"scan", "--pid", strconv.Itoa(os.Getpid()), "-o", out("profiled.json"), "--profile", dir},
+		{"scan", "--pid", strconv.Itoa(os.Getpid()), "--format", "table", "-o", out("scan.txt")},
+		{"graph", hostJSON, "--tree", "100", "-o", out("graph.svg")},
+		{"diff", diffBefore, diffAfter, "-o", out("diff.svg")},
+		{"diff", diffBefore, diffAfter, "--summary", "-o", out("diff-summary.txt")},
+		{"audit", "../../analyzer/audit/testdata/host.json", "-o", out("audit.json")},
+		{"report", hostJSON, "-o", out("report.html")},
+		{"report", diffBefore, diffAfter, "-o", out("diff.html")},
+	}
+	// Files there before, readable by all, are replaced by 0600 ones.
+	for _, name := range []string{"show.txt", "graph.svg", "cpu.prof", "report.html"} {
+		testkit.Check(t, os.WriteFile(out(name), []byte("old\n"), 0o644))
 	}
 	for _, args := range runs {
 		if _, stderr, code := runCLI(t, args...); code > exitFound {
@@ -49,6 +64,22 @@ func TestOutputModes(t *testing.T) {
 	}
 	if all, _ := os.ReadDir(dir); len(files) != len(runs)+2 || len(all) != len(files) {
 		t.Errorf("%d files, want %d (one per run, and heap.prof): %v", len(all), len(runs)+2, all)
+	}
+
+	// The metrics file is node_exporter's, often another user's, and
+	// names nothing (TestEveryOutputIsInert): 0644, and so is a replaced
+	// one, whatever it was before.
+	prom := filepath.Join(t.TempDir(), "kcmpgraph.prom")
+	for _, before := range []os.FileMode{0, 0o600} {
+		if before != 0 {
+			testkit.Check(t, os.Chmod(prom, before))
+		}
+		if _, stderr, code := runCLI(t, "metrics", hostJSON, "-o", prom); code != 0 {
+			t.Fatalf("metrics -o: exit %d %s", code, stderr)
+		}
+		if st, err := os.Stat(prom); err != nil || st.Mode() != 0o644 {
+			t.Errorf("metrics -o over mode %v: mode %v (%v), want 0644", before, st.Mode(), err)
+		}
 	}
 }
 
