@@ -111,7 +111,9 @@
 //
 // WriteJSON writes the form below; it is stable: fields are only ever
 // added, and a change of meaning gets a new schema value. Every list is
-// present (empty, never null) and sorted as described.
+// present (empty, never null) and sorted as described. Strings are the
+// snapshots' bytes, written as snapshots write them: a byte that is not
+// part of valid UTF-8 is \udc80 to \udcff (see package snapshot).
 //
 //	{
 //	  "schema":      "kcmpgraph.diff/v1",
