@@ -10,8 +10,10 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,8 +34,22 @@ type Options struct {
 	Audit audit.Options
 	// Interval is the time between the starts of two scans in Run; zero
 	// for an Exporter that only scans when asked (Scan), whose exposition
-	// then leaves out kcmpgraph_scan_interval_seconds.
+	// then leaves out the metrics of the loop (kcmpgraph_scan_interval_seconds,
+	// kcmpgraph_scan_cpu_seconds).
 	Interval time.Duration
+	// CPUBudget is the share of one CPU that the process may use on
+	// average while Run scans (0.02 is 2%); 0 sets no bound. Run starts
+	// the next scan no sooner than EffectiveInterval after the last one
+	// started: where the CPU time used since the scan before ended (the
+	// last scan, and the scrapes between) exceeds CPUBudget × Interval,
+	// the interval stretches to that CPU time / CPUBudget.
+	CPUBudget float64
+	// CPUTime returns the CPU time (user and system) the process has
+	// used so far; nil means getrusage(RUSAGE_SELF). A scan's CPU time
+	// (kcmpgraph_scan_cpu_seconds) is what the whole process used while
+	// it ran: the scan's goroutines and the few scrapes that came
+	// meanwhile.
+	CPUTime func() time.Duration
 	// Version is the kcmpgraph version for kcmpgraph_build_info.
 	Version string
 	// Logger receives a line per failed scan (warn), per scan (debug),
@@ -70,6 +86,8 @@ type Exporter struct {
 	scans     uint64
 	failures  uint64
 	duration  time.Duration // of the last scan, successful or not
+	cpu       time.Duration // CPU time of the last scan, successful or not
+	effective time.Duration // Interval as the CPU budget stretched it
 	kcmpCalls map[string]float64
 	errors    map[string]float64
 }
@@ -79,26 +97,85 @@ func NewExporter(opts Options) *Exporter {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Exporter{opts: opts, kcmpCalls: map[string]float64{}, errors: map[string]float64{}}
+	if opts.CPUTime == nil {
+		opts.CPUTime = processCPUTime
+	}
+	return &Exporter{opts: opts, effective: opts.Interval, kcmpCalls: map[string]float64{}, errors: map[string]float64{}}
+}
+
+// processCPUTime is the user and system time of the whole process.
+func processCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// maxInterval bounds EffectiveInterval where a tiny budget would overflow
+// a time.Duration: about 146 years.
+const maxInterval = time.Duration(1 << 62)
+
+// EffectiveInterval is the time from the start of one scan to the start
+// of the next when the scan took cpu of CPU time: interval, or longer if
+// that is what keeps the scans within budget (a share of one CPU) on
+// average: cpu / budget. A budget of 0 (or less) sets no bound.
+func EffectiveInterval(interval, cpu time.Duration, budget float64) time.Duration {
+	if budget <= 0 || cpu <= 0 {
+		return interval
+	}
+	need := float64(cpu) / budget
+	if need >= float64(maxInterval) {
+		return maxInterval
+	}
+	return max(interval, time.Duration(need))
 }
 
 // ErrNoInterval is returned by Run for an Exporter without an Interval.
 var ErrNoInterval = errors.New("metrics: the exporter has no scan interval")
 
-// Run scans at once and then every Interval, one scan at a time (a scan
-// that outlasts the interval delays the next one), until ctx is done.
+// Run scans at once and then every Interval, one scan at a time, until
+// ctx is done. A scan that outlasts the interval delays the next one.
+// With a CPU budget (Options.CPUBudget), the next scan also waits
+// EffectiveInterval of the CPU time the process used since the scan
+// before ended (this scan, and the scrapes and idling between), so
+// that the process's average stays within the budget; a stretch is
+// logged once at info level (later ones at debug level).
 func (e *Exporter) Run(ctx context.Context) error {
 	if e.opts.Interval <= 0 {
 		return ErrNoInterval
 	}
-	tick := time.NewTicker(e.opts.Interval)
-	defer tick.Stop()
+	logged := false
+	lastEnd := e.opts.CPUTime()
 	for {
-		e.Scan(ctx)
+		start := time.Now()
+		e.scan(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		end := e.opts.CPUTime()
+		used := max(end-lastEnd, 0)
+		lastEnd = end
+		next := EffectiveInterval(e.opts.Interval, used, e.opts.CPUBudget)
+		e.mu.Lock()
+		e.effective = next
+		e.mu.Unlock()
+		if next > e.opts.Interval {
+			level := slog.LevelInfo
+			if logged {
+				level = slog.LevelDebug
+			}
+			logged = true
+			e.opts.Logger.Log(ctx, level, "scan interval stretched to keep the exporter within its CPU budget",
+				"interval", e.opts.Interval, "effective_interval", next.Round(time.Millisecond), "cpu", used.Round(time.Millisecond),
+				"cpu_budget", strconv.FormatFloat(100*e.opts.CPUBudget, 'g', -1, 64)+"%")
+		}
+		wait := time.NewTimer(next - time.Since(start))
 		select {
 		case <-ctx.Done():
+			wait.Stop()
 			return nil
-		case <-tick.C:
+		case <-wait.C:
 		}
 	}
 }
@@ -108,12 +185,19 @@ func (e *Exporter) Run(ctx context.Context) error {
 // and kcmpgraph_scan_success becomes 0. A scan cut short because ctx
 // ended is not recorded at all.
 func (e *Exporter) Scan(ctx context.Context) error {
+	_, err := e.scan(ctx)
+	return err
+}
+
+// scan is Scan that also returns the CPU time the process used while it
+// ran (its goroutines, and whatever else the process did meanwhile).
+func (e *Exporter) scan(ctx context.Context) (time.Duration, error) {
 	e.scanMu.Lock()
 	defer e.scanMu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return err
+		return 0, err
 	}
-	start := time.Now()
+	start, cpu0 := time.Now(), e.opts.CPUTime()
 	sum, err := e.scanAndSummarize(ctx)
 	took := time.Since(start)
 	if err == nil {
@@ -125,19 +209,21 @@ func (e *Exporter) Scan(ctx context.Context) error {
 	if e.opts.ReleaseMemory {
 		debug.FreeOSMemory()
 	}
+	cpu := max(e.opts.CPUTime()-cpu0, 0)
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return cpu, ctx.Err()
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.attempted = true
 	e.scans++
 	e.duration = took
+	e.cpu = cpu
 	if err != nil {
 		e.failures++
 		e.success = false
 		e.opts.Logger.Warn("scan failed; the metrics keep the last successful scan", "err", err, "duration", took, "failures", e.failures)
-		return err
+		return cpu, err
 	}
 	e.success = true
 	e.last = sum
@@ -151,8 +237,8 @@ func (e *Exporter) Scan(ctx context.Context) error {
 	for _, n := range sum.Findings {
 		findings += n
 	}
-	e.opts.Logger.Debug("scan done", "duration", took, "processes", sum.Processes, "fds", sum.FDs, "findings", findings)
-	return nil
+	e.opts.Logger.Debug("scan done", "duration", took, "cpu", cpu, "processes", sum.Processes, "fds", sum.FDs, "findings", findings)
+	return cpu, nil
 }
 
 // scanAndSummarize runs the scan and the audit and keeps only the counts:
@@ -199,7 +285,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	}
 	emit(mBuildInfo, 1, strings.ToValidUTF8(e.opts.Version, "?"), runtime.Version())
 	if e.opts.Interval > 0 {
-		emit(mInterval, e.opts.Interval.Seconds())
+		emit(mInterval, e.effective.Seconds())
 	}
 	emit(mScans, float64(e.scans))
 	emit(mFailures, float64(e.failures))
@@ -208,6 +294,9 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	}
 	emit(mSuccess, boolValue(e.success))
 	emit(mDuration, e.duration.Seconds())
+	if e.opts.Interval > 0 {
+		emit(mCPU, e.cpu.Seconds())
+	}
 	s := e.last
 	if s == nil {
 		return

@@ -32,7 +32,7 @@ var (
 	mBuildInfo = &metric{name: "build_info", typ: gauge, labels: []string{"version", "goversion"},
 		help: "A constant 1, labelled with the kcmpgraph version and the Go version it was built with."}
 	mInterval = &metric{name: "scan_interval_seconds", typ: gauge, serveOnly: true,
-		help: "Time between the starts of two background scans (serve --interval)."}
+		help: "Time between the starts of the last background scan and the next: serve --interval, or longer where the last scan's CPU time needed it to stay within --cpu-budget."}
 	mScans = &metric{name: "scans_total", typ: counter,
 		help: "Scans run since the exporter started, failed ones included."}
 	mFailures = &metric{name: "scan_failures_total", typ: counter,
@@ -41,6 +41,8 @@ var (
 		help: "1 if the last scan succeeded, 0 if it failed; after a failure the other metrics still describe the last successful scan."}
 	mDuration = &metric{name: "scan_duration_seconds", typ: gauge,
 		help: "Wall time of the last scan, successful or not, audit included."}
+	mCPU = &metric{name: "scan_cpu_seconds", typ: gauge, serveOnly: true,
+		help: "CPU time (user and system) the exporter used during the last background scan, successful or not, audit included."}
 	mPhase = &metric{name: "scan_phase_duration_seconds", typ: gauge, labels: []string{"phase"},
 		help: "Wall time of each phase of the last successful scan: read (/proc), group (kcmp comparisons), audit."}
 	mTimestamp = &metric{name: "last_scan_timestamp_seconds", typ: gauge,
@@ -74,7 +76,7 @@ var (
 
 // table lists every metric, in the order of the README.
 var table = []*metric{
-	mBuildInfo, mInterval, mScans, mFailures, mSuccess, mDuration, mPhase, mTimestamp, mExact,
+	mBuildInfo, mInterval, mScans, mFailures, mSuccess, mDuration, mCPU, mPhase, mTimestamp, mExact,
 	mProcesses, mTasks, mFDs, mKcmpCalls, mErrors, mUnreadable, mShared, mChannels, mFindings, mAllowed,
 	mContainerFindings,
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -445,4 +447,102 @@ func TestContainerFindings(t *testing.T) {
 	if n := sum.ContainerFindings[ContainerKey{FindingKey{"KG003", "critical"}, other, other, other, other}]; n != 1000-maxContainerSeries {
 		t.Errorf("other counts %d findings, want %d", n, 1000-maxContainerSeries)
 	}
+}
+
+func TestEffectiveInterval(t *testing.T) {
+	for _, c := range []struct {
+		interval, cpu time.Duration
+		budget        float64
+		want          time.Duration
+	}{
+		{time.Minute, 0, 0.02, time.Minute},
+		{time.Minute, time.Second, 0.02, time.Minute},             // 1 s of 60 s: within 2%
+		{time.Minute, 1200 * time.Millisecond, 0.02, time.Minute}, // exactly 2%
+		{time.Minute, 3900 * time.Millisecond, 0.02, 195 * time.Second},
+		{time.Minute, 3900 * time.Millisecond, 0, time.Minute},  // no budget
+		{time.Minute, 3900 * time.Millisecond, -1, time.Minute}, // no budget
+		{time.Second, 500 * time.Millisecond, 1, time.Second},   // a whole CPU
+		{time.Second, 2 * time.Second, 1, 2 * time.Second},      // more than one CPU's worth
+		{time.Minute, time.Hour, 1e-12, maxInterval},            // no overflow
+		{time.Minute, -time.Second, 0.02, time.Minute},
+	} {
+		if got := EffectiveInterval(c.interval, c.cpu, c.budget); got != c.want {
+			t.Errorf("EffectiveInterval(%v, %v, %v) = %v, want %v", c.interval, c.cpu, c.budget, got, c.want)
+		}
+	}
+}
+
+// TestRunStretchesInterval: scans that each take 50 ms of (a fake) CPU
+// time with a budget of half a CPU start 100 ms apart, not every 5 ms;
+// the exposition gives the CPU time and the stretched interval, and the
+// stretch is logged at info level once.
+func TestRunStretchesInterval(t *testing.T) {
+	s := loadHost(t)
+	var cpu atomic.Int64
+	var scans atomic.Int32
+	var log bytes.Buffer
+	var logMu sync.Mutex
+	e := NewExporter(Options{
+		Interval:  5 * time.Millisecond,
+		CPUBudget: 0.5,
+		CPUTime:   func() time.Duration { return time.Duration(cpu.Load()) },
+		Scan: func(context.Context) (*snapshot.Snapshot, error) {
+			scans.Add(1)
+			cpu.Add(int64(50 * time.Millisecond))
+			return s, nil
+		},
+		Logger: slog.New(slog.NewTextHandler(syncWriter{&logMu, &log}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if out := text(t, e); !strings.Contains(out, "\nkcmpgraph_scan_interval_seconds 0.005\n") {
+		t.Errorf("before the first scan, the interval is not --interval's:\n%s", out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 450*time.Millisecond)
+	defer cancel()
+	if err := e.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// 450 ms / 100 ms; at least two however loaded the machine.
+	if n := scans.Load(); n < 2 || n > 5 {
+		t.Errorf("%d scans in 450 ms, want at most 5 (100 ms apart)", n)
+	}
+	out := text(t, e)
+	for _, want := range []string{"\nkcmpgraph_scan_interval_seconds 0.1\n", "\nkcmpgraph_scan_cpu_seconds 0.05\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("exposition lacks %q:\n%s", strings.TrimSpace(want), out)
+		}
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	lines := log.String()
+	if n := strings.Count(lines, "level=INFO msg=\"scan interval stretched to keep the exporter within its CPU budget\""); n != 1 {
+		t.Errorf("%d info lines about the stretch, want 1:\n%s", n, lines)
+	}
+	if !strings.Contains(lines, "interval=5ms effective_interval=100ms cpu=50ms cpu_budget=50%") {
+		t.Errorf("the stretch's log line lacks its figures:\n%s", lines)
+	}
+
+	// Without a budget, the same scans run every 5 ms.
+	scans.Store(0)
+	e = NewExporter(Options{Interval: 5 * time.Millisecond, CPUTime: e.opts.CPUTime, Scan: e.opts.Scan})
+	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	e.Run(ctx)
+	if n := scans.Load(); n < 6 {
+		t.Errorf("without a budget, %d scans in 300 ms, want 6 or more (5 ms apart)", n)
+	}
+	if out := text(t, e); !strings.Contains(out, "\nkcmpgraph_scan_interval_seconds 0.005\n") {
+		t.Errorf("without a budget, the interval changed:\n%s", out)
+	}
+}
+
+// syncWriter serializes writes to a buffer the test reads.
+type syncWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (s syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

@@ -90,7 +90,13 @@ func TestServeUsageErrors(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("tls_server_config:\n  cert_file: /nonexistent.crt\n  key_file: /nonexistent.key\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	wantUsageError(t, "--interval must be positive", "serve", "--interval", "0s")
+	wantUsageError(t, "--interval 0s: must be at least 1s", "serve", "--interval", "0s")
+	wantUsageError(t, "--interval 1ms: must be at least 1s", "serve", "--interval", "1ms")
+	wantUsageError(t, "--interval -1m0s: must be at least 1s", "serve", "--interval", "-1m")
+	wantUsageError(t, `--cpu-budget: "200%" is not a share of one CPU between 0 and 100%`, "serve", "--cpu-budget", "200%")
+	wantUsageError(t, `--cpu-budget: "-1%" is not a share of one CPU`, "serve", "--cpu-budget", "-1%")
+	wantUsageError(t, `--cpu-budget: "2 percent" is not a share of one CPU`, "serve", "--cpu-budget", "2 percent")
+	wantUsageError(t, `--cpu-budget: "NaN" is not a share of one CPU`, "serve", "--cpu-budget", "NaN")
 	wantUsageError(t, "--web.config.file "+bad, "serve", "--web.config.file", bad)
 	wantUsageError(t, "--web.config.file", "serve", "--web.config.file", filepath.Join(dir, "missing.yml"))
 	wantUsageError(t, `--log.level: "loud" is not a level`, "serve", "--log.level", "loud")

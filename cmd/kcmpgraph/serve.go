@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,12 +33,46 @@ const defaultListen = "127.0.0.1:9842"
 // is told to stop.
 const shutdownGrace = 5 * time.Second
 
+// minInterval is the shortest --interval serve accepts: a scan of a
+// busy host costs seconds of CPU, and back-to-back scans would take a
+// CPU for as long as the exporter runs.
+const minInterval = time.Second
+
+// defaultCPUBudget is the share of one CPU serve's scans may use on
+// average unless --cpu-budget says otherwise.
+const defaultCPUBudget = 0.02
+
+// cpuShare is a share of one CPU, given as a percentage ("2%") or a
+// fraction ("0.02"): the value of --cpu-budget.
+type cpuShare float64
+
+func (c *cpuShare) String() string {
+	return strconv.FormatFloat(100*float64(*c), 'g', -1, 64) + "%"
+}
+
+func (c *cpuShare) Set(s string) error {
+	num, percent := strings.CutSuffix(strings.TrimSpace(s), "%")
+	v, err := strconv.ParseFloat(num, 64)
+	if percent {
+		v /= 100
+	}
+	if err != nil || math.IsNaN(v) || v < 0 || v > 1 {
+		return badValue("%q is not a share of one CPU between 0 and 100%% (such as 2%%, 0.5%% or 0.02; 0 sets no budget)", s)
+	}
+	*c = cpuShare(v)
+	return nil
+}
+
+func (c *cpuShare) Type() string { return "share" }
+
 func newServeCmd() *cobra.Command {
 	var sel *selection
 	var af auditFlags
 	var byContainer bool
 	var listen []string
 	var interval time.Duration
+	budget := cpuShare(defaultCPUBudget)
+	var backToBack bool
 	var webConfig, logLevel, logFormat string
 	var systemdSocket bool
 	cmd := &cobra.Command{
@@ -56,6 +93,13 @@ exporter reads: TLS certificates, basic-auth users with bcrypt hashes
 SIGINT or SIGTERM stops it: the scan in progress is abandoned and scrapes
 in flight get up to 5 seconds.
 
+--cpu-budget bounds the average CPU the scans use (default 2% of one CPU):
+a scan that took more CPU than the budget allows over --interval delays
+the next one until its CPU time / budget has passed since it started. A
+full scan of a host with 100k fds takes seconds of CPU: at 2% the scans
+of such a host come every few minutes, whatever --interval says (the log
+says so once; kcmpgraph_scan_interval_seconds is the interval in force).
+
 Reading every process needs root, or CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH
 (see the README for a systemd unit and a Kubernetes DaemonSet).`,
 		Example: `  kcmpgraph serve                                   # 127.0.0.1:9842/metrics, a scan a minute
@@ -65,8 +109,12 @@ Reading every process needs root, or CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			allowShutdown(shutdownGrace + time.Second)
-			if interval <= 0 {
-				return usagef("--interval must be positive")
+			if interval < minInterval {
+				return usagef("--interval %v: must be at least %v (a scan of a busy host costs seconds of CPU)", interval, minInterval)
+			}
+			if backToBack {
+				// For benchmarks: no wait between scans, no budget.
+				interval, budget = time.Nanosecond, 0
 			}
 			if !systemdSocket && len(listen) == 0 {
 				return usagef("--listen: no address")
@@ -93,6 +141,7 @@ Reading every process needs root, or CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH
 				Audit:               auditOpts,
 				FindingsByContainer: byContainer,
 				Interval:            interval,
+				CPUBudget:           float64(budget),
 				Version:             version,
 				Logger:              logger,
 				ReleaseMemory:       true,
@@ -108,7 +157,12 @@ Reading every process needs root, or CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH
 	af.add(cmd)
 	cmd.Flags().BoolVar(&byContainer, "findings-by-container", false, "also export kcmpgraph_container_audit_findings: findings per container, labelled with its runtime, Kubernetes namespace and pod, and name")
 	cmd.Flags().StringArrayVar(&listen, "listen", []string{defaultListen}, "address to serve /metrics on (repeatable; :9842 means every interface)")
-	cmd.Flags().DurationVar(&interval, "interval", time.Minute, "time between the starts of two scans")
+	cmd.Flags().DurationVar(&interval, "interval", time.Minute, "time between the starts of two scans (at least 1s; --cpu-budget may stretch it)")
+	cmd.Flags().Var(&budget, "cpu-budget", "the share of one CPU the scans may use on average, such as 2% or 0.5%; a scan that cost more stretches the interval (0: no budget)")
+	cmd.Flags().BoolVar(&backToBack, "bench.back-to-back", false, "for benchmarks only: scan back to back, ignoring --interval and --cpu-budget")
+	if err := cmd.Flags().MarkHidden("bench.back-to-back"); err != nil {
+		panic(err)
+	}
 	cmd.Flags().StringVar(&webConfig, "web.config.file", "", "exporter-toolkit web configuration file: TLS, basic auth")
 	cmd.Flags().BoolVar(&systemdSocket, "web.systemd-socket", false, "serve on the listeners systemd passes (socket activation) instead of --listen")
 	cmd.Flags().StringVar(&logLevel, "log.level", "info", "log level: debug, info, warn, error")

@@ -452,6 +452,72 @@ scrape_configs:
 	}
 }
 
+// scrapeValues reads the unlabelled samples of /metrics at addr.
+func scrapeValues(t *testing.T, addr string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	vals := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if v, err := strconv.ParseFloat(val, 64); ok && err == nil {
+			vals[name] = v
+		}
+	}
+	return vals
+}
+
+// TestServeCPUBudget: with a budget of 0.01% of a CPU, the first scan of
+// a small tree costs more than a 1 s interval allows, so the next scan
+// waits its CPU time / 0.0001 (a minute or more); the exporter says so in
+// its gauges and, once, in its log. Without a budget, the same serve
+// scans every second.
+func TestServeCPUBudget(t *testing.T) {
+	testkit.RequireKcmp(t)
+	bin := kcmpgraphBinary(t)
+	f := fixture.New(t)
+	master, _, err := f.Root().Grow(fixture.GrowSpec{Procs: 10, FDsPerProc: 10, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := strconv.Itoa(master)
+	d := startDaemon(t, "kcmpgraph serve --cpu-budget 0.01%", exec.Command(bin, "serve", "--tree", tree, "--interval", "1s",
+		"--cpu-budget", "0.01%", "--listen", "127.0.0.1:0"))
+	free := startDaemon(t, "kcmpgraph serve --cpu-budget 0", exec.Command(bin, "serve", "--tree", tree, "--interval", "1s",
+		"--cpu-budget", "0", "--listen", "127.0.0.1:0"))
+	addr, freeAddr := d.address(t), free.address(t)
+	var v map[string]float64
+	waitFor(t, 30*time.Second, "a first scan", func() (bool, string) {
+		v = scrapeValues(t, addr)
+		return v["kcmpgraph_scans_total"] >= 1 && v["kcmpgraph_scan_interval_seconds"] > 1, fmt.Sprint(v["kcmpgraph_scans_total"], " scans")
+	})
+	cpu, interval := v["kcmpgraph_scan_cpu_seconds"], v["kcmpgraph_scan_interval_seconds"]
+	// The budget counts the scan's CPU time and the little the exporter
+	// used before it (starting to listen).
+	if cpu <= 0 || interval < 0.99*cpu/0.0001 || interval > cpu/0.0001+1000 {
+		t.Errorf("scan_cpu_seconds %v, scan_interval_seconds %v: want the interval to be about the CPU time / 0.0001", cpu, interval)
+	}
+	// Five seconds on: five scans without the budget, still one with it.
+	time.Sleep(5 * time.Second)
+	if v := scrapeValues(t, addr); v["kcmpgraph_scans_total"] != 1 {
+		t.Errorf("with the budget, %v scans, want 1 (the next is %v s after the first)", v["kcmpgraph_scans_total"], interval)
+	}
+	fv := scrapeValues(t, freeAddr)
+	if fv["kcmpgraph_scans_total"] < 3 || fv["kcmpgraph_scan_interval_seconds"] != 1 {
+		t.Errorf("without a budget: %v scans, interval %v s; want 3 or more, 1 s apart", fv["kcmpgraph_scans_total"], fv["kcmpgraph_scan_interval_seconds"])
+	}
+	if n := strings.Count(d.logText(), `msg="scan interval stretched to keep the exporter within its CPU budget" interval=1s effective_interval=`); n != 1 {
+		t.Errorf("%d log lines about the stretch, want 1:\n%s", n, d.logText())
+	}
+	if strings.Contains(free.logText(), "stretched") {
+		t.Errorf("without a budget, the interval was stretched:\n%s", free.logText())
+	}
+}
+
 // TestServeMemoryFlat runs 250 scans of a small forest back to back and
 // compares the exporter's own heap and RSS (its process and Go metrics)
 // around scans 20 to 40 with scans 230 to 250.
@@ -463,7 +529,7 @@ func TestServeMemoryFlat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := startDaemon(t, "kcmpgraph serve", exec.Command(bin, "serve", "--tree", strconv.Itoa(master), "--interval", "1ms", "--listen", "127.0.0.1:0"))
+	d := startDaemon(t, "kcmpgraph serve", exec.Command(bin, "serve", "--tree", strconv.Itoa(master), "--bench.back-to-back", "--listen", "127.0.0.1:0"))
 	addr := d.address(t)
 	type sample struct{ scans, heap, rss float64 }
 	read := func() sample {
