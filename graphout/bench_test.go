@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -125,4 +126,19 @@ func cpuTime() time.Duration {
 		total += time.Duration(t.Nano())
 	}
 	return total
+}
+
+// BenchmarkBuildRefused times refusing a forest of 400 and 1000
+// processes that all hold one pipe's ends, drawn one by one.
+func BenchmarkBuildRefused(b *testing.B) {
+	for _, n := range []int{400, 1000} {
+		s := forestWithOnePipe(n)
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Build(s, Options{NoCollapse: true}); err == nil {
+					b.Fatal("not refused")
+				}
+			}
+		})
+	}
 }

@@ -23,6 +23,9 @@ type Diagram struct {
 	// graph, node and edge hold the graph-wide attributes.
 	graph, node, edge []encoding.Attribute
 	layout            string
+	// least is the fewest nodes and edges a diagram too large to draw
+	// would have had (see build); 0 for one that was drawn.
+	least int
 	// Processes and Objects count the drawn process boxes and object
 	// nodes (bundles, summaries).
 	Processes, Objects int

@@ -97,6 +97,11 @@ func build(s *snapshot.Snapshot, names *objname.Names, opts Options, none bool) 
 	objs := collectObjects(s, names, opts.View == ViewObjects)
 	objs, common := leaveOutCommon(objs)
 	boxes, of := makeBoxes(s, objs, none, clusterer(s))
+	if none && len(boxes) > sfdpBudget {
+		// Every box is a node: refuse before pairing the ends of every
+		// channel, a million pairs for a pipe a thousand processes hold.
+		return &Diagram{least: len(boxes), Processes: len(boxes)}, len(boxes)
+	}
 	var notes []string
 	if !none && len(boxes) > opts.MaxBoxes {
 		var sum *summary
@@ -116,6 +121,23 @@ func build(s *snapshot.Snapshot, names *objname.Names, opts Options, none bool) 
 		var wide []string
 		bundles, wide = leaveOutWide(bundles, len(boxes))
 		common = append(common, wide...)
+	}
+	if none {
+		// Drawn one by one, a host of a thousand processes would take a
+		// minute to label before finish refused it: refuse it first.
+		// Each box is a node, each bundle a note or an edge, each hub a
+		// note and the links between two boxes one edge.
+		pairs := map[[2]*box]bool{}
+		for _, l := range links {
+			a, b := l.from, l.to
+			if a.pids[0] > b.pids[0] {
+				a, b = b, a
+			}
+			pairs[[2]*box{a, b}] = true
+		}
+		if least := len(boxes) + len(bundles) + len(hubs) + len(pairs); least > sfdpBudget {
+			return &Diagram{least: least, Processes: len(boxes)}, len(boxes)
+		}
 	}
 	describeDifferences(boxes, bundles, links, namer{opts.Users})
 	p := &picture{s: s, opts: opts, n: namer{opts.Users}, boxes: boxes, of: of, bundles: bundles, links: links, hubs: hubs}

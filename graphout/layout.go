@@ -23,6 +23,9 @@ const (
 // cost is what the layout engines' time grows with: nodes and edges (not
 // the invisible ones that order ranks).
 func (d *Diagram) cost() int {
+	if d.least > 0 {
+		return d.least
+	}
 	n := len(d.nodes)
 	for _, l := range d.lines {
 		if !l.order {

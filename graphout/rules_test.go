@@ -237,3 +237,37 @@ func TestLinksBetweenTwoBoxesAreOneEdge(t *testing.T) {
 		t.Errorf("%d edges between client and server, want 1 labelled 3 × pipe, unix socketpair:\n%s", edges, text)
 	}
 }
+
+// forestWithOnePipe is n processes under one parent that all hold both
+// ends of one pipe, as a test harness's children inherit its stdout:
+// drawn one by one, every pair of them is an edge.
+func forestWithOnePipe(n int) *snapshot.Snapshot {
+	g := &gen{s: &snapshot.Snapshot{Schema: snapshot.Schema, Exact: true}, next: 10, ino: 100}
+	root := g.proc(g.pid(), 1, "forest", 0, "")
+	g.pipe(root, root)
+	e := &g.s.Endpoints[0]
+	r, w := e.Ends[0][0], e.Ends[1][0]
+	for range n {
+		p := g.proc(g.pid(), root, "forest", 0, "")
+		e.Ends[0] = append(e.Ends[0], g.share(r, p))
+		e.Ends[1] = append(e.Ends[1], g.share(w, p))
+	}
+	g.s.Normalize()
+	return g.s
+}
+
+// A diagram drawn one by one that graphviz could not lay out in seconds
+// is refused, with the hint, before its edges are labelled: a live
+// forest of a thousand such processes took a minute to be refused.
+func TestTooLargeIsRefusedEarly(t *testing.T) {
+	for _, n := range []int{400, 1000} {
+		_, err := Build(forestWithOnePipe(n), Options{NoCollapse: true})
+		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "--around PID") {
+			t.Errorf("%d processes: %v, want ErrTooLarge with a hint", n, err)
+		}
+	}
+	d, err := Build(forestWithOnePipe(1000), Options{})
+	if err != nil || d.Processes > 3 {
+		t.Errorf("collapsed: %v, %+v boxes", err, d)
+	}
+}
