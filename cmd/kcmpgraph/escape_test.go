@@ -214,11 +214,31 @@ func TestEveryOutputIsInert(t *testing.T) {
 		case promText:
 			s = checkMetricsInert(t, what, text)
 		}
+		// The names hold no backslash: an escaped escape is text
+		// escaped twice (audit headlines once were).
+		if r.medium != jsonData {
+			for _, twice := range []string{`\\x1b`, `\\u202e`, `\\xff`, `\\a`, `\\r`} {
+				if i := strings.Index(s, twice); i >= 0 {
+					t.Errorf("%s: escaped twice: %.80q", what, s[max(0, i-30):])
+				}
+			}
+		}
 		if shown[r.medium] == nil {
 			shown[r.medium] = &strings.Builder{}
 		}
 		shown[r.medium].WriteString(s)
 	}
+	// A snapshot written by show loads back byte for byte.
+	again := out("again.json")
+	if _, stderr, code := runCLI(t, "show", snap, "--format", "json", "-o", again); code != 0 {
+		t.Fatalf("show -o: exit %d %s", code, stderr)
+	}
+	s, err := snapshot.LoadFile(again, snapshot.LoadOptions{})
+	testkit.Check(t, err)
+	if p := s.Process(999); p == nil || p.Comm != hostileComm || len(p.FDs) != len(hostileNames) || p.FDs[7].Target != "/tmp/"+hostileNames[7] {
+		t.Errorf("pid 999 read back as %+v", p)
+	}
+
 	// What each medium shows for the names: Text's escapes (Go's), and in
 	// JSON the escaped form of the invalid bytes.
 	for m, want := range map[medium][]string{
