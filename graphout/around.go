@@ -87,21 +87,11 @@ func hasMember(ms []snapshot.Member, m snapshot.Member) bool {
 	return false
 }
 
-// neighbours is start and every process within depth hops of it.
+// neighbours is start and every process within depth hops of it. Each
+// shared object is a list of its holder pids, visited once: a file a
+// thousand processes hold is one step, not a million pairs.
 func neighbours(s *snapshot.Snapshot, start map[int]bool, depth int) map[int]bool {
-	adj := map[int]map[int]bool{}
-	link := func(pids []int) {
-		for _, a := range pids {
-			for _, b := range pids {
-				if a != b {
-					if adj[a] == nil {
-						adj[a] = map[int]bool{}
-					}
-					adj[a][b] = true
-				}
-			}
-		}
-	}
+	var objects [][]int
 	memberPIDs := func(ms []snapshot.Member) []int {
 		seen := map[int]bool{}
 		var out []int
@@ -114,20 +104,29 @@ func neighbours(s *snapshot.Snapshot, start map[int]bool, depth int) map[int]boo
 		return out
 	}
 	for _, g := range s.Groups {
-		link(memberPIDs(g.Members))
+		objects = append(objects, memberPIDs(g.Members))
 	}
 	for _, e := range s.Endpoints {
 		var all []snapshot.Member
 		for _, end := range e.Ends {
 			all = append(all, end...)
 		}
-		link(memberPIDs(all))
+		objects = append(objects, memberPIDs(all))
 	}
 	for _, e := range s.Epoll {
 		for _, w := range e.Watches {
-			if w.Holder != nil {
-				link([]int{e.PID, w.Holder.PID})
+			if w.Holder != nil && w.Holder.PID != e.PID {
+				objects = append(objects, []int{e.PID, w.Holder.PID})
 			}
+		}
+	}
+	of := map[int][]int{} // pid -> the objects it holds
+	for i, pids := range objects {
+		if len(pids) < 2 {
+			continue
+		}
+		for _, p := range pids {
+			of[p] = append(of[p], i)
 		}
 	}
 	keep := map[int]bool{}
@@ -136,13 +135,20 @@ func neighbours(s *snapshot.Snapshot, start map[int]bool, depth int) map[int]boo
 		keep[p] = true
 		frontier = append(frontier, p)
 	}
+	visited := make([]bool, len(objects))
 	for d := 0; d < depth && len(frontier) > 0; d++ {
 		var next []int
 		for _, p := range frontier {
-			for q := range adj[p] {
-				if !keep[q] {
-					keep[q] = true
-					next = append(next, q)
+			for _, i := range of[p] {
+				if visited[i] {
+					continue
+				}
+				visited[i] = true
+				for _, q := range objects[i] {
+					if !keep[q] {
+						keep[q] = true
+						next = append(next, q)
+					}
 				}
 			}
 		}

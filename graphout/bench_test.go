@@ -142,3 +142,22 @@ func BenchmarkBuildRefused(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAround times graph --around on hosts of 1000 processes: the
+// generated dense one, and a forest that all holds one pipe (a thousand
+// holders of one object, which once cost a million pairs).
+func BenchmarkAround(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		s    *snapshot.Snapshot
+		pid  int
+	}{{"1000/dense", generated(1000, true), 1002}, {"forest/1000", forestWithOnePipe(1000), 11}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Around(c.s, c.pid, -1, 2); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
