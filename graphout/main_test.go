@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 )
 
 // TestMain lets Render re-execute this test binary as its renderer, with
@@ -18,7 +20,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	os.Setenv("XDG_CACHE_HOME", cache)
-	code := m.Run()
+	code := testkit.RunGuarded(m)
 	os.RemoveAll(cache)
 	os.Exit(code)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/kcmpgraph/kcmpgraph/graphout"
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 )
 
 // TestMain lets graph and diff, run in-process, render SVG by re-executing
@@ -25,7 +26,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	os.Setenv("XDG_CACHE_HOME", cache)
-	code := m.Run()
+	code := testkit.RunGuarded(m)
 	os.RemoveAll(cache)
 	if built.dir != "" {
 		os.RemoveAll(built.dir)

@@ -9,8 +9,11 @@
 package testkit
 
 import (
+	"fmt"
 	"os"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/kcmpgraph/kcmpgraph/kcmp"
 )
@@ -63,4 +66,30 @@ func Check(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// RunGuarded runs a test binary's tests (m.Run) and fails the run when
+// the host's /dev/null is not the null device afterwards (kcmpgraph runs
+// as root: an output renamed over it breaks every program on the host).
+// It names what it found, so that the package that did it is known.
+func RunGuarded(m *testing.M) int {
+	code := m.Run()
+	if err := DevNullIntact(); err != nil {
+		fmt.Fprintf(os.Stderr, "testkit: after this package's tests: %v\n", err)
+		return 1
+	}
+	return code
+}
+
+// DevNullIntact reports whether /dev/null is still character device 1:3.
+func DevNullIntact() error {
+	var st unix.Stat_t
+	if err := unix.Lstat(os.DevNull, &st); err != nil {
+		return fmt.Errorf("%s: %w", os.DevNull, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != 1 || unix.Minor(st.Rdev) != 3 {
+		return fmt.Errorf("%s is no longer the null device (mode %o, %d bytes, device %d:%d)",
+			os.DevNull, st.Mode, st.Size, unix.Major(st.Rdev), unix.Minor(st.Rdev))
+	}
+	return nil
 }
