@@ -97,10 +97,13 @@ func build(s *snapshot.Snapshot, names *objname.Names, opts Options, none bool) 
 	objs := collectObjects(s, names, opts.View == ViewObjects)
 	objs, common := leaveOutCommon(objs)
 	boxes, of := makeBoxes(s, objs, none, clusterer(s))
-	if none && len(boxes) > sfdpBudget {
-		// Every box is a node: refuse before pairing the ends of every
+	if none {
+		// Every box is a node, and the ends of one channel make at least
+		// this many edges: refuse before pairing the ends of every
 		// channel, a million pairs for a pipe a thousand processes hold.
-		return &Diagram{least: len(boxes), Processes: len(boxes)}, len(boxes)
+		if least := len(boxes) + mostPairs(objs); least > sfdpBudget {
+			return &Diagram{least: least, Processes: len(boxes)}, len(boxes)
+		}
 	}
 	var notes []string
 	if !none && len(boxes) > opts.MaxBoxes {
@@ -142,6 +145,30 @@ func build(s *snapshot.Snapshot, names *objname.Names, opts Options, none bool) 
 	describeDifferences(boxes, bundles, links, namer{opts.Users})
 	p := &picture{s: s, opts: opts, n: namer{opts.Users}, boxes: boxes, of: of, bundles: bundles, links: links, hubs: hubs}
 	return p.draw(common, notes), len(boxes)
+}
+
+// mostPairs is the most edges one channel draws between processes drawn
+// one by one: the unordered pairs of a holder of one end and a holder of
+// the other, counted at least once.
+func mostPairs(objs []*object) int {
+	most := 0
+	for _, o := range objs {
+		if !o.link {
+			continue
+		}
+		from := map[int]bool{}
+		for _, p := range o.from {
+			from[p] = true
+		}
+		both := 0
+		for _, p := range o.to {
+			if from[p] {
+				both++
+			}
+		}
+		most = max(most, (len(o.from)*len(o.to)-both)/2)
+	}
+	return most
 }
 
 // leaveOutCommon takes out the items held by most processes of a large
