@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -82,6 +83,7 @@ func startLive(t *testing.T) *live {
 	lfd, port := testkit.Must2[int, int](t)(master.TCPListen("127.0.0.1", 0))
 	must(master.Listen(filepath.Join(dir, "app.sock")))
 	must(master.Open(filepath.Join(dir, "app.log"), unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND))
+	testkit.Must2[int, int](t)(master.Pipe()) // a channel whose other end the view shows
 	lv := &live{master: master.PID(), port: port}
 	for i := 0; i < 2; i++ {
 		w := testkit.Must[*fixture.Node](t)(master.Fork())
@@ -261,6 +263,40 @@ func (b *browser) exercise(t *testing.T, lv *live, m *Model, name string) {
 		}
 	}
 	b.shot(t, name+"-worker.png")
+	// Clicking the pipe in the worker's fd table shows its holders and
+	// the other end's.
+	row := slices.IndexFunc(worker.FDs, func(f FD) bool { return f.Obj >= 0 && len(m.Objects[f.Obj].Peers) > 0 })
+	if row < 0 {
+		t.Fatalf("worker %d holds no channel end", worker.PID)
+	}
+	b.do(t, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#panel table tr:nth-child(%d) td button`, row+1))),
+		poll(`document.querySelector('#panel h2').textContent.startsWith('pipe')`))
+	panel = textOf(t, b, `#panel`)
+	for _, want := range []string{"Held by", "Other end", fmt.Sprintf("kg-master %d", lv.master), fmt.Sprintf("kg-worker %d", lv.workers[1])} {
+		if !strings.Contains(panel, want) {
+			t.Errorf("the pipe's panel lacks %q:\n%s", want, panel)
+		}
+	}
+	// The first finding in the list selects the boxes it accuses.
+	if len(m.Findings) == 0 {
+		t.Fatal("no findings for the master/worker fixture")
+	}
+	f := m.Findings[0]
+	accused := map[int]bool{}
+	for _, pid := range f.PIDs {
+		if i := index(m, pid); i >= 0 && m.Procs[i].Box >= 0 {
+			accused[m.Procs[i].Box] = true
+		}
+	}
+	b.do(t, chromedp.Click(chromedp.CSS(`#list li button`)),
+		poll(fmt.Sprintf(`document.querySelector('#panel h2').textContent === %q`, f.Rule+" "+f.Title)))
+	if n := eval[int](t, b, `document.querySelectorAll('g.box.related').length`); len(accused) == 0 || n != len(accused) {
+		t.Errorf("finding %s selects %d boxes, want its %d", f.Rule, n, len(accused))
+	}
+	// A socket address finds the master and the workers that hold it.
+	eval[chromedp.Void](t, b, `document.querySelector('#search').value = ''`)
+	b.do(t, chromedp.SendKeys(chromedp.CSS(`#search`), fmt.Sprintf("127.0.0.1:%d", lv.port)),
+		poll(`document.querySelector('#hits').textContent === '3 processes'`))
 	// The epoll toggle hides the epoll edges.
 	const visible = `[...document.querySelectorAll('path.t-epoll')].filter((e) => getComputedStyle(e).display !== 'none').length`
 	shown := eval[int](t, b, visible)
