@@ -10,9 +10,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
+	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
 
 func TestReportCLI(t *testing.T) {
@@ -123,5 +127,40 @@ func TestWebNetworkWarns(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "not a loopback address") {
 		t.Errorf("stderr %q, want the warning", stderr.String())
+	}
+}
+
+// TestWebLiveRescan serves the live view of a fixture tree (no SNAPSHOT)
+// and rescans it as the page's button does: the new scan shows a process
+// forked since the first, and the model says it is live.
+func TestWebLiveRescan(t *testing.T) {
+	testkit.RequireKcmp(t)
+	f := fixture.New(t)
+	root := f.Root()
+	pr, pw := io.Pipe()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var stderr bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, pipeWriter{pw}, &stderr, []string{"web", "--tree", strconv.Itoa(root.PID())}) }()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	testkit.Check(t, err)
+	go io.Copy(io.Discard, pr)
+	url, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "kcmpgraph: serving "), " ")
+	child := testkit.Must[*fixture.Node](t)(root.Fork())
+	req, err := http.NewRequest(http.MethodPost, url+"api/rescan", nil)
+	testkit.Check(t, err)
+	req.Header.Set("Origin", strings.TrimSuffix(url, "/"))
+	resp, err := http.DefaultClient.Do(req)
+	testkit.Check(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`"live":true`)) ||
+		!bytes.Contains(body, []byte(`"pid":`+strconv.Itoa(child.PID())+`,`)) {
+		t.Errorf("rescan of the live view: %d, want the model with pid %d:\n%.300s", resp.StatusCode, child.PID(), body)
+	}
+	stop()
+	if err := <-done; err != nil || stderr.Len() > 0 {
+		t.Errorf("web: %v, stderr %q", err, stderr.String())
 	}
 }
