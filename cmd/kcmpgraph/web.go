@@ -57,15 +57,17 @@ its own), and rescans only for a POST whose Origin is itself.` + viewHelp + sele
 					return usagef("--listen: %q: give an IP address or localhost, not a host name", listen)
 				}
 			}
-			m, err := view.model(cmd, args)
-			if err != nil {
-				return err
-			}
+			// Listen first: a bad or busy port is said before a scan of
+			// the host costs seconds of CPU.
 			ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), port))
 			if err != nil {
 				return usagef("--listen: %v", err)
 			}
 			defer ln.Close()
+			m, err := view.model(cmd, args)
+			if err != nil {
+				return err
+			}
 			network := !ip.IsLoopback()
 			var rescan func(context.Context) (*webview.Model, error)
 			if len(args) == 0 {

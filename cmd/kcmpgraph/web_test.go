@@ -52,6 +52,8 @@ func TestWebListenRefused(t *testing.T) {
 	wantUsageError(t, `names no address and would listen on every interface`, "web", snap, "--listen", ":8080")
 	wantUsageError(t, `give an IP address or localhost`, "web", snap, "--listen", "example.com:8080")
 	wantUsageError(t, `is not HOST:PORT`, "web", snap, "--listen", "8080")
+	// The address is tried before the snapshot is read (or the host scanned).
+	wantUsageError(t, `--listen: listen tcp: address 99999: invalid port`, "web", "missing.json", "--listen", "127.0.0.1:99999")
 }
 
 // pipeWriter hands what the command prints to the test as it prints it.
