@@ -70,6 +70,37 @@ func TestLiveSecretKeptAcrossUidDrop(t *testing.T) {
 	}
 }
 
+// TestLiveSecretInThreadTable: the 0600 root file is open only in a
+// thread's own fd table (unshare(CLONE_FILES)), which /proc/PID/fd does
+// not show, and a child forked by that thread keeps it after dropping to
+// uid 65534. With --threads the audit names the thread's fd, by its tid.
+func TestLiveSecretInThreadTable(t *testing.T) {
+	testkit.RequireKcmp(t)
+	testkit.RequireRoot(t, "to give fixture processes other users")
+	f := fixture.New(t)
+	root := f.Root()
+	path := filepath.Join(t.TempDir(), "secret.key")
+	testkit.Check(t, os.WriteFile(path, []byte("k"), 0o600))
+	own := testkit.Must[*fixture.Node](t)(root.ThreadNode(unix.CLONE_FILES))
+	fd := testkit.Must[int](t)(own.Open(path, unix.O_RDONLY))
+	child := testkit.Must[*fixture.Node](t)(own.Fork())
+	testkit.Check(t, child.Setuid(65534, 65534))
+	rep := liveAudit(t, procscan.Options{Tree: root.PID(), Threads: true})
+	var text bytes.Buffer
+	testkit.Check(t, rep.WriteText(&text))
+	for _, f := range rep.Findings {
+		for _, h := range f.Holders {
+			if f.Rule == "KG001" && h.PID == root.PID() && slices.ContainsFunc(h.FDs, func(x HeldFD) bool { return x.FD == fd && x.TID == own.TID() }) {
+				if want := fmt.Sprintf("fd %d of task %d", fd, own.TID()); !strings.Contains(text.String(), want) {
+					t.Errorf("the text does not say %q:\n%s", want, text.String())
+				}
+				return
+			}
+		}
+	}
+	t.Errorf("no KG001 naming fd %d of thread %d/%d:\n%s", fd, root.PID(), own.TID(), text.String())
+}
+
 // TestLiveHostDirInNewNamespaces: a child in new mount and PID namespaces
 // that keeps its parent's directory fd crosses the boundary (KG003), but
 // the directory is reachable from its root (it did not pivot_root): no
