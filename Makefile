@@ -81,9 +81,10 @@ vendor:
 
 SCANS ?= 200
 
-# kcmpgraph serve on a live PROCS x FDS forest: SCANS scans back to back,
-# CPU per scan and per scrape, the average CPU at the default 60 s
-# interval, and RSS over the run; appended to BENCHMARKS.md.
+# kcmpgraph serve on a live PROCS x FDS forest: SCANS scans back to back
+# (serve's hidden --bench.back-to-back), CPU per scan and per scrape, the
+# average CPU at a 60 s interval and within the default --cpu-budget (2%),
+# and RSS over the run; appended to BENCHMARKS.md.
 bench-serve: build
 	$(GO) run ./internal/bench -procs $(PROCS) -fds $(FDS) -serve $(SCANS) -kcmpgraph $(BIN) -o BENCHMARKS.md
 
