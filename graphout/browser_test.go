@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,13 @@ document.body.replaceChildren(pre);
 // graphviz's estimates.
 func measureInBrowser(t *testing.T, svg []byte) layoutReport {
 	t.Helper()
+	return measureInWindow(t, bytes.Replace(svg, []byte(fitStyle), nil, 1), 0)
+}
+
+// measureInWindow is measureInBrowser in a window width pixels wide (0:
+// Chromium's default), the SVG as it is.
+func measureInWindow(t *testing.T, svg []byte, width int) layoutReport {
+	t.Helper()
 	browser, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Skip("chromium not installed (Debian package chromium; .ci/run installs it)")
@@ -73,6 +81,10 @@ func measureInBrowser(t *testing.T, svg []byte) layoutReport {
 	if i := bytes.Index(body, []byte("<svg")); i >= 0 {
 		body = body[i:]
 	}
+	var window []string
+	if width > 0 {
+		window = []string{fmt.Sprintf("--window-size=%d,1000", width)}
+	}
 	page := filepath.Join(dir, "page.html")
 	doc := "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body style=\"margin:0\">" + string(body) + measureScript + "</body></html>"
 	if err := os.WriteFile(page, []byte(doc), 0o644); err != nil {
@@ -80,9 +92,10 @@ func measureInBrowser(t *testing.T, svg []byte) layoutReport {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+	args := slices.Concat([]string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
-		"--user-data-dir="+filepath.Join(dir, "profile"), "--virtual-time-budget=8000", "--dump-dom", "file://"+page).Output()
+		"--user-data-dir=" + filepath.Join(dir, "profile"), "--virtual-time-budget=8000", "--dump-dom"}, window, []string{"file://" + page})
+	out, err := exec.CommandContext(ctx, browser, args...).Output()
 	if err != nil {
 		t.Fatalf("chromium: %v", err)
 	}

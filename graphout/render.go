@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -107,8 +108,24 @@ func Render(ctx context.Context, dotText []byte, layout string, w io.Writer, opt
 		}
 		return fmt.Errorf("svg: %s: %w", msg, err)
 	}
-	_, err := w.Write(out.Bytes())
+	_, err := w.Write(fitWidth(out.Bytes()))
 	return err
+}
+
+// fitStyle lets a browser scale a diagram wider than its window down to
+// the window's width, keeping its aspect (graphviz gives the SVG a fixed
+// width and height in points, and a viewBox); a narrower one keeps its
+// size. A host map some 1,800 px wide is then read whole at 1,600 px.
+const fitStyle = ` style="max-width:100%;height:auto"`
+
+// fitWidth adds fitStyle to the SVG's root element.
+func fitWidth(svg []byte) []byte {
+	i := bytes.Index(svg, []byte("<svg "))
+	if i < 0 {
+		return svg
+	}
+	i += len("<svg")
+	return slices.Concat(svg[:i], []byte(fitStyle), svg[i:])
 }
 
 // limitedBuffer keeps up to max bytes; a write past that fails, which

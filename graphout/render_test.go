@@ -7,11 +7,14 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -161,5 +164,48 @@ func TestRenderRefusals(t *testing.T) {
 	defer serving.Store(true)
 	if err := Render(context.Background(), dot, "dot", io.Discard, RenderOptions{}); !errors.Is(err, ErrNoRenderer) {
 		t.Errorf("without ServeRenderer: %v, want ErrNoRenderer", err)
+	}
+}
+
+// TestWideSVGFitsWindow: a diagram wider than the browser's window is
+// scaled down to the window's width, its aspect kept; a narrow one keeps
+// its size.
+func TestWideSVGFitsWindow(t *testing.T) {
+	wide := "digraph g { node [shape=box]; { rank=same; "
+	for i := range 12 {
+		wide += fmt.Sprintf("n%d [label=\"a box of the host map, number %d\"]; ", i, i)
+	}
+	wide += "} }"
+	narrow := `digraph g { a -> b }`
+	for _, c := range []struct {
+		name, dot string
+		fits      bool
+	}{{"wide", wide, true}, {"narrow", narrow, false}} {
+		var svg bytes.Buffer
+		if err := Render(context.Background(), []byte(c.dot), "dot", &svg, RenderOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if n := bytes.Count(svg.Bytes(), []byte(fitStyle)); n != 1 {
+			t.Fatalf("%s: the style is in the SVG %d times", c.name, n)
+		}
+		var natural struct {
+			Width  string `xml:"width,attr"`
+			Height string `xml:"height,attr"`
+		}
+		if err := xml.Unmarshal(svg.Bytes(), &natural); err != nil {
+			t.Fatal(err)
+		}
+		w, _ := strconv.ParseFloat(strings.TrimSuffix(natural.Width, "pt"), 64)
+		h, _ := strconv.ParseFloat(strings.TrimSuffix(natural.Height, "pt"), 64)
+		w, h = w*4/3, h*4/3 // points to CSS pixels
+		rep := measureInWindow(t, svg.Bytes(), 1600)
+		switch {
+		case c.fits && (w <= 1600 || rep.Width > 1600 || rep.Width < 1500):
+			t.Errorf("%s: %.0f px wide, shown %.0f px wide in a 1600 px window", c.name, w, rep.Width)
+		case c.fits && math.Abs(rep.Width/rep.Height-w/h) > 0.02*w/h:
+			t.Errorf("%s: aspect %.3f shown as %.3f", c.name, w/h, rep.Width/rep.Height)
+		case !c.fits && math.Abs(rep.Width-w) > 1:
+			t.Errorf("%s: %.0f px wide, shown %.0f px wide", c.name, w, rep.Width)
+		}
 	}
 }
