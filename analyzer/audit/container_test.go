@@ -3,11 +3,17 @@
 package audit
 
 import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kcmpgraph/kcmpgraph/internal/containertest"
 	"github.com/kcmpgraph/kcmpgraph/internal/testkit"
 	"github.com/kcmpgraph/kcmpgraph/procscan"
+	"github.com/kcmpgraph/kcmpgraph/procscan/fixture"
 )
 
 // checkOnlyLeak asserts that the one critical finding is KG008 on fd 3 of
@@ -99,5 +105,100 @@ func TestRealRuncInitBeforeStart(t *testing.T) {
 	rep = liveAudit(t, procscan.Options{PIDs: []int{c.PID}})
 	if !has(rep, "KG008", Critical) {
 		t.Errorf("no KG008 once the container started: %+v", rep.Findings)
+	}
+}
+
+// TestRealRuncRuntimeSocketAndHostNamespace: runc run --preserve-fds 2
+// hands a container's init a unix socket connected to a listener named
+// docker.sock (KG009 goes by the base name, so it lives in a temporary
+// directory, never the host's runtime paths) and the host's network
+// namespace file. Each is one critical finding naming the container;
+// the clean container beside it has none. The listener's holder, a host
+// process, is scanned too: the connected socket belongs to the host's
+// network namespace, which sock_diag lists only from inside it.
+func TestRealRuncRuntimeSocketAndHostNamespace(t *testing.T) {
+	testkit.RequireKcmp(t)
+	testkit.RequireRoot(t, "to run containers")
+	rt := containertest.NewRunc(t)
+	sockPath := filepath.Join(t.TempDir(), "docker.sock")
+	server := fixture.New(t).Root()
+	lfd, err := server.Listen(sockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("unix", sockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.Accept(lfd); err != nil {
+		t.Fatal(err)
+	}
+	client, err := conn.(*net.UnixConn).File()
+	conn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	// The host's namespaces are pid 1's where readable, else the scanner's.
+	hostNS, of := procscan.HostNamespaces("")
+	nsPath := "/proc/self/ns/net"
+	if of == "pid 1" {
+		nsPath = "/proc/1/ns/net"
+	}
+	nsFile, err := os.Open(nsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nsFile.Close()
+	leaky := rt.Run("runtime-api", client, nsFile)
+	clean := rt.Run("clean")
+	rep := liveAudit(t, procscan.Options{PIDs: []int{leaky.PID, clean.PID, server.PID()}})
+	want := map[string]struct {
+		fd   int
+		note string
+	}{"KG009": {3, "runtime API"}, "KG010": {4, "host namespace"}}
+	found := map[string]int{}
+	for _, f := range rep.Findings {
+		for _, h := range f.Holders {
+			if h.PID == clean.PID && f.Severity >= Medium {
+				t.Errorf("a %s %s finding names the clean container %s: %s", f.Severity, f.Rule, clean.ID, f.Message)
+			}
+		}
+		w, ok := want[f.Rule]
+		if f.Severity == Critical && !ok {
+			t.Errorf("unexpected critical %s: %s", f.Rule, f.Message)
+		}
+		if !ok {
+			continue
+		}
+		found[f.Rule]++
+		if f.Severity != Critical || len(f.Holders) != 1 {
+			t.Errorf("%s %s %s (holders %+v), want critical, one holder", f.Severity, f.Rule, f.Message, f.Holders)
+			continue
+		}
+		h := f.Holders[0]
+		if h.PID != leaky.PID || h.Container == nil || h.Container.ID != leaky.ID || !strings.Contains(f.Message, leaky.ID) {
+			t.Errorf("%s %s held by %d %+v, want %s's init %d", f.Rule, f.Message, h.PID, h.Container, leaky.ID, leaky.PID)
+		}
+		if len(h.FDs) != 1 || h.FDs[0].FD != w.fd || h.FDs[0].Note != w.note {
+			t.Errorf("%s evidence %+v, want fd %d (%s)", f.Rule, h.FDs, w.fd, w.note)
+		}
+	}
+	for rule := range want {
+		if found[rule] != 1 {
+			t.Errorf("%d %s findings, want 1: %+v", found[rule], rule, rep.Findings)
+		}
+	}
+	for _, f := range rep.Findings {
+		switch f.Rule {
+		case "KG009":
+			if !strings.Contains(f.Object, sockPath) {
+				t.Errorf("KG009 object %q does not name %s", f.Object, sockPath)
+			}
+		case "KG010":
+			if wantObj := fmt.Sprintf("net namespace %d", hostNS["net"]); f.Object != wantObj {
+				t.Errorf("KG010 object %q, want %q", f.Object, wantObj)
+			}
+		}
 	}
 }
