@@ -230,16 +230,12 @@ func (s *state) netSockets(only *procscan.Process) (all map[uint64]procscan.Unix
 	inet = map[uint64][]procscan.InetSocket{}
 	own := ownNetNS()
 	seen := map[uint64]bool{}
-	for pi, p := range s.procs {
-		ns := p.Namespaces["net"]
-		if !s.eligible[pi] || seen[ns] || only != nil && p != only {
-			continue
-		}
+	dump := func(ns uint64, path string) {
 		seen[ns] = true
-		d, err := procscan.OpenSockDiag(netNSPath(s.procRoot, p, own))
+		d, err := procscan.OpenSockDiag(path)
 		if err != nil {
 			s.warnings = append(s.warnings, fmt.Sprintf("socket endpoints of network namespace %d not resolved: %v", ns, err))
-			continue
+			return
 		}
 		socks, err := d.Unix()
 		if err != nil {
@@ -256,7 +252,47 @@ func (s *state) netSockets(only *procscan.Process) (all map[uint64]procscan.Unix
 		inet[ns] = list
 		d.Close()
 	}
+	for pi, p := range s.procs {
+		ns := p.Namespaces["net"]
+		if !s.eligible[pi] || seen[ns] || only != nil && p != only {
+			continue
+		}
+		dump(ns, netNSPath(s.procRoot, p, own))
+	}
+	// A socket lives in the namespace it was made in: one made on the
+	// host and handed into a container (a runtime's API socket) is in
+	// none of the container's dumps. Ours, usually the host's, is dumped
+	// too when a scanned socket is missing.
+	ownNS, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(own, "net:["), "]"), 10, 64)
+	if err == nil && !seen[ownNS] && (s.procRoot == "" || s.procRoot == "/proc") && s.socketMissing(only, all, inet) {
+		dump(ownNS, "")
+	}
 	return all, unixNS, inet
+}
+
+// socketMissing reports whether a socket fd of the scanned processes
+// (only's, if set) is in none of the dumps.
+func (s *state) socketMissing(only *procscan.Process, unixSocks map[uint64]procscan.UnixSocket, inet map[uint64][]procscan.InetSocket) bool {
+	listed := map[uint64]bool{}
+	for _, list := range inet {
+		for _, k := range list {
+			listed[k.Ino] = true
+		}
+	}
+	for pi, p := range s.procs {
+		if !s.eligible[pi] || only != nil && p != only {
+			continue
+		}
+		for _, fd := range p.FDs {
+			if fd.Inode == nil || !strings.HasPrefix(fd.Target, "socket:[") {
+				continue
+			}
+			if _, ok := unixSocks[fd.Ino]; !ok && !listed[fd.Ino] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ownNetNS is this process's network namespace link text.
