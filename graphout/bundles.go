@@ -45,6 +45,15 @@ type link struct {
 	each     *box // as bundle.each
 }
 
+// boxes is the link's two boxes in a fixed order (by first pid), whatever
+// its direction: the links between two boxes are drawn as one edge.
+func (l *link) boxes() [2]*box {
+	if l.from.pids[0] > l.to.pids[0] {
+		return [2]*box{l.to, l.from}
+	}
+	return [2]*box{l.from, l.to}
+}
+
 // aggregate groups the objects by the boxes holding them: items held the
 // same way by the same boxes make one bundle, links between the same two
 // boxes one edge.

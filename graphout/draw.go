@@ -210,17 +210,13 @@ func (p *picture) drawPair(d *Diagram, a, b *dnode, bds []*bundle) {
 // left to right.
 func (p *picture) drawLinks(d *Diagram, node map[*box]*dnode) {
 	p.edgeKinds = map[string]bool{}
-	type pair struct{ a, b *box }
-	byPair := map[pair][]*link{}
-	var order []pair
+	byPair := map[[2]*box][]*link{}
+	var order [][2]*box
 	for _, l := range p.links {
 		if l.from == l.to && l.from.size() == 1 {
 			continue
 		}
-		k := pair{l.from, l.to}
-		if l.from.pids[0] > l.to.pids[0] {
-			k = pair{l.to, l.from}
-		}
+		k := l.boxes()
 		if byPair[k] == nil {
 			order = append(order, k)
 		}

@@ -132,11 +132,7 @@ func build(s *snapshot.Snapshot, names *objname.Names, opts Options, none bool) 
 		// note and the links between two boxes one edge.
 		pairs := map[[2]*box]bool{}
 		for _, l := range links {
-			a, b := l.from, l.to
-			if a.pids[0] > b.pids[0] {
-				a, b = b, a
-			}
-			pairs[[2]*box{a, b}] = true
+			pairs[l.boxes()] = true
 		}
 		if least := len(boxes) + len(bundles) + len(hubs) + len(pairs); least > sfdpBudget {
 			return &Diagram{least: least, Processes: len(boxes)}, len(boxes)

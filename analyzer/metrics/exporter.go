@@ -149,7 +149,7 @@ func (e *Exporter) Run(ctx context.Context) error {
 	lastEnd := e.opts.CPUTime()
 	for {
 		start := time.Now()
-		e.scan(ctx)
+		e.Scan(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -185,17 +185,10 @@ func (e *Exporter) Run(ctx context.Context) error {
 // and kcmpgraph_scan_success becomes 0. A scan cut short because ctx
 // ended is not recorded at all.
 func (e *Exporter) Scan(ctx context.Context) error {
-	_, err := e.scan(ctx)
-	return err
-}
-
-// scan is Scan that also returns the CPU time the process used while it
-// ran (its goroutines, and whatever else the process did meanwhile).
-func (e *Exporter) scan(ctx context.Context) (time.Duration, error) {
 	e.scanMu.Lock()
 	defer e.scanMu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return err
 	}
 	start, cpu0 := time.Now(), e.opts.CPUTime()
 	sum, err := e.scanAndSummarize(ctx)
@@ -211,7 +204,7 @@ func (e *Exporter) scan(ctx context.Context) (time.Duration, error) {
 	}
 	cpu := max(e.opts.CPUTime()-cpu0, 0)
 	if ctx.Err() != nil {
-		return cpu, ctx.Err()
+		return ctx.Err()
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -223,7 +216,7 @@ func (e *Exporter) scan(ctx context.Context) (time.Duration, error) {
 		e.failures++
 		e.success = false
 		e.opts.Logger.Warn("scan failed; the metrics keep the last successful scan", "err", err, "duration", took, "failures", e.failures)
-		return cpu, err
+		return err
 	}
 	e.success = true
 	e.last = sum
@@ -238,7 +231,7 @@ func (e *Exporter) scan(ctx context.Context) (time.Duration, error) {
 		findings += n
 	}
 	e.opts.Logger.Debug("scan done", "duration", took, "cpu", cpu, "processes", sum.Processes, "fds", sum.FDs, "findings", findings)
-	return cpu, nil
+	return nil
 }
 
 // scanAndSummarize runs the scan and the audit and keeps only the counts:
